@@ -1,0 +1,28 @@
+//! Formats of pstm: what goes in and what comes out.
+//!
+//! - A **dataset** is a directory holding `traces.zarr` (float32 `(n_traces, n_samples)`, chunks
+//!   of whole traces, attributes `sample_rate_ms, start_time_ms, n_traces, n_samples`),
+//!   `headers.parquet` (one row per trace: `trace_idx, SOU_X, SOU_Y, REC_X, REC_Y, CDP_X, CDP_Y,
+//!   OFFSET, AZIMUTH`, optionally `INLINE, CROSSLINE`) and, for synthetic surveys, `metadata.json`
+//!   with the ground truth. This is the layout of the reference Python package, so datasets move
+//!   between the two. Zarr v3 is written; v2 and v3 are read.
+//! - A **volume** is a zarr array `(nx, ny, nt)` of an output grid (stack, fold, gathers), with
+//!   the grid in its attributes.
+//! - **Velocity cubes** are zarr arrays `(nx, ny, nt)` with their axes in attributes.
+//!
+//! Everything is written under a temporary name beside its destination and renamed into place
+//! only when complete ([`staging`]), so an interrupted run never leaves output that looks whole.
+
+pub mod dataset;
+pub mod error;
+pub mod headers;
+pub mod staging;
+pub mod velocity_cube;
+pub mod volume;
+mod zarr;
+
+pub use dataset::{Dataset, DatasetLayout, DatasetWriter};
+pub use error::{IoError, Result};
+pub use headers::TraceHeaders;
+pub use staging::Staged;
+pub use volume::{VolumeInfo, VolumeReader, VolumeWriter};

@@ -1,0 +1,186 @@
+//! Migration kernels and the one trait they share.
+//!
+//! A kernel computes, for one output tile, the Kirchhoff sum described in [`pstm_math`] over the
+//! traces it is given. The executor owns everything around that: choosing tiles, finding the
+//! traces near each tile, reading and pre-filtering them, and writing outputs. A kernel sees:
+//!
+//! - a [`TileTask`]: the tile's column positions, the output time axis, RMS velocities sampled at
+//!   every output sample ([`pstm_math::TileVelocity`]), and the imaging settings
+//!   ([`pstm_math::MigrationParams`]);
+//! - one or more [`TraceBlock`]s of traces, in ascending trace order;
+//! - and returns a [`TileImage`]: the summed image and the fold of every output sample.
+//!
+//! The tile is opened with [`MigrationKernel::begin_tile`], which returns a [`TileMigration`]
+//! holding the kernel's accumulators (float64 on the CPU reference, device buffers on a GPU), so
+//! blocks can stream through without a round trip per block. Every output sample sums its
+//! traces in trace order, whatever the block size; kernels that promise more (the reference
+//! kernel's results do not depend on tiling or threads, bit for bit) say so.
+//!
+//! Adding a kernel version: implement the two traits in a module of its backend crate, add a
+//! variant to the registry's `KernelId` in `pstm-engine` (its `match` has no wildcard, so the
+//! compiler lists every place to touch), and add it to the parity tests against `cpu-ref`.
+
+use pstm_math::{MigrationParams, TileVelocity, TimeAxis, TraceGeometry};
+
+pub mod cpu_ref;
+pub mod parity;
+
+pub use cpu_ref::CpuRefKernel;
+
+/// Traces handed to a kernel: samples already pre-filtered, with their geometry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceBlock {
+    pub n_samples: usize,
+    /// Sample interval (s).
+    pub dt_s: f64,
+    /// Time of the first sample (s).
+    pub t_start_s: f64,
+    /// `n_traces * n_samples` samples, trace after trace.
+    pub samples: Vec<f32>,
+    pub geometry: Vec<TraceGeometry>,
+}
+
+impl TraceBlock {
+    pub fn n_traces(&self) -> usize {
+        self.geometry.len()
+    }
+
+    pub fn trace(&self, i: usize) -> &[f32] {
+        &self.samples[i * self.n_samples..(i + 1) * self.n_samples]
+    }
+
+    /// Traces `range` of this block as a block of their own.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> TraceBlock {
+        TraceBlock {
+            n_samples: self.n_samples,
+            dt_s: self.dt_s,
+            t_start_s: self.t_start_s,
+            samples: self.samples[range.start * self.n_samples..range.end * self.n_samples]
+                .to_vec(),
+            geometry: self.geometry[range].to_vec(),
+        }
+    }
+}
+
+/// One output tile's work, apart from the traces.
+#[derive(Debug, Clone, Copy)]
+pub struct TileTask<'a> {
+    /// World `(x, y)` of each column, in storage order.
+    pub columns: &'a [[f64; 2]],
+    pub time: TimeAxis,
+    pub velocity: &'a TileVelocity,
+    pub params: &'a MigrationParams,
+}
+
+impl TileTask<'_> {
+    pub fn n_output_samples(&self) -> usize {
+        self.columns.len() * self.time.nt
+    }
+}
+
+/// A migrated tile: `image[c * nt + it]` and `fold[c * nt + it]` for column `c`, time `it`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileImage {
+    pub image: Vec<f32>,
+    pub fold: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KernelError {
+    /// The kernel cannot run on this machine (no adapter, missing CPU feature).
+    #[error("kernel {kernel} is not available here: {reason}")]
+    Unavailable { kernel: String, reason: String },
+    /// The device failed while running.
+    #[error("kernel {kernel}: device error: {message}")]
+    Device { kernel: String, message: String },
+    /// The inputs break a rule of the kernel (a block too large for its buffers).
+    #[error("kernel {kernel}: {message}")]
+    Input { kernel: String, message: String },
+}
+
+/// A migration kernel. Implementations are cheap to share between threads; per-tile state lives
+/// in the [`TileMigration`] each tile gets.
+pub trait MigrationKernel: Send + Sync {
+    /// The registry name (`cpu-ref`, `cpu`, `gpu-v0`, ...).
+    fn name(&self) -> &'static str;
+
+    /// What it runs on, for logs and benchmark records (CPU model, GPU adapter and driver).
+    fn device(&self) -> String;
+
+    /// Open a tile for migration.
+    fn begin_tile<'a>(
+        &'a self,
+        task: TileTask<'a>,
+    ) -> Result<Box<dyn TileMigration + 'a>, KernelError>;
+
+    /// How many tiles the executor may migrate at once (CPU kernels: one per worker thread; a
+    /// GPU kernel: as many as it can keep in flight).
+    fn concurrent_tiles(&self) -> usize;
+
+    /// Kernel memory per output sample of an open tile, in bytes, beyond the executor's own
+    /// float32 image and u32 fold (the reference kernel's float64 accumulator, for instance).
+    fn bytes_per_output_sample(&self) -> usize;
+
+    /// Most traces of `n_samples` samples one block may hold (a GPU's largest storage binding).
+    fn max_block_traces(&self, n_samples: usize) -> usize {
+        let _ = n_samples;
+        usize::MAX
+    }
+
+    /// Most output samples one tile may hold (a GPU's memory).
+    fn max_tile_samples(&self) -> usize {
+        usize::MAX
+    }
+}
+
+/// An open tile: feed it blocks, then take the image.
+pub trait TileMigration {
+    fn add_traces(&mut self, block: &TraceBlock) -> Result<(), KernelError>;
+
+    /// Write the tile's image and fold into `out`, whose vectors hold exactly
+    /// `task.n_output_samples()` elements. Callers may poison them first (NaN, `u32::MAX`): a
+    /// kernel must write every element, zero where no trace contributed.
+    fn finish(self: Box<Self>, out: &mut TileImage) -> Result<(), KernelError>;
+}
+
+impl TileImage {
+    /// Buffers for `n` output samples, poisoned (NaN image, `u32::MAX` fold) so that any sample a
+    /// kernel forgets to write shows.
+    pub fn poisoned(n: usize) -> Self {
+        Self {
+            image: vec![f32::NAN; n],
+            fold: vec![u32::MAX; n],
+        }
+    }
+}
+
+/// Run one tile through a kernel with the given blocks: the whole protocol in one call, with
+/// poisoned output buffers.
+pub fn migrate_tile(
+    kernel: &dyn MigrationKernel,
+    task: TileTask<'_>,
+    blocks: &[TraceBlock],
+) -> Result<TileImage, KernelError> {
+    let mut tile = kernel.begin_tile(task)?;
+    for b in blocks {
+        tile.add_traces(b)?;
+    }
+    let mut out = TileImage::poisoned(task.n_output_samples());
+    tile.finish(&mut out)?;
+    Ok(out)
+}
+
+/// The machine's CPU, for kernel descriptions: model name and logical cores.
+pub fn cpu_description() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    format!("{model}, {} threads", rayon::current_num_threads())
+}
