@@ -67,10 +67,7 @@ pub struct Dataset {
 
 impl std::fmt::Debug for Dataset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dataset")
-            .field("root", &self.root)
-            .field("layout", &self.layout)
-            .finish()
+        f.debug_struct("Dataset").field("root", &self.root).field("layout", &self.layout).finish()
     }
 }
 
@@ -79,9 +76,7 @@ impl Dataset {
     /// header file has one row per trace.
     pub fn open(root: &Path) -> Result<Self> {
         if !root.is_dir() {
-            return Err(IoError::Missing {
-                path: root.to_path_buf(),
-            });
+            return Err(IoError::Missing { path: root.to_path_buf() });
         }
         let tpath = root.join(TRACES);
         let traces = zarr::open(&tpath)?;
@@ -94,10 +89,7 @@ impl Dataset {
         }
         let dtype = traces.data_type().to_string();
         if !dtype.contains("float32") && dtype != "<f4" {
-            return Err(IoError::invalid(
-                &tpath,
-                format!("samples must be float32, found {dtype}"),
-            ));
+            return Err(IoError::invalid(&tpath, format!("samples must be float32, found {dtype}")));
         }
         let layout = DatasetLayout {
             n_traces: shape[0] as usize,
@@ -108,16 +100,10 @@ impl Dataset {
         if !(layout.sample_rate_ms.is_finite() && layout.sample_rate_ms > 0.0) {
             return Err(IoError::invalid(
                 &tpath,
-                format!(
-                    "attribute sample_rate_ms = {} must be positive",
-                    layout.sample_rate_ms
-                ),
+                format!("attribute sample_rate_ms = {} must be positive", layout.sample_rate_ms),
             ));
         }
-        for (name, value) in [
-            ("n_traces", layout.n_traces),
-            ("n_samples", layout.n_samples),
-        ] {
+        for (name, value) in [("n_traces", layout.n_traces), ("n_samples", layout.n_samples)] {
             if let Some(a) = zarr::attr_f64_opt(&traces, name)
                 && a as usize != value
             {
@@ -133,10 +119,7 @@ impl Dataset {
                 format!("traces need at least 2 samples, found {}", layout.n_samples),
             ));
         }
-        let chunk_traces = traces
-            .chunk_shape(&[0, 0])
-            .map_err(|e| IoError::zarr(&tpath, e))?[0]
-            .get() as usize;
+        let chunk_traces = traces.chunk_shape(&[0, 0]).map_err(|e| IoError::zarr(&tpath, e))?[0].get() as usize;
         let hpath = root.join(HEADERS);
         let headers = TraceHeaders::read_parquet(&hpath)?;
         if headers.len() != layout.n_traces {
@@ -150,13 +133,7 @@ impl Dataset {
                 ),
             ));
         }
-        Ok(Self {
-            root: root.to_path_buf(),
-            layout,
-            headers,
-            traces,
-            chunk_traces,
-        })
+        Ok(Self { root: root.to_path_buf(), layout, headers, traces, chunk_traces })
     }
 
     pub fn root(&self) -> &Path {
@@ -182,9 +159,7 @@ impl Dataset {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&p).map_err(|e| IoError::fs(&p, e))?;
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| IoError::invalid(&p, e.to_string()))
+        serde_json::from_str(&text).map(Some).map_err(|e| IoError::invalid(&p, e.to_string()))
     }
 
     fn read_range(&self, first: usize, end: usize) -> Result<Vec<f32>> {
@@ -192,12 +167,7 @@ impl Dataset {
         let subset = ArraySubset::new_with_ranges(&[first as u64..end as u64, 0..ns]);
         self.traces
             .retrieve_array_subset::<Vec<f32>>(&subset)
-            .map_err(|e| {
-                IoError::zarr(
-                    self.root.join(TRACES),
-                    format!("cannot read traces {first}..{end}: {e}"),
-                )
-            })
+            .map_err(|e| IoError::zarr(self.root.join(TRACES), format!("cannot read traces {first}..{end}: {e}")))
     }
 
     /// Samples of traces `range`, trace after trace.
@@ -279,14 +249,7 @@ impl DatasetWriter {
             layout.attributes(),
         )?;
         let headers = HeaderWriter::create(&staged.path().join(HEADERS), with_inline_crossline)?;
-        Ok(Self {
-            staged,
-            layout,
-            chunk_traces,
-            traces,
-            headers: Some(headers),
-            headers_written: 0,
-        })
+        Ok(Self { staged, layout, chunk_traces, traces, headers: Some(headers), headers_written: 0 })
     }
 
     pub fn layout(&self) -> &DatasetLayout {
@@ -314,46 +277,28 @@ impl DatasetWriter {
         if samples.len() != r.len() * ns {
             return Err(IoError::invalid(
                 self.staged.target(),
-                format!(
-                    "chunk {chunk}: {} samples for {} traces",
-                    samples.len(),
-                    r.len()
-                ),
+                format!("chunk {chunk}: {} samples for {} traces", samples.len(), r.len()),
             ));
         }
         let subset = ArraySubset::new_with_ranges(&[r.start as u64..r.end as u64, 0..ns as u64]);
         self.traces
             .store_array_subset(&subset, samples)
-            .map_err(|e| {
-                IoError::zarr(
-                    self.staged.target().join(TRACES),
-                    format!("cannot write traces {r:?}: {e}"),
-                )
-            })
+            .map_err(|e| IoError::zarr(self.staged.target().join(TRACES), format!("cannot write traces {r:?}: {e}")))
     }
 
     pub fn append_headers(&mut self, headers: &TraceHeaders) -> Result<()> {
-        self.headers
-            .as_mut()
-            .expect("headers open until finish")
-            .append(headers)?;
+        self.headers.as_mut().expect("headers open until finish").append(headers)?;
         self.headers_written += headers.len();
         Ok(())
     }
 
     /// Write `metadata.json` (if given), check completeness and move the dataset into place.
     pub fn finish(mut self, metadata: Option<&serde_json::Value>) -> Result<PathBuf> {
-        self.headers
-            .take()
-            .expect("headers open until finish")
-            .finish()?;
+        self.headers.take().expect("headers open until finish").finish()?;
         if self.headers_written != self.layout.n_traces {
             return Err(IoError::invalid(
                 self.staged.target(),
-                format!(
-                    "{} header rows written for {} traces",
-                    self.headers_written, self.layout.n_traces
-                ),
+                format!("{} header rows written for {} traces", self.headers_written, self.layout.n_traces),
             ));
         }
         if let Some(m) = metadata {
@@ -374,13 +319,8 @@ pub fn write_dataset(
     metadata: Option<&serde_json::Value>,
     overwrite: bool,
 ) -> Result<PathBuf> {
-    let mut w = DatasetWriter::create(
-        target,
-        layout,
-        layout.default_chunk_traces(),
-        headers.inline.is_some(),
-        overwrite,
-    )?;
+    let mut w =
+        DatasetWriter::create(target, layout, layout.default_chunk_traces(), headers.inline.is_some(), overwrite)?;
     let ns = layout.n_samples;
     for c in 0..w.n_chunks() {
         let r = w.chunk_range(c);
@@ -396,27 +336,17 @@ mod tests {
     use pstm_math::TraceGeometry;
 
     fn sample_dataset(dir: &Path, n: usize, ns: usize) -> (PathBuf, Vec<f32>, TraceHeaders) {
-        let layout = DatasetLayout {
-            n_traces: n,
-            n_samples: ns,
-            sample_rate_ms: 4.0,
-            start_time_ms: 100.0,
-        };
+        let layout = DatasetLayout { n_traces: n, n_samples: ns, sample_rate_ms: 4.0, start_time_ms: 100.0 };
         let samples: Vec<f32> = (0..n * ns).map(|i| (i as f32).sin()).collect();
         let mut h = TraceHeaders::default();
         for i in 0..n {
-            h.push(
-                i as u64,
-                &TraceGeometry::from_midpoint(i as f64, 0.0, 100.0, 0.0),
-                None,
-            );
+            h.push(i as u64, &TraceGeometry::from_midpoint(i as f64, 0.0, 100.0, 0.0), None);
         }
         let mut w = DatasetWriter::create(&dir.join("ds"), layout, 3, false, false).unwrap();
         // Chunks stored out of order, as parallel writers do.
         for c in (0..w.n_chunks()).rev() {
             let r = w.chunk_range(c);
-            w.store_chunk(c, &samples[r.start * ns..r.end * ns])
-                .unwrap();
+            w.store_chunk(c, &samples[r.start * ns..r.end * ns]).unwrap();
         }
         w.append_headers(&h).unwrap();
         let p = w.finish(Some(&serde_json::json!({"truth": 1}))).unwrap();
@@ -434,10 +364,7 @@ mod tests {
         assert_eq!(ds.read_traces(0..10).unwrap(), samples);
         let mut out = Vec::new();
         ds.read_trace_list(&[1, 2, 5, 9], &mut out).unwrap();
-        let expect: Vec<f32> = [1, 2, 5, 9]
-            .iter()
-            .flat_map(|&t| samples[t * 7..(t + 1) * 7].to_vec())
-            .collect();
+        let expect: Vec<f32> = [1, 2, 5, 9].iter().flat_map(|&t| samples[t * 7..(t + 1) * 7].to_vec()).collect();
         assert_eq!(out, expect);
         assert_eq!(ds.metadata().unwrap().unwrap()["truth"], 1);
     }
@@ -445,12 +372,7 @@ mod tests {
     #[test]
     fn unfinished_writer_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let layout = DatasetLayout {
-            n_traces: 4,
-            n_samples: 3,
-            sample_rate_ms: 2.0,
-            start_time_ms: 0.0,
-        };
+        let layout = DatasetLayout { n_traces: 4, n_samples: 3, sample_rate_ms: 2.0, start_time_ms: 0.0 };
         {
             let w = DatasetWriter::create(&dir.path().join("ds"), layout, 2, false, false).unwrap();
             w.store_chunk(0, &[0.0; 6]).unwrap();
@@ -482,10 +404,7 @@ mod tests {
         short.trace_idx.pop();
         short.write_parquet(&p.join(HEADERS)).unwrap();
         let e = Dataset::open(&p).unwrap_err().to_string();
-        assert!(
-            e.contains("headers.parquet") && e.contains("9 rows") && e.contains("10 traces"),
-            "{e}"
-        );
+        assert!(e.contains("headers.parquet") && e.contains("9 rows") && e.contains("10 traces"), "{e}");
     }
 
     #[test]
@@ -497,9 +416,6 @@ mod tests {
         std::fs::write(&chunk, b"not zstd at all").unwrap();
         let ds = Dataset::open(&p).unwrap();
         let e = ds.read_traces(0..10).unwrap_err().to_string();
-        assert!(
-            e.contains("traces.zarr") && e.contains("cannot read traces 0..10"),
-            "{e}"
-        );
+        assert!(e.contains("traces.zarr") && e.contains("cannot read traces 0..10"), "{e}");
     }
 }

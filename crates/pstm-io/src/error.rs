@@ -7,10 +7,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum IoError {
     #[error("{path}: {source}")]
-    Fs {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Fs { path: PathBuf, source: std::io::Error },
     #[error("{path}: not found")]
     Missing { path: PathBuf },
     #[error("{path}: {message}")]
@@ -27,30 +24,18 @@ pub type Result<T> = std::result::Result<T, IoError>;
 
 impl IoError {
     pub fn invalid(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        IoError::Invalid {
-            path: path.into(),
-            message: message.into(),
-        }
+        IoError::Invalid { path: path.into(), message: message.into() }
     }
 
     pub fn fs(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        IoError::Fs {
-            path: path.into(),
-            source,
-        }
+        IoError::Fs { path: path.into(), source }
     }
 
     pub fn zarr(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
-        IoError::Zarr {
-            path: path.into(),
-            message: message.to_string(),
-        }
+        IoError::Zarr { path: path.into(), message: message.to_string() }
     }
 
     pub fn parquet(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
-        IoError::Parquet {
-            path: path.into(),
-            message: message.to_string(),
-        }
+        IoError::Parquet { path: path.into(), message: message.to_string() }
     }
 }

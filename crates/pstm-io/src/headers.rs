@@ -5,8 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch, UInt32Array,
-    UInt64Array,
+    Array, ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch, UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
@@ -59,12 +58,7 @@ impl TraceHeaders {
     }
 
     /// Append a trace; midpoint, offset and azimuth are derived from the coordinates.
-    pub fn push(
-        &mut self,
-        trace_idx: u64,
-        g: &TraceGeometry,
-        inline_crossline: Option<(i32, i32)>,
-    ) {
+    pub fn push(&mut self, trace_idx: u64, g: &TraceGeometry, inline_crossline: Option<(i32, i32)>) {
         let (mx, my) = g.midpoint();
         self.trace_idx.push(trace_idx);
         self.sou_x.push(g.sx);
@@ -82,26 +76,13 @@ impl TraceHeaders {
     }
 
     pub fn geometry(&self, i: usize) -> TraceGeometry {
-        TraceGeometry {
-            sx: self.sou_x[i],
-            sy: self.sou_y[i],
-            rx: self.rec_x[i],
-            ry: self.rec_y[i],
-        }
+        TraceGeometry { sx: self.sou_x[i], sy: self.sou_y[i], rx: self.rec_x[i], ry: self.rec_y[i] }
     }
 
     fn schema(&self) -> Arc<Schema> {
         let mut fields = vec![Field::new(col::TRACE_IDX, DataType::Int64, false)];
-        for name in [
-            col::SOU_X,
-            col::SOU_Y,
-            col::REC_X,
-            col::REC_Y,
-            col::CDP_X,
-            col::CDP_Y,
-            col::OFFSET,
-            col::AZIMUTH,
-        ] {
+        for name in [col::SOU_X, col::SOU_Y, col::REC_X, col::REC_Y, col::CDP_X, col::CDP_Y, col::OFFSET, col::AZIMUTH]
+        {
             fields.push(Field::new(name, DataType::Float64, false));
         }
         if self.inline.is_some() {
@@ -114,9 +95,7 @@ impl TraceHeaders {
     fn record_batch(&self) -> RecordBatch {
         let f = |v: &Vec<f64>| Arc::new(Float64Array::from(v.clone())) as ArrayRef;
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(Int64Array::from(
-                self.trace_idx.iter().map(|&i| i as i64).collect::<Vec<_>>(),
-            )),
+            Arc::new(Int64Array::from(self.trace_idx.iter().map(|&i| i as i64).collect::<Vec<_>>())),
             f(&self.sou_x),
             f(&self.sou_y),
             f(&self.rec_x),
@@ -144,13 +123,10 @@ impl TraceHeaders {
     /// of `0..n`; missing CDP, OFFSET or AZIMUTH columns are derived from the coordinates.
     pub fn read_parquet(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => IoError::Missing {
-                path: path.to_path_buf(),
-            },
+            std::io::ErrorKind::NotFound => IoError::Missing { path: path.to_path_buf() },
             _ => IoError::fs(path, e),
         })?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| IoError::parquet(path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| IoError::parquet(path, e))?;
         let schema = builder.schema().clone();
         for required in [col::SOU_X, col::SOU_Y, col::REC_X, col::REC_Y] {
             if schema.field_with_name(required).is_err() {
@@ -161,10 +137,7 @@ impl TraceHeaders {
                 ));
             }
         }
-        let reader = builder
-            .with_batch_size(65536)
-            .build()
-            .map_err(|e| IoError::parquet(path, e))?;
+        let reader = builder.with_batch_size(65536).build().map_err(|e| IoError::parquet(path, e))?;
         let mut raw = RawColumns::default();
         for batch in reader {
             let batch = batch.map_err(|e| IoError::parquet(path, e))?;
@@ -185,43 +158,27 @@ impl HeaderWriter {
     pub fn create(path: &Path, with_inline_crossline: bool) -> Result<Self> {
         let file = File::create(path).map_err(|e| IoError::fs(path, e))?;
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3).expect("valid zstd level"),
-            ))
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
             .build();
         let proto = TraceHeaders {
             inline: with_inline_crossline.then(Vec::new),
             crossline: with_inline_crossline.then(Vec::new),
             ..Default::default()
         };
-        let writer = ArrowWriter::try_new(file, proto.schema(), Some(props))
-            .map_err(|e| IoError::parquet(path, e))?;
-        Ok(Self {
-            writer,
-            path: path.to_path_buf(),
-            with_lines: with_inline_crossline,
-        })
+        let writer = ArrowWriter::try_new(file, proto.schema(), Some(props)).map_err(|e| IoError::parquet(path, e))?;
+        Ok(Self { writer, path: path.to_path_buf(), with_lines: with_inline_crossline })
     }
 
     pub fn append(&mut self, headers: &TraceHeaders) -> Result<()> {
         if headers.inline.is_some() != self.with_lines {
-            return Err(IoError::invalid(
-                &self.path,
-                "INLINE/CROSSLINE present in some header blocks but not others",
-            ));
+            return Err(IoError::invalid(&self.path, "INLINE/CROSSLINE present in some header blocks but not others"));
         }
-        self.writer
-            .write(&headers.record_batch())
-            .map_err(|e| IoError::parquet(&self.path, e))?;
-        self.writer
-            .flush()
-            .map_err(|e| IoError::parquet(&self.path, e))
+        self.writer.write(&headers.record_batch()).map_err(|e| IoError::parquet(&self.path, e))?;
+        self.writer.flush().map_err(|e| IoError::parquet(&self.path, e))
     }
 
     pub fn finish(self) -> Result<()> {
-        self.writer
-            .close()
-            .map_err(|e| IoError::parquet(&self.path, e))?;
+        self.writer.close().map_err(|e| IoError::parquet(&self.path, e))?;
         Ok(())
     }
 }
@@ -234,16 +191,8 @@ struct RawColumns {
     rows: usize,
 }
 
-const FLOAT_COLUMNS: [&str; 8] = [
-    col::SOU_X,
-    col::SOU_Y,
-    col::REC_X,
-    col::REC_Y,
-    col::CDP_X,
-    col::CDP_Y,
-    col::OFFSET,
-    col::AZIMUTH,
-];
+const FLOAT_COLUMNS: [&str; 8] =
+    [col::SOU_X, col::SOU_Y, col::REC_X, col::REC_Y, col::CDP_X, col::CDP_Y, col::OFFSET, col::AZIMUTH];
 
 fn column_f64(a: &ArrayRef, name: &str, path: &Path, row0: usize) -> Result<Vec<f64>> {
     let any = a.as_any();
@@ -260,27 +209,15 @@ fn column_f64(a: &ArrayRef, name: &str, path: &Path, row0: usize) -> Result<Vec<
     } else if let Some(x) = any.downcast_ref::<UInt64Array>() {
         x.iter().map(|v| v.map(|v| v as f64)).collect()
     } else {
-        return Err(IoError::invalid(
-            path,
-            format!(
-                "column {name} has type {}, expected a number",
-                a.data_type()
-            ),
-        ));
+        return Err(IoError::invalid(path, format!("column {name} has type {}, expected a number", a.data_type())));
     };
     values
         .into_iter()
         .enumerate()
         .map(|(i, v)| match v {
             Some(v) if v.is_finite() => Ok(v),
-            Some(v) => Err(IoError::invalid(
-                path,
-                format!("column {name}, row {}: value {v} is not finite", row0 + i),
-            )),
-            None => Err(IoError::invalid(
-                path,
-                format!("column {name}, row {}: value is missing (null)", row0 + i),
-            )),
+            Some(v) => Err(IoError::invalid(path, format!("column {name}, row {}: value {v} is not finite", row0 + i))),
+            None => Err(IoError::invalid(path, format!("column {name}, row {}: value is missing (null)", row0 + i))),
         })
         .collect()
 }
@@ -291,9 +228,7 @@ impl RawColumns {
         let row0 = self.rows;
         if let Ok(i) = schema.index_of(col::TRACE_IDX) {
             let v = column_f64(batch.column(i), col::TRACE_IDX, path, row0)?;
-            self.trace_idx
-                .get_or_insert_with(Vec::new)
-                .extend(v.into_iter().map(|x| x as u64));
+            self.trace_idx.get_or_insert_with(Vec::new).extend(v.into_iter().map(|x| x as u64));
         }
         for name in FLOAT_COLUMNS {
             if let Ok(i) = schema.index_of(name) {
@@ -304,10 +239,7 @@ impl RawColumns {
         for name in [col::INLINE, col::CROSSLINE] {
             if let Ok(i) = schema.index_of(name) {
                 let v = column_f64(batch.column(i), name, path, row0)?;
-                self.i32s
-                    .entry(name)
-                    .or_default()
-                    .extend(v.into_iter().map(|x| x as i32));
+                self.i32s.entry(name).or_default().extend(v.into_iter().map(|x| x as i32));
             }
         }
         self.rows += batch.num_rows();
@@ -316,55 +248,30 @@ impl RawColumns {
 
     fn into_headers(mut self, path: &Path) -> Result<TraceHeaders> {
         let n = self.rows;
-        let trace_idx = self
-            .trace_idx
-            .take()
-            .unwrap_or_else(|| (0..n as u64).collect());
+        let trace_idx = self.trace_idx.take().unwrap_or_else(|| (0..n as u64).collect());
         // Order rows by trace_idx, which must name every trace once.
         let mut order = vec![usize::MAX; n];
         for (row, &t) in trace_idx.iter().enumerate() {
             let t = t as usize;
             if t >= n {
-                return Err(IoError::invalid(
-                    path,
-                    format!("row {row}: trace_idx {t} is outside 0..{n}"),
-                ));
+                return Err(IoError::invalid(path, format!("row {row}: trace_idx {t} is outside 0..{n}")));
             }
             if order[t] != usize::MAX {
-                return Err(IoError::invalid(
-                    path,
-                    format!("row {row}: trace_idx {t} repeats row {}", order[t]),
-                ));
+                return Err(IoError::invalid(path, format!("row {row}: trace_idx {t} repeats row {}", order[t])));
             }
             order[t] = row;
         }
         let take = |v: &Vec<f64>| order.iter().map(|&r| v[r]).collect::<Vec<f64>>();
         let mut get = |name: &str| self.f64s.remove(name).map(|v| take(&v));
-        let (sou_x, sou_y, rec_x, rec_y) = (
-            get(col::SOU_X).unwrap(),
-            get(col::SOU_Y).unwrap(),
-            get(col::REC_X).unwrap(),
-            get(col::REC_Y).unwrap(),
-        );
-        let (cdp_x, cdp_y, offset, azimuth) = (
-            get(col::CDP_X),
-            get(col::CDP_Y),
-            get(col::OFFSET),
-            get(col::AZIMUTH),
-        );
-        let geometry = |i: usize| TraceGeometry {
-            sx: sou_x[i],
-            sy: sou_y[i],
-            rx: rec_x[i],
-            ry: rec_y[i],
-        };
+        let (sou_x, sou_y, rec_x, rec_y) =
+            (get(col::SOU_X).unwrap(), get(col::SOU_Y).unwrap(), get(col::REC_X).unwrap(), get(col::REC_Y).unwrap());
+        let (cdp_x, cdp_y, offset, azimuth) = (get(col::CDP_X), get(col::CDP_Y), get(col::OFFSET), get(col::AZIMUTH));
+        let geometry = |i: usize| TraceGeometry { sx: sou_x[i], sy: sou_y[i], rx: rec_x[i], ry: rec_y[i] };
         let cdp_x = cdp_x.unwrap_or_else(|| (0..n).map(|i| geometry(i).midpoint().0).collect());
         let cdp_y = cdp_y.unwrap_or_else(|| (0..n).map(|i| geometry(i).midpoint().1).collect());
         let offset = offset.unwrap_or_else(|| (0..n).map(|i| geometry(i).offset()).collect());
-        let azimuth =
-            azimuth.unwrap_or_else(|| (0..n).map(|i| geometry(i).azimuth_deg()).collect());
-        let lines =
-            |v: Option<Vec<i32>>| v.map(|v| order.iter().map(|&r| v[r]).collect::<Vec<i32>>());
+        let azimuth = azimuth.unwrap_or_else(|| (0..n).map(|i| geometry(i).azimuth_deg()).collect());
+        let lines = |v: Option<Vec<i32>>| v.map(|v| order.iter().map(|&r| v[r]).collect::<Vec<i32>>());
         let inline = lines(self.i32s.remove(col::INLINE));
         let crossline = lines(self.i32s.remove(col::CROSSLINE));
         let (inline, crossline) = match (inline, crossline) {

@@ -19,9 +19,7 @@ impl Staged {
     /// Prepare to write `target`. Fails if it exists and `overwrite` is false.
     pub fn new(target: &Path, overwrite: bool) -> Result<Self> {
         if target.exists() && !overwrite {
-            return Err(IoError::Exists {
-                path: target.to_path_buf(),
-            });
+            return Err(IoError::Exists { path: target.to_path_buf() });
         }
         let name = target
             .file_name()
@@ -35,11 +33,7 @@ impl Staged {
         std::fs::create_dir_all(&parent).map_err(|e| IoError::fs(&parent, e))?;
         let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         remove_any(&temp)?;
-        Ok(Self {
-            target: target.to_path_buf(),
-            temp,
-            committed: false,
-        })
+        Ok(Self { target: target.to_path_buf(), temp, committed: false })
     }
 
     /// Where to write now.
@@ -97,10 +91,7 @@ mod tests {
         std::fs::create_dir_all(s.path()).unwrap();
         s.commit().unwrap();
         assert!(target.is_dir());
-        assert!(matches!(
-            Staged::new(&target, false),
-            Err(IoError::Exists { .. })
-        ));
+        assert!(matches!(Staged::new(&target, false), Err(IoError::Exists { .. })));
         assert!(Staged::new(&target, true).is_ok());
     }
 }

@@ -15,10 +15,7 @@ pub fn read(path: &Path) -> Result<VelocityCube> {
     let r = VolumeReader::open(path)?;
     let g = r.info().grid;
     if g.rotation_deg != 0.0 {
-        return Err(IoError::invalid(
-            path,
-            "velocity cubes must be axis-aligned (rotation_deg = 0)",
-        ));
+        return Err(IoError::invalid(path, "velocity cubes must be axis-aligned (rotation_deg = 0)"));
     }
     let data = r.read_all_f32()?;
     Ok(VelocityCube {
@@ -44,11 +41,7 @@ pub fn write(path: &Path, cube: &VelocityCube) -> Result<()> {
         nx: cube.nx,
         ny: cube.ny,
         rotation_deg: 0.0,
-        time: TimeAxis {
-            t0_s: cube.t0,
-            dt_s: cube.dt,
-            nt: cube.nt,
-        },
+        time: TimeAxis { t0_s: cube.t0, dt_s: cube.dt, nt: cube.nt },
     };
     let mut extra = serde_json::Map::new();
     extra.insert("quantity".into(), "velocity_m_per_s".into());

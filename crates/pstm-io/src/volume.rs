@@ -56,19 +56,12 @@ impl VolumeWriter {
         let array = zarr::create(
             path,
             vec![grid.nx as u64, grid.ny as u64, grid.time.nt as u64],
-            vec![
-                chunk_xy.0.clamp(1, grid.nx) as u64,
-                chunk_xy.1.clamp(1, grid.ny) as u64,
-                grid.time.nt as u64,
-            ],
+            vec![chunk_xy.0.clamp(1, grid.nx) as u64, chunk_xy.1.clamp(1, grid.ny) as u64, grid.time.nt as u64],
             element,
             &["x", "y", "t"],
             attrs,
         )?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            array,
-        })
+        Ok(Self { path: path.to_path_buf(), array })
     }
 
     fn subset(tile: &Tile, nt: u64) -> ArraySubset {
@@ -83,24 +76,14 @@ impl VolumeWriter {
         let nt = self.array.shape()[2];
         self.array
             .store_array_subset(&Self::subset(tile, nt), data)
-            .map_err(|e| {
-                IoError::zarr(
-                    &self.path,
-                    format!("cannot write tile at ({}, {}): {e}", tile.ix0, tile.iy0),
-                )
-            })
+            .map_err(|e| IoError::zarr(&self.path, format!("cannot write tile at ({}, {}): {e}", tile.ix0, tile.iy0)))
     }
 
     pub fn write_tile_u32(&self, tile: &Tile, data: &[u32]) -> Result<()> {
         let nt = self.array.shape()[2];
         self.array
             .store_array_subset(&Self::subset(tile, nt), data)
-            .map_err(|e| {
-                IoError::zarr(
-                    &self.path,
-                    format!("cannot write tile at ({}, {}): {e}", tile.ix0, tile.iy0),
-                )
-            })
+            .map_err(|e| IoError::zarr(&self.path, format!("cannot write tile at ({}, {}): {e}", tile.ix0, tile.iy0)))
     }
 }
 
@@ -123,10 +106,7 @@ impl VolumeReader {
         let array = zarr::open(path)?;
         let shape = array.shape().to_vec();
         if shape.len() != 3 {
-            return Err(IoError::invalid(
-                path,
-                format!("expected a volume (nx, ny, nt), found shape {shape:?}"),
-            ));
+            return Err(IoError::invalid(path, format!("expected a volume (nx, ny, nt), found shape {shape:?}")));
         }
         let dtype = array.data_type().to_string();
         let element = if dtype.contains("float32") || dtype == "<f4" {
@@ -134,10 +114,7 @@ impl VolumeReader {
         } else if dtype.contains("uint32") || dtype == "<u4" {
             Element::U32
         } else {
-            return Err(IoError::invalid(
-                path,
-                format!("volume data type {dtype} is neither float32 nor uint32"),
-            ));
+            return Err(IoError::invalid(path, format!("volume data type {dtype} is neither float32 nor uint32")));
         };
         let get = |name: &str| zarr::attr_f64(&array, path, name);
         let dx = get("dx")?;
@@ -148,10 +125,7 @@ impl VolumeReader {
         let t_min_ms = get("t_min_ms")?;
         for (name, v) in [("dx", dx), ("dy", dy), ("dt_ms", dt_ms)] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(IoError::invalid(
-                    path,
-                    format!("attribute {name} = {v} must be positive"),
-                ));
+                return Err(IoError::invalid(path, format!("attribute {name} = {v} must be positive")));
             }
         }
         let grid = OutputGrid {
@@ -162,22 +136,10 @@ impl VolumeReader {
             nx: shape[0] as usize,
             ny: shape[1] as usize,
             rotation_deg: zarr::attr_f64_opt(&array, "rotation_deg").unwrap_or(0.0),
-            time: TimeAxis {
-                t0_s: t_min_ms * 1e-3,
-                dt_s: dt_ms * 1e-3,
-                nt: shape[2] as usize,
-            },
+            time: TimeAxis { t0_s: t_min_ms * 1e-3, dt_s: dt_ms * 1e-3, nt: shape[2] as usize },
         };
-        let info = VolumeInfo {
-            grid,
-            element,
-            attributes: array.attributes().clone(),
-        };
-        Ok(Self {
-            path: path.to_path_buf(),
-            array,
-            info,
-        })
+        let info = VolumeInfo { grid, element, attributes: array.attributes().clone() };
+        Ok(Self { path: path.to_path_buf(), array, info })
     }
 
     pub fn info(&self) -> &VolumeInfo {
@@ -188,33 +150,21 @@ impl VolumeReader {
         let nt = self.info.grid.time.nt as u64;
         self.array
             .retrieve_array_subset::<Vec<T>>(&VolumeWriter::subset(tile, nt))
-            .map_err(|e| {
-                IoError::zarr(
-                    &self.path,
-                    format!("cannot read columns at ({}, {}): {e}", tile.ix0, tile.iy0),
-                )
-            })
+            .map_err(|e| IoError::zarr(&self.path, format!("cannot read columns at ({}, {}): {e}", tile.ix0, tile.iy0)))
     }
 
     /// All samples as float32 (a fold volume is converted).
     pub fn read_f32(&self, tile: &Tile) -> Result<Vec<f32>> {
         match self.info.element {
             Element::F32 => self.read_subset::<f32>(tile),
-            Element::U32 => Ok(self
-                .read_subset::<u32>(tile)?
-                .into_iter()
-                .map(|v| v as f32)
-                .collect()),
+            Element::U32 => Ok(self.read_subset::<u32>(tile)?.into_iter().map(|v| v as f32).collect()),
         }
     }
 
     pub fn read_u32(&self, tile: &Tile) -> Result<Vec<u32>> {
         match self.info.element {
             Element::U32 => self.read_subset::<u32>(tile),
-            Element::F32 => Err(IoError::invalid(
-                &self.path,
-                "volume holds float32, not counts",
-            )),
+            Element::F32 => Err(IoError::invalid(&self.path, "volume holds float32, not counts")),
         }
     }
 
@@ -238,11 +188,7 @@ mod tests {
             nx: 5,
             ny: 3,
             rotation_deg: 15.0,
-            time: TimeAxis {
-                t0_s: 0.1,
-                dt_s: 0.004,
-                nt: 6,
-            },
+            time: TimeAxis { t0_s: 0.1, dt_s: 0.004, nt: 6 },
         };
         let p = dir.path().join("v.zarr");
         let mut extra = serde_json::Map::new();

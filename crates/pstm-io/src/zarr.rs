@@ -19,13 +19,10 @@ pub enum Element {
 
 pub(crate) fn open(path: &Path) -> Result<ZArray> {
     if !path.exists() {
-        return Err(IoError::Missing {
-            path: path.to_path_buf(),
-        });
+        return Err(IoError::Missing { path: path.to_path_buf() });
     }
     let store = Arc::new(FilesystemStore::new(path).map_err(|e| IoError::zarr(path, e))?);
-    Array::open(store, "/")
-        .map_err(|e| IoError::zarr(path, format!("not a readable zarr array: {e}")))
+    Array::open(store, "/").map_err(|e| IoError::zarr(path, format!("not a readable zarr array: {e}")))
 }
 
 /// Create a zstd-compressed v3 array at `path` and store its metadata.
@@ -45,20 +42,10 @@ pub(crate) fn create(
     };
     builder
         // Level 1: trace data is noisy and compresses little; speed matters more than ratio.
-        .bytes_to_bytes_codecs(vec![Arc::new(zarrs::array::codec::ZstdCodec::new(
-            1.into(),
-            false,
-        ))])
-        .dimension_names(Some(
-            dimension_names
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>(),
-        ))
+        .bytes_to_bytes_codecs(vec![Arc::new(zarrs::array::codec::ZstdCodec::new(1.into(), false))])
+        .dimension_names(Some(dimension_names.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
         .attributes(attributes);
-    let array = builder
-        .build(store, "/")
-        .map_err(|e| IoError::zarr(path, e))?;
+    let array = builder.build(store, "/").map_err(|e| IoError::zarr(path, e))?;
     array.store_metadata().map_err(|e| IoError::zarr(path, e))?;
     Ok(array)
 }
@@ -68,9 +55,7 @@ pub(crate) fn attr_f64(array: &ZArray, path: &Path, name: &str) -> Result<f64> {
         .attributes()
         .get(name)
         .and_then(|v| v.as_f64())
-        .ok_or_else(|| {
-            IoError::invalid(path, format!("attribute {name} is missing or not a number"))
-        })
+        .ok_or_else(|| IoError::invalid(path, format!("attribute {name} is missing or not a number")))
 }
 
 pub(crate) fn attr_f64_opt(array: &ZArray, name: &str) -> Option<f64> {

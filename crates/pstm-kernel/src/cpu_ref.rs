@@ -30,16 +30,9 @@ impl MigrationKernel for CpuRefKernel {
         crate::cpu_description()
     }
 
-    fn begin_tile<'a>(
-        &'a self,
-        task: TileTask<'a>,
-    ) -> Result<Box<dyn TileMigration + 'a>, KernelError> {
+    fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError> {
         let n = task.n_output_samples();
-        Ok(Box::new(CpuRefTile {
-            task,
-            acc: vec![0.0; n],
-            fold: vec![0; n],
-        }))
+        Ok(Box::new(CpuRefTile { task, acc: vec![0.0; n], fold: vec![0; n] }))
     }
 
     fn concurrent_tiles(&self) -> usize {
@@ -60,39 +53,33 @@ impl TileMigration for CpuRefTile<'_> {
         }
         let params = task.params;
         let inv_dt = 1.0 / block.dt_s;
-        self.acc
-            .par_chunks_mut(nt)
-            .zip(self.fold.par_chunks_mut(nt))
-            .enumerate()
-            .for_each(|(c, (acc, fold))| {
-                let [x, y] = task.columns[c];
-                let vrms = task.velocity.column(c);
-                for (i, g) in block.geometry.iter().enumerate() {
-                    let dm = g.midpoint_distance_sq(x, y).sqrt();
-                    if dm > params.aperture.max_m {
+        self.acc.par_chunks_mut(nt).zip(self.fold.par_chunks_mut(nt)).enumerate().for_each(|(c, (acc, fold))| {
+            let [x, y] = task.columns[c];
+            let vrms = task.velocity.column(c);
+            for (i, g) in block.geometry.iter().enumerate() {
+                let dm = g.midpoint_distance_sq(x, y).sqrt();
+                if dm > params.aperture.max_m {
+                    continue;
+                }
+                let (ds2, dr2) = g.leg_distances_sq(x, y);
+                let trace = block.trace(i);
+                for it in 0..nt {
+                    let t0 = task.time.time(it);
+                    let v = vrms[it] as f64;
+                    let a = params.aperture.radius(t0, v);
+                    if dm > a {
                         continue;
                     }
-                    let (ds2, dr2) = g.leg_distances_sq(x, y);
-                    let trace = block.trace(i);
-                    for it in 0..nt {
-                        let t0 = task.time.time(it);
-                        let v = vrms[it] as f64;
-                        let a = params.aperture.radius(t0, v);
-                        if dm > a {
-                            continue;
-                        }
-                        let t = dsr_time(t0, ds2, dr2, v);
-                        let Some(u) = sample_position(t, block.t_start_s, inv_dt, block.n_samples)
-                        else {
-                            continue;
-                        };
-                        let w = params.taper.weight(dm, a)
-                            * params.weights.weight(t0, t, v, block.dt_s);
-                        acc[it] += w * linear(trace, u);
-                        fold[it] += 1;
-                    }
+                    let t = dsr_time(t0, ds2, dr2, v);
+                    let Some(u) = sample_position(t, block.t_start_s, inv_dt, block.n_samples) else {
+                        continue;
+                    };
+                    let w = params.taper.weight(dm, a) * params.weights.weight(t0, t, v, block.dt_s);
+                    acc[it] += w * linear(trace, u);
+                    fold[it] += 1;
                 }
-            });
+            }
+        });
         Ok(())
     }
 
@@ -109,9 +96,7 @@ impl TileMigration for CpuRefTile<'_> {
 mod tests {
     use super::*;
     use crate::migrate_tile;
-    use pstm_math::{
-        AmplitudeWeights, MigrationParams, Taper, TaperKind, TimeAxis, TraceGeometry, VelocityModel,
-    };
+    use pstm_math::{AmplitudeWeights, MigrationParams, Taper, TaperKind, TimeAxis, TraceGeometry, VelocityModel};
 
     #[test]
     fn one_trace_one_sample_by_hand() {
@@ -121,47 +106,20 @@ mod tests {
         let mut samples = vec![0.0f32; 200];
         samples[125] = 2.0;
         samples[126] = 4.0;
-        let block = TraceBlock {
-            n_samples: 200,
-            dt_s: 0.004,
-            t_start_s: 0.0,
-            samples,
-            geometry: vec![g],
-        };
-        let time = TimeAxis {
-            t0_s: 0.4,
-            dt_s: 0.004,
-            nt: 1,
-        };
-        let vel = VelocityModel::constant(2000.0)
-            .sample(&[[0.0, 0.0]], &time)
-            .unwrap();
+        let block = TraceBlock { n_samples: 200, dt_s: 0.004, t_start_s: 0.0, samples, geometry: vec![g] };
+        let time = TimeAxis { t0_s: 0.4, dt_s: 0.004, nt: 1 };
+        let vel = VelocityModel::constant(2000.0).sample(&[[0.0, 0.0]], &time).unwrap();
         let params = MigrationParams {
             aperture: pstm_math::Aperture::fixed(1000.0),
-            taper: Taper {
-                kind: TaperKind::Cosine,
-                fraction: 0.8,
-            },
-            weights: AmplitudeWeights {
-                spreading: true,
-                obliquity: true,
-            },
+            taper: Taper { kind: TaperKind::Cosine, fraction: 0.8 },
+            weights: AmplitudeWeights { spreading: true, obliquity: true },
         };
-        let task = TileTask {
-            columns: &[[0.0, 0.0]],
-            time,
-            velocity: &vel,
-            params: &params,
-        };
+        let task = TileTask { columns: &[[0.0, 0.0]], time, velocity: &vel, params: &params };
         let out = migrate_tile(&CpuRefKernel, task, &[block]).unwrap();
         // taper: ts = 200 m, x = (300 - 200)/800 = 0.125 -> 0.5 (1 + cos(pi/8))
         let taper = 0.5 * (1.0 + (std::f64::consts::PI / 8.0).cos());
         let expect = taper * (1.0 / (2000.0 * 0.5)) * (0.4 / 0.5) * 2.0;
-        assert!(
-            (out.image[0] as f64 - expect).abs() < 1e-6 * expect,
-            "{} vs {expect}",
-            out.image[0]
-        );
+        assert!((out.image[0] as f64 - expect).abs() < 1e-6 * expect, "{} vs {expect}", out.image[0]);
         assert_eq!(out.fold, vec![1]);
     }
 
@@ -176,21 +134,10 @@ mod tests {
             samples: vec![1.0; 20],
             geometry: vec![g_far, g_near],
         };
-        let time = TimeAxis {
-            t0_s: 0.0,
-            dt_s: 0.004,
-            nt: 12,
-        };
-        let vel = VelocityModel::constant(2000.0)
-            .sample(&[[0.0, 0.0]], &time)
-            .unwrap();
+        let time = TimeAxis { t0_s: 0.0, dt_s: 0.004, nt: 12 };
+        let vel = VelocityModel::constant(2000.0).sample(&[[0.0, 0.0]], &time).unwrap();
         let params = MigrationParams::plain(1000.0);
-        let task = TileTask {
-            columns: &[[0.0, 0.0]],
-            time,
-            velocity: &vel,
-            params: &params,
-        };
+        let task = TileTask { columns: &[[0.0, 0.0]], time, velocity: &vel, params: &params };
         let out = migrate_tile(&CpuRefKernel, task, &[block]).unwrap();
         // The near trace reaches past its last sample (36 ms) at t0 >= 36 ms: samples 9.. are empty.
         assert_eq!(&out.fold[..9], &[1; 9]);

@@ -55,8 +55,7 @@ impl TraceBlock {
             n_samples: self.n_samples,
             dt_s: self.dt_s,
             t_start_s: self.t_start_s,
-            samples: self.samples[range.start * self.n_samples..range.end * self.n_samples]
-                .to_vec(),
+            samples: self.samples[range.start * self.n_samples..range.end * self.n_samples].to_vec(),
             geometry: self.geometry[range].to_vec(),
         }
     }
@@ -109,10 +108,7 @@ pub trait MigrationKernel: Send + Sync {
     fn device(&self) -> String;
 
     /// Open a tile for migration.
-    fn begin_tile<'a>(
-        &'a self,
-        task: TileTask<'a>,
-    ) -> Result<Box<dyn TileMigration + 'a>, KernelError>;
+    fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError>;
 
     /// How many tiles the executor may migrate at once (CPU kernels: one per worker thread; a
     /// GPU kernel: as many as it can keep in flight).
@@ -148,10 +144,7 @@ impl TileImage {
     /// Buffers for `n` output samples, poisoned (NaN image, `u32::MAX` fold) so that any sample a
     /// kernel forgets to write shows.
     pub fn poisoned(n: usize) -> Self {
-        Self {
-            image: vec![f32::NAN; n],
-            fold: vec![u32::MAX; n],
-        }
+        Self { image: vec![f32::NAN; n], fold: vec![u32::MAX; n] }
     }
 }
 

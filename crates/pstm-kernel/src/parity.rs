@@ -17,8 +17,7 @@ use pstm_math::interp::sample_position;
 use pstm_math::rng::SplitMix64;
 use pstm_math::traveltime::dsr_time;
 use pstm_math::{
-    AmplitudeWeights, Aperture, ApertureMode, MigrationParams, Taper, TaperKind, TileVelocity,
-    TimeAxis, TraceGeometry,
+    AmplitudeWeights, Aperture, ApertureMode, MigrationParams, Taper, TaperKind, TileVelocity, TimeAxis, TraceGeometry,
 };
 
 use crate::{TileImage, TileTask, TraceBlock};
@@ -41,12 +40,7 @@ pub struct ParityCase {
 
 impl ParityCase {
     pub fn task(&self) -> TileTask<'_> {
-        TileTask {
-            columns: &self.columns,
-            time: self.time,
-            velocity: &self.velocity,
-            params: &self.params,
-        }
+        TileTask { columns: &self.columns, time: self.time, velocity: &self.velocity, params: &self.params }
     }
 
     /// A random case. Sizes stay small enough for the reference kernel to run in well under a
@@ -58,22 +52,13 @@ impl ParityCase {
         let (x0, y0) = (uni(3.0e5, 7.0e5), uni(5.9e6, 6.9e6));
         let extent = uni(1500.0, 3000.0);
         let n_columns = 4 + (uni(0.0, 1.0) * 20.0) as usize;
-        let columns: Vec<[f64; 2]> = (0..n_columns)
-            .map(|_| [x0 + uni(0.2, 0.8) * extent, y0 + uni(0.2, 0.8) * extent])
-            .collect();
+        let columns: Vec<[f64; 2]> =
+            (0..n_columns).map(|_| [x0 + uni(0.2, 0.8) * extent, y0 + uni(0.2, 0.8) * extent]).collect();
         let dt_in = if uni(0.0, 1.0) < 0.5 { 0.002 } else { 0.004 };
         let n_samples = 150 + (uni(0.0, 1.0) * 400.0) as usize;
-        let t_start_s = if uni(0.0, 1.0) < 0.3 {
-            (uni(0.0, 25.0) as usize) as f64 * dt_in
-        } else {
-            0.0
-        };
+        let t_start_s = if uni(0.0, 1.0) < 0.3 { (uni(0.0, 25.0) as usize) as f64 * dt_in } else { 0.0 };
         let time = TimeAxis {
-            t0_s: if uni(0.0, 1.0) < 0.5 {
-                0.0
-            } else {
-                uni(0.0, 0.2)
-            },
+            t0_s: if uni(0.0, 1.0) < 0.5 { 0.0 } else { uni(0.0, 0.2) },
             dt_s: [0.002, 0.004, 0.003][(uni(0.0, 3.0) as usize).min(2)],
             nt: 60 + (uni(0.0, 1.0) * 200.0) as usize,
         };
@@ -94,73 +79,33 @@ impl ParityCase {
                 values.push(v as f32);
             }
         }
-        let velocity = TileVelocity {
-            values,
-            n_columns: vcols,
-            nt: time.nt,
-        };
-        let mode = if uni(0.0, 1.0) < 0.5 {
-            ApertureMode::Fixed
-        } else {
-            ApertureMode::Dip
-        };
+        let velocity = TileVelocity { values, n_columns: vcols, nt: time.nt };
+        let mode = if uni(0.0, 1.0) < 0.5 { ApertureMode::Fixed } else { ApertureMode::Dip };
         let max_m = uni(600.0, 1800.0);
         let params = MigrationParams {
-            aperture: Aperture {
-                mode,
-                max_m,
-                min_m: uni(50.0, 400.0).min(max_m),
-                max_dip_deg: uni(20.0, 70.0),
-            },
+            aperture: Aperture { mode, max_m, min_m: uni(50.0, 400.0).min(max_m), max_dip_deg: uni(20.0, 70.0) },
             taper: Taper {
-                kind: [
-                    TaperKind::None,
-                    TaperKind::Cosine,
-                    TaperKind::Linear,
-                    TaperKind::Gaussian,
-                ][(uni(0.0, 4.0) as usize).min(3)],
+                kind: [TaperKind::None, TaperKind::Cosine, TaperKind::Linear, TaperKind::Gaussian]
+                    [(uni(0.0, 4.0) as usize).min(3)],
                 fraction: uni(0.0, 0.4),
             },
-            weights: AmplitudeWeights {
-                spreading: uni(0.0, 1.0) < 0.5,
-                obliquity: uni(0.0, 1.0) < 0.5,
-            },
+            weights: AmplitudeWeights { spreading: uni(0.0, 1.0) < 0.5, obliquity: uni(0.0, 1.0) < 0.5 },
         };
         let n_traces = 100 + (uni(0.0, 1.0) * 300.0) as usize;
         let mut geometry = Vec::with_capacity(n_traces);
         for _ in 0..n_traces {
             let (mx, my) = (x0 + uni(0.0, 1.0) * extent, y0 + uni(0.0, 1.0) * extent);
-            geometry.push(TraceGeometry::from_midpoint(
-                mx,
-                my,
-                uni(0.0, 2500.0),
-                uni(0.0, 360.0),
-            ));
+            geometry.push(TraceGeometry::from_midpoint(mx, my, uni(0.0, 2500.0), uni(0.0, 360.0)));
         }
-        let samples: Vec<f32> = (0..n_traces * n_samples)
-            .map(|_| uni(-1.0, 1.0) as f32)
-            .collect();
-        let whole = TraceBlock {
-            n_samples,
-            dt_s: dt_in,
-            t_start_s,
-            samples,
-            geometry,
-        };
+        let samples: Vec<f32> = (0..n_traces * n_samples).map(|_| uni(-1.0, 1.0) as f32).collect();
+        let whole = TraceBlock { n_samples, dt_s: dt_in, t_start_s, samples, geometry };
         let n_blocks = 1 + (uni(0.0, 3.0) as usize).min(2);
         let cut = n_traces.div_ceil(n_blocks);
         let blocks = (0..n_blocks)
             .map(|b| whole.slice(b * cut..((b + 1) * cut).min(n_traces)))
             .filter(|b| b.n_traces() > 0)
             .collect();
-        Self {
-            seed,
-            columns,
-            time,
-            velocity,
-            params,
-            blocks,
-        }
+        Self { seed, columns, time, velocity, params, blocks }
     }
 }
 
@@ -191,8 +136,7 @@ pub fn borderline_mask(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<bool> 
                         continue;
                     }
                     let u = (dsr_time(t0, ds2, dr2, v) - block.t_start_s) * inv_dt;
-                    if u.abs() <= TRACE_END_EPS_SAMPLES || (u - last).abs() <= TRACE_END_EPS_SAMPLES
-                    {
+                    if u.abs() <= TRACE_END_EPS_SAMPLES || (u - last).abs() <= TRACE_END_EPS_SAMPLES {
                         mask[c * nt + it] = true;
                     }
                 }
@@ -231,23 +175,13 @@ impl std::fmt::Display for Comparison {
         write!(
             f,
             "relative L2 {:.3e}, max abs {:.3e}, max rel {:.3e}, fold mismatches {}, non-finite {}, masked {} of {}",
-            self.rel_l2,
-            self.max_abs,
-            self.max_rel,
-            self.fold_mismatches,
-            self.non_finite,
-            self.masked,
-            self.n
+            self.rel_l2, self.max_abs, self.max_rel, self.fold_mismatches, self.non_finite, self.masked, self.n
         )
     }
 }
 
 pub fn compare(reference: &TileImage, candidate: &TileImage, mask: Option<&[bool]>) -> Comparison {
-    assert_eq!(
-        reference.image.len(),
-        candidate.image.len(),
-        "image sizes differ"
-    );
+    assert_eq!(reference.image.len(), candidate.image.len(), "image sizes differ");
     let (mut diff2, mut ref2, mut max_abs, mut max_ref) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
     let (mut fold_mismatches, mut masked) = (0, 0);
     let non_finite = candidate.image.iter().filter(|v| !v.is_finite()).count()
@@ -278,11 +212,7 @@ pub fn compare(reference: &TileImage, candidate: &TileImage, mask: Option<&[bool
     Comparison {
         rel_l2,
         max_abs,
-        max_rel: if max_ref > 0.0 {
-            max_abs / max_ref
-        } else {
-            max_abs
-        },
+        max_rel: if max_ref > 0.0 { max_abs / max_ref } else { max_abs },
         fold_mismatches,
         non_finite,
         masked,
@@ -330,13 +260,7 @@ mod tests {
         let same = compare(&reference, &reference, None);
         assert!(same.passes(0.0), "{same}");
         let mut bad = reference.clone();
-        let i = bad
-            .image
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-            .unwrap()
-            .0;
+        let i = bad.image.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).unwrap().0;
         bad.image[i] *= 1.01;
         assert!(!compare(&reference, &bad, None).passes(1e-4));
         bad.image[i] = f32::NAN;
@@ -348,11 +272,7 @@ mod tests {
         for seed in 0..4 {
             let case = ParityCase::random(seed);
             let reference = migrate_tile(&CpuRefKernel, case.task(), &case.blocks).unwrap();
-            assert_eq!(
-                reference.fold,
-                count_contributions(&case.task(), &case.blocks),
-                "seed {seed}"
-            );
+            assert_eq!(reference.fold, count_contributions(&case.task(), &case.blocks), "seed {seed}");
             assert!(reference.fold.iter().any(|&f| f > 0));
         }
     }

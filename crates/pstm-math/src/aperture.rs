@@ -37,12 +37,7 @@ pub struct Aperture {
 
 impl Aperture {
     pub fn fixed(max_m: f64) -> Self {
-        Self {
-            mode: ApertureMode::Fixed,
-            max_m,
-            min_m: 0.0,
-            max_dip_deg: 90.0,
-        }
+        Self { mode: ApertureMode::Fixed, max_m, min_m: 0.0, max_dip_deg: 90.0 }
     }
 
     /// Aperture radius in metres at zero-offset time `t0` (s) where the RMS velocity is `v` (m/s).
@@ -74,10 +69,7 @@ pub struct Taper {
 }
 
 impl Taper {
-    pub const NONE: Taper = Taper {
-        kind: TaperKind::None,
-        fraction: 0.0,
-    };
+    pub const NONE: Taper = Taper { kind: TaperKind::None, fraction: 0.0 };
 
     /// Weight of a trace whose midpoint lies `dm` metres from the output position, inside an
     /// aperture of radius `a` (callers test `dm <= a` first).
@@ -102,12 +94,7 @@ mod tests {
 
     #[test]
     fn dip_aperture_is_clipped() {
-        let a = Aperture {
-            mode: ApertureMode::Dip,
-            max_m: 2000.0,
-            min_m: 200.0,
-            max_dip_deg: 45.0,
-        };
+        let a = Aperture { mode: ApertureMode::Dip, max_m: 2000.0, min_m: 200.0, max_dip_deg: 45.0 };
         assert_eq!(a.radius(0.0, 2000.0), 200.0);
         assert!((a.radius(1.0, 2000.0) - 1000.0).abs() < 1e-9);
         assert_eq!(a.radius(10.0, 2000.0), 2000.0);
@@ -118,31 +105,19 @@ mod tests {
     fn taper_shapes() {
         let a = 1000.0;
         for kind in [TaperKind::Cosine, TaperKind::Linear, TaperKind::Gaussian] {
-            let t = Taper {
-                kind,
-                fraction: 0.2,
-            };
+            let t = Taper { kind, fraction: 0.2 };
             assert_eq!(t.weight(0.0, a), 1.0);
             assert_eq!(t.weight(800.0, a), 1.0);
             let mid = t.weight(900.0, a);
             assert!(mid > 0.0 && mid < 1.0, "{kind:?} {mid}");
             assert!(t.weight(950.0, a) < mid);
         }
-        let cos = Taper {
-            kind: TaperKind::Cosine,
-            fraction: 0.2,
-        };
+        let cos = Taper { kind: TaperKind::Cosine, fraction: 0.2 };
         assert!((cos.weight(900.0, a) - 0.5).abs() < 1e-12);
         assert!(cos.weight(1000.0, a).abs() < 1e-12);
-        let lin = Taper {
-            kind: TaperKind::Linear,
-            fraction: 0.2,
-        };
+        let lin = Taper { kind: TaperKind::Linear, fraction: 0.2 };
         assert!((lin.weight(950.0, a) - 0.25).abs() < 1e-12);
-        let gau = Taper {
-            kind: TaperKind::Gaussian,
-            fraction: 0.2,
-        };
+        let gau = Taper { kind: TaperKind::Gaussian, fraction: 0.2 };
         assert!((gau.weight(1000.0, a) - (-4.5f64).exp()).abs() < 1e-12);
         assert_eq!(Taper::NONE.weight(999.0, a), 1.0);
     }

@@ -18,12 +18,7 @@ impl TraceGeometry {
         let (sin, cos) = azimuth_deg.to_radians().sin_cos();
         let hx = 0.5 * offset * sin;
         let hy = 0.5 * offset * cos;
-        Self {
-            sx: mx - hx,
-            sy: my - hy,
-            rx: mx + hx,
-            ry: my + hy,
-        }
+        Self { sx: mx - hx, sy: my - hy, rx: mx + hx, ry: my + hy }
     }
 
     pub fn midpoint(&self) -> (f64, f64) {
@@ -66,11 +61,7 @@ mod tests {
             let (mx, my) = g.midpoint();
             assert!((mx - 100.0).abs() < 1e-9 && (my + 50.0).abs() < 1e-9);
             assert!((g.offset() - 800.0).abs() < 1e-9);
-            assert!(
-                (g.azimuth_deg() - az).abs() < 1e-9,
-                "az {az} -> {}",
-                g.azimuth_deg()
-            );
+            assert!((g.azimuth_deg() - az).abs() < 1e-9, "az {az} -> {}", g.azimuth_deg());
         }
         // Azimuth 90 points east: the receiver lies east of the source.
         let g = TraceGeometry::from_midpoint(0.0, 0.0, 200.0, 90.0);

@@ -41,20 +41,14 @@ impl OutputGrid {
     pub fn column_xy(&self, ix: usize, iy: usize) -> (f64, f64) {
         let (sin, cos) = self.rotation_deg.to_radians().sin_cos();
         let (a, b) = (ix as f64 * self.dx, iy as f64 * self.dy);
-        (
-            self.origin_x + a * cos - b * sin,
-            self.origin_y + a * sin + b * cos,
-        )
+        (self.origin_x + a * cos - b * sin, self.origin_y + a * sin + b * cos)
     }
 
     /// Fractional grid indices `(ix, iy)` of a world position.
     pub fn grid_position(&self, x: f64, y: f64) -> (f64, f64) {
         let (sin, cos) = self.rotation_deg.to_radians().sin_cos();
         let (px, py) = (x - self.origin_x, y - self.origin_y);
-        (
-            (px * cos + py * sin) / self.dx,
-            (-px * sin + py * cos) / self.dy,
-        )
+        ((px * cos + py * sin) / self.dx, (-px * sin + py * cos) / self.dy)
     }
 
     pub fn n_columns(&self) -> usize {
@@ -67,12 +61,7 @@ impl OutputGrid {
 
     /// The whole grid as one tile.
     pub fn full_tile(&self) -> Tile {
-        Tile {
-            ix0: 0,
-            iy0: 0,
-            nx: self.nx,
-            ny: self.ny,
-        }
+        Tile { ix0: 0, iy0: 0, nx: self.nx, ny: self.ny }
     }
 
     /// Tiles of at most `tile_nx` x `tile_ny` columns covering the grid, row by row.
@@ -81,12 +70,7 @@ impl OutputGrid {
         let mut tiles = Vec::new();
         for ix0 in (0..self.nx).step_by(tnx) {
             for iy0 in (0..self.ny).step_by(tny) {
-                tiles.push(Tile {
-                    ix0,
-                    iy0,
-                    nx: tnx.min(self.nx - ix0),
-                    ny: tny.min(self.ny - iy0),
-                });
+                tiles.push(Tile { ix0, iy0, nx: tnx.min(self.nx - ix0), ny: tny.min(self.ny - iy0) });
             }
         }
         tiles
@@ -112,11 +96,9 @@ impl OutputGrid {
             self.column_xy(tile.ix0, tile.iy0 + tile.ny - 1),
             self.column_xy(tile.ix0 + tile.nx - 1, tile.iy0 + tile.ny - 1),
         ];
-        corners
-            .iter()
-            .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, &(x, y)| {
-                (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y))
-            })
+        corners.iter().fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, &(x, y)| {
+            (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y))
+        })
     }
 }
 
@@ -148,11 +130,7 @@ mod tests {
             nx: 7,
             ny: 5,
             rotation_deg: rot,
-            time: TimeAxis {
-                t0_s: 0.0,
-                dt_s: 0.004,
-                nt: 10,
-            },
+            time: TimeAxis { t0_s: 0.0, dt_s: 0.004, nt: 10 },
         }
     }
 

@@ -9,11 +9,7 @@
 /// Fractional sample position of time `t`, or `None` when `t` lies outside the trace.
 pub fn sample_position(t: f64, t_start: f64, inv_dt: f64, n: usize) -> Option<f64> {
     let u = (t - t_start) * inv_dt;
-    if u >= 0.0 && u < (n as f64 - 1.0) {
-        Some(u)
-    } else {
-        None
-    }
+    if u >= 0.0 && u < (n as f64 - 1.0) { Some(u) } else { None }
 }
 
 /// Linear interpolation of `trace` at fractional position `u` (from [`sample_position`]).

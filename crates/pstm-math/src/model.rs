@@ -60,8 +60,7 @@ impl PlanarReflector {
     /// Depth of the plane below `(x, y)`.
     pub fn depth_at(&self, x: f64, y: f64) -> f64 {
         let (sin_az, cos_az) = self.dip_azimuth_deg.to_radians().sin_cos();
-        self.z0
-            + self.dip_deg.to_radians().tan() * ((x - self.x0) * sin_az + (y - self.y0) * cos_az)
+        self.z0 + self.dip_deg.to_radians().tan() * ((x - self.x0) * sin_az + (y - self.y0) * cos_az)
     }
 
     /// Unit normal pointing down, and the plane's point.
@@ -147,14 +146,8 @@ impl ForwardModel {
         }
         let v = self.vrms(0.0);
         let n = r.normal();
-        let mirrored = [
-            g.sx + 2.0 * ds * n[0],
-            g.sy + 2.0 * ds * n[1],
-            2.0 * ds * n[2],
-        ];
-        let path =
-            ((g.rx - mirrored[0]).powi(2) + (g.ry - mirrored[1]).powi(2) + mirrored[2].powi(2))
-                .sqrt();
+        let mirrored = [g.sx + 2.0 * ds * n[0], g.sy + 2.0 * ds * n[1], 2.0 * ds * n[2]];
+        let path = ((g.rx - mirrored[0]).powi(2) + (g.ry - mirrored[1]).powi(2) + mirrored[2].powi(2)).sqrt();
         Some((path / v, if path > 0.0 { 2.0 * ds / path } else { 1.0 }))
     }
 
@@ -163,29 +156,19 @@ impl ForwardModel {
         self.wavelet.check()?;
         let constant = self.velocity.is_laterally_invariant() && {
             let v0 = self.vrms(0.0);
-            [0.5, 1.0, 2.0, 5.0, 10.0]
-                .iter()
-                .all(|&t| self.vrms(t) == v0)
+            [0.5, 1.0, 2.0, 5.0, 10.0].iter().all(|&t| self.vrms(t) == v0)
         };
         for (i, r) in self.reflectors.iter().enumerate() {
             if r.dip_deg != 0.0 && !constant {
-                return Err(format!(
-                    "reflector {i}: dipping reflectors need a constant velocity"
-                ));
+                return Err(format!("reflector {i}: dipping reflectors need a constant velocity"));
             }
             if !(r.dip_deg.abs() < 80.0) {
-                return Err(format!(
-                    "reflector {i}: dip {} degrees must be under 80",
-                    r.dip_deg
-                ));
+                return Err(format!("reflector {i}: dip {} degrees must be under 80", r.dip_deg));
             }
         }
         for (i, d) in self.diffractors.iter().enumerate() {
             if !(d.z > 0.0) {
-                return Err(format!(
-                    "diffractor {i}: depth z = {} m must be positive",
-                    d.z
-                ));
+                return Err(format!("diffractor {i}: depth z = {} m must be positive", d.z));
             }
         }
         if !(self.noise >= 0.0) {
@@ -196,9 +179,7 @@ impl ForwardModel {
 
     fn add_event(&self, out: &mut [f32], timing: &TraceTiming, t_event: f64, amplitude: f64) {
         let half = self.wavelet.half_length();
-        let first = (((t_event - half - timing.t_start) / timing.dt)
-            .ceil()
-            .max(0.0)) as usize;
+        let first = (((t_event - half - timing.t_start) / timing.dt).ceil().max(0.0)) as usize;
         let last = ((t_event + half - timing.t_start) / timing.dt).floor();
         if last < 0.0 {
             return;
@@ -211,31 +192,15 @@ impl ForwardModel {
     }
 
     /// Compute trace number `trace_index` (which seeds its noise) into `out` (overwritten).
-    pub fn trace(
-        &self,
-        g: &TraceGeometry,
-        trace_index: u64,
-        timing: &TraceTiming,
-        out: &mut [f32],
-    ) {
+    pub fn trace(&self, g: &TraceGeometry, trace_index: u64, timing: &TraceTiming, out: &mut [f32]) {
         out.fill(0.0);
         for d in &self.diffractors {
             let (t, s) = self.diffraction(d, g);
-            self.add_event(
-                out,
-                timing,
-                t,
-                d.amplitude * if self.spreading { s } else { 1.0 },
-            );
+            self.add_event(out, timing, t, d.amplitude * if self.spreading { s } else { 1.0 });
         }
         for r in &self.reflectors {
             if let Some((t, s)) = self.reflection(r, g) {
-                self.add_event(
-                    out,
-                    timing,
-                    t,
-                    r.amplitude * if self.spreading { s } else { 1.0 },
-                );
+                self.add_event(out, timing, t, r.amplitude * if self.spreading { s } else { 1.0 });
             }
         }
         if self.noise > 0.0 {
@@ -254,12 +219,7 @@ mod tests {
 
     fn model(velocity: VelocityModel) -> ForwardModel {
         ForwardModel {
-            diffractors: vec![Diffractor {
-                x: 500.0,
-                y: 500.0,
-                z: 800.0,
-                amplitude: 1.0,
-            }],
+            diffractors: vec![Diffractor { x: 500.0, y: 500.0, z: 800.0, amplitude: 1.0 }],
             reflectors: vec![],
             velocity,
             wavelet: Wavelet::Ricker { freq_hz: 25.0 },
@@ -283,44 +243,21 @@ mod tests {
     #[test]
     fn diffractor_trace_peaks_at_analytic_time_within_half_a_sample() {
         let m = model(VelocityModel::constant(2500.0));
-        let timing = TraceTiming {
-            t_start: 0.0,
-            dt: 0.002,
-            n: 1001,
-        };
+        let timing = TraceTiming { t_start: 0.0, dt: 0.002, n: 1001 };
         let mut out = vec![0.0f32; timing.n];
-        for (mx, my, off, az) in [
-            (500.0, 500.0, 0.0, 0.0),
-            (650.0, 300.0, 400.0, 90.0),
-            (100.0, 900.0, 1200.0, 45.0),
-        ] {
+        for (mx, my, off, az) in [(500.0, 500.0, 0.0, 0.0), (650.0, 300.0, 400.0, 90.0), (100.0, 900.0, 1200.0, 45.0)] {
             let g = TraceGeometry::from_midpoint(mx, my, off, az);
             m.trace(&g, 0, &timing, &mut out);
             let (t, _) = m.diffraction(&m.diffractors[0], &g);
-            let k = out
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .unwrap()
-                .0;
+            let k = out.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
             let t_peak = k as f64 * timing.dt;
-            assert!(
-                (t_peak - t).abs() <= 0.5 * timing.dt + 1e-12,
-                "peak {t_peak} vs {t}"
-            );
+            assert!((t_peak - t).abs() <= 0.5 * timing.dt + 1e-12, "peak {t_peak} vs {t}");
         }
     }
 
     #[test]
     fn rms_function_depth_to_time_is_consistent() {
-        let v = VelocityModel::new(
-            VelocityFunction::Linear {
-                v0: 1800.0,
-                k: 600.0,
-            },
-            VelocityType::Rms,
-        )
-        .unwrap();
+        let v = VelocityModel::new(VelocityFunction::Linear { v0: 1800.0, k: 600.0 }, VelocityType::Rms).unwrap();
         let m = model(v.clone());
         let t0 = m.depth_to_time(1000.0);
         assert!((t0 - 2.0 * 1000.0 / v.vrms(0.0, 0.0, t0)).abs() < 1e-10);
@@ -329,48 +266,25 @@ mod tests {
     #[test]
     fn flat_and_dipping_reflectors() {
         let mut m = model(VelocityModel::constant(2000.0));
-        let flat = PlanarReflector {
-            x0: 0.0,
-            y0: 0.0,
-            z0: 1000.0,
-            dip_deg: 0.0,
-            dip_azimuth_deg: 0.0,
-            amplitude: 1.0,
-        };
+        let flat = PlanarReflector { x0: 0.0, y0: 0.0, z0: 1000.0, dip_deg: 0.0, dip_azimuth_deg: 0.0, amplitude: 1.0 };
         let g = TraceGeometry::from_midpoint(300.0, 0.0, 800.0, 90.0);
         let (t, _) = m.reflection(&flat, &g).unwrap();
         assert!((t - (2000.0f64.powi(2) + 800.0f64.powi(2)).sqrt() / 2000.0).abs() < 1e-12);
         // A dipping plane at zero offset: time is twice the perpendicular distance over v.
-        let dip = PlanarReflector {
-            dip_deg: 20.0,
-            dip_azimuth_deg: 90.0,
-            ..flat
-        };
+        let dip = PlanarReflector { dip_deg: 20.0, dip_azimuth_deg: 90.0, ..flat };
         let g0 = TraceGeometry::from_midpoint(400.0, 0.0, 0.0, 0.0);
         let (t, _) = m.reflection(&dip, &g0).unwrap();
         let perp = dip.depth_at(400.0, 0.0) * 20f64.to_radians().cos();
         assert!((t - 2.0 * perp / 2000.0).abs() < 1e-12);
         // The dipping plane with source and receiver swapped gives the same time (reciprocity).
         let g = TraceGeometry::from_midpoint(400.0, 100.0, 700.0, 60.0);
-        let swapped = TraceGeometry {
-            sx: g.rx,
-            sy: g.ry,
-            rx: g.sx,
-            ry: g.sy,
-        };
+        let swapped = TraceGeometry { sx: g.rx, sy: g.ry, rx: g.sx, ry: g.sy };
         let (a, _) = m.reflection(&dip, &g).unwrap();
         let (b, _) = m.reflection(&dip, &swapped).unwrap();
         assert!((a - b).abs() < 1e-12);
         m.reflectors.push(dip);
         assert!(m.check().is_ok());
-        m.velocity = VelocityModel::new(
-            VelocityFunction::Linear {
-                v0: 1800.0,
-                k: 600.0,
-            },
-            VelocityType::Rms,
-        )
-        .unwrap();
+        m.velocity = VelocityModel::new(VelocityFunction::Linear { v0: 1800.0, k: 600.0 }, VelocityType::Rms).unwrap();
         assert!(m.check().is_err());
     }
 
@@ -378,11 +292,7 @@ mod tests {
     fn noise_is_reproducible_per_trace() {
         let mut m = model(VelocityModel::constant(2500.0));
         m.noise = 0.05;
-        let timing = TraceTiming {
-            t_start: 0.0,
-            dt: 0.002,
-            n: 100,
-        };
+        let timing = TraceTiming { t_start: 0.0, dt: 0.002, n: 100 };
         let g = TraceGeometry::from_midpoint(0.0, 0.0, 200.0, 0.0);
         let (mut a, mut b, mut c) = (vec![0.0; 100], vec![0.0; 100], vec![0.0; 100]);
         m.trace(&g, 5, &timing, &mut a);

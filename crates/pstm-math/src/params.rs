@@ -15,10 +15,6 @@ pub struct MigrationParams {
 impl MigrationParams {
     /// Fixed aperture, no taper, no weights: the plain diffraction-stack sum.
     pub fn plain(aperture_m: f64) -> Self {
-        Self {
-            aperture: Aperture::fixed(aperture_m),
-            taper: Taper::NONE,
-            weights: AmplitudeWeights::NONE,
-        }
+        Self { aperture: Aperture::fixed(aperture_m), taper: Taper::NONE, weights: AmplitudeWeights::NONE }
     }
 }

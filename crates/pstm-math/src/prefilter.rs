@@ -53,20 +53,14 @@ impl TraceFilter {
                 if 2 * k == nfft {
                     return Complex::new(0.0, 0.0);
                 }
-                let kk = if k <= nfft / 2 {
-                    k as f64
-                } else {
-                    k as f64 - nfft as f64
-                };
+                let kk = if k <= nfft / 2 { k as f64 } else { k as f64 - nfft as f64 };
                 let omega = std::f64::consts::TAU * kk / (nfft as f64 * dt);
                 // (i omega)^p = |omega|^p * exp(i p pi/2 sign(omega))
                 let phase = p * std::f64::consts::FRAC_PI_2 * omega.signum();
                 Complex::from_polar(omega.abs().powf(p), phase) / nfft as f64
             })
             .collect();
-        let scratch_len = forward
-            .get_inplace_scratch_len()
-            .max(inverse.get_inplace_scratch_len());
+        let scratch_len = forward.get_inplace_scratch_len().max(inverse.get_inplace_scratch_len());
         Self {
             kind,
             n: n_samples,
@@ -87,24 +81,18 @@ impl TraceFilter {
         if self.kind == Prefilter::None {
             return;
         }
-        assert_eq!(
-            trace.len(),
-            self.n,
-            "trace length differs from the planned length"
-        );
+        assert_eq!(trace.len(), self.n, "trace length differs from the planned length");
         for (b, &s) in self.buffer.iter_mut().zip(trace.iter()) {
             *b = Complex::new(s as f64, 0.0);
         }
         for b in self.buffer[self.n..].iter_mut() {
             *b = Complex::new(0.0, 0.0);
         }
-        self.forward
-            .process_with_scratch(&mut self.buffer, &mut self.scratch);
+        self.forward.process_with_scratch(&mut self.buffer, &mut self.scratch);
         for (b, r) in self.buffer.iter_mut().zip(&self.response) {
             *b *= r;
         }
-        self.inverse
-            .process_with_scratch(&mut self.buffer, &mut self.scratch);
+        self.inverse.process_with_scratch(&mut self.buffer, &mut self.scratch);
         for (s, b) in trace.iter_mut().zip(&self.buffer) {
             *s = b.re as f32;
         }
@@ -116,9 +104,7 @@ mod tests {
     use super::*;
 
     fn gaussian(n: usize, dt: f64, t0: f64, sigma: f64) -> Vec<f32> {
-        (0..n)
-            .map(|i| (-(i as f64 * dt - t0).powi(2) / (2.0 * sigma * sigma)).exp() as f32)
-            .collect()
+        (0..n).map(|i| (-(i as f64 * dt - t0).powi(2) / (2.0 * sigma * sigma)).exp() as f32).collect()
     }
 
     #[test]
@@ -147,11 +133,7 @@ mod tests {
         half.apply(&mut twice);
         half.apply(&mut twice);
         let peak = once.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
-        let err = once
-            .iter()
-            .zip(&twice)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let err = once.iter().zip(&twice).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         // The first pass is cut back to the trace length, which drops the half-derivative's slowly
         // decaying (t^-3/2) tails: that, not the filter, sets this tolerance.
         assert!(err < 1e-2 * peak, "{err} vs {peak}");

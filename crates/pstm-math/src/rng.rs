@@ -53,13 +53,7 @@ mod tests {
         let xs: Vec<f64> = (0..n).map(|_| g.normal()).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
-        assert!(
-            mean.abs() < 0.01 && (var - 1.0).abs() < 0.02,
-            "mean {mean} var {var}"
-        );
-        assert_ne!(
-            SplitMix64::for_trace(7, 3).next_u64(),
-            SplitMix64::for_trace(7, 4).next_u64()
-        );
+        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.02, "mean {mean} var {var}");
+        assert_ne!(SplitMix64::for_trace(7, 3).next_u64(), SplitMix64::for_trace(7, 4).next_u64());
     }
 }

@@ -33,10 +33,7 @@ pub enum VelocityFunction {
     /// `v(t) = v0 + k t`, t in seconds of two-way time.
     Linear { v0: f64, k: f64 },
     /// Picks `(t_s, v)`, times strictly increasing.
-    Table {
-        times: Vec<f64>,
-        velocities: Vec<f64>,
-    },
+    Table { times: Vec<f64>, velocities: Vec<f64> },
     /// A regular cube over world x, y and two-way time.
     Cube(VelocityCube),
 }
@@ -66,9 +63,7 @@ pub enum VelocityError {
     TableLengthMismatch { times: usize, velocities: usize },
     #[error("velocity table time {value} s at pick {index} is not a finite number")]
     TimeNotFinite { index: usize, value: f64 },
-    #[error(
-        "velocity table times must increase strictly: pick {index} has t = {t} s after t = {previous} s"
-    )]
+    #[error("velocity table times must increase strictly: pick {index} has t = {t} s after t = {previous} s")]
     NotMonotonic { index: usize, t: f64, previous: f64 },
     #[error(
         "an interval-velocity table needs at least two picks to define an interval; \
@@ -79,14 +74,8 @@ pub enum VelocityError {
     BadCubeAxis { axis: &'static str, problem: String },
     #[error("velocity cube holds {got} values but its axes need {expected}")]
     CubeSize { got: usize, expected: usize },
-    #[error(
-        "velocity cube does not cover the output: {what} ({value:.3}) lies outside the cube's {range}"
-    )]
-    CubeDoesNotCover {
-        what: String,
-        value: f64,
-        range: String,
-    },
+    #[error("velocity cube does not cover the output: {what} ({value:.3}) lies outside the cube's {range}")]
+    CubeDoesNotCover { what: String, value: f64, range: String },
 }
 
 /// A validated model that answers RMS velocities.
@@ -131,19 +120,10 @@ impl DixTable {
         let mut acc = vint[0] * vint[0] * times[0].max(0.0);
         cumulative.push(acc);
         for i in 1..times.len() {
-            acc += segment_integral(
-                vint[i - 1],
-                vint[i],
-                times[i] - times[i - 1],
-                times[i] - times[i - 1],
-            );
+            acc += segment_integral(vint[i - 1], vint[i], times[i] - times[i - 1], times[i] - times[i - 1]);
             cumulative.push(acc);
         }
-        Self {
-            times,
-            vint,
-            cumulative,
-        }
+        Self { times, vint, cumulative }
     }
 
     fn vrms(&self, t: f64) -> f64 {
@@ -158,8 +138,7 @@ impl DixTable {
         } else {
             let i = self.times.partition_point(|&x| x <= t) - 1;
             let len = self.times[i + 1] - self.times[i];
-            self.cumulative[i]
-                + segment_integral(self.vint[i], self.vint[i + 1], len, t - self.times[i])
+            self.cumulative[i] + segment_integral(self.vint[i], self.vint[i + 1], len, t - self.times[i])
         };
         (integral / t).sqrt()
     }
@@ -173,11 +152,7 @@ fn segment_integral(a: f64, b: f64, len: f64, s: f64) -> f64 {
 }
 
 fn check_positive(value: f64, at: impl FnOnce() -> String) -> Result<(), VelocityError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(VelocityError::NotPositive { value, at: at() })
-    }
+    if value.is_finite() && value > 0.0 { Ok(()) } else { Err(VelocityError::NotPositive { value, at: at() }) }
 }
 
 fn check_table(times: &[f64], velocities: &[f64]) -> Result<(), VelocityError> {
@@ -185,10 +160,7 @@ fn check_table(times: &[f64], velocities: &[f64]) -> Result<(), VelocityError> {
         return Err(VelocityError::EmptyTable);
     }
     if times.len() != velocities.len() {
-        return Err(VelocityError::TableLengthMismatch {
-            times: times.len(),
-            velocities: velocities.len(),
-        });
+        return Err(VelocityError::TableLengthMismatch { times: times.len(), velocities: velocities.len() });
     }
     for (i, (&t, &v)) in times.iter().zip(velocities).enumerate() {
         if !t.is_finite() {
@@ -196,11 +168,7 @@ fn check_table(times: &[f64], velocities: &[f64]) -> Result<(), VelocityError> {
         }
         check_positive(v, || format!("at pick {i} (t = {t} s)"))?;
         if i > 0 && t <= times[i - 1] {
-            return Err(VelocityError::NotMonotonic {
-                index: i,
-                t,
-                previous: times[i - 1],
-            });
+            return Err(VelocityError::NotMonotonic { index: i, t, previous: times[i - 1] });
         }
     }
     Ok(())
@@ -208,40 +176,21 @@ fn check_table(times: &[f64], velocities: &[f64]) -> Result<(), VelocityError> {
 
 impl VelocityCube {
     fn check(&self) -> Result<(), VelocityError> {
-        for (axis, d, n) in [
-            ("x", self.dx, self.nx),
-            ("y", self.dy, self.ny),
-            ("t", self.dt, self.nt),
-        ] {
+        for (axis, d, n) in [("x", self.dx, self.nx), ("y", self.dy, self.ny), ("t", self.dt, self.nt)] {
             if n == 0 {
-                return Err(VelocityError::BadCubeAxis {
-                    axis,
-                    problem: "has no samples".into(),
-                });
+                return Err(VelocityError::BadCubeAxis { axis, problem: "has no samples".into() });
             }
             if !(d.is_finite() && d > 0.0) {
-                return Err(VelocityError::BadCubeAxis {
-                    axis,
-                    problem: format!("spacing {d} is not positive"),
-                });
+                return Err(VelocityError::BadCubeAxis { axis, problem: format!("spacing {d} is not positive") });
             }
         }
         let expected = self.nx * self.ny * self.nt;
         if self.data.len() != expected {
-            return Err(VelocityError::CubeSize {
-                got: self.data.len(),
-                expected,
-            });
+            return Err(VelocityError::CubeSize { got: self.data.len(), expected });
         }
         for (i, &v) in self.data.iter().enumerate() {
-            let (ix, iy, it) = (
-                i / (self.ny * self.nt),
-                (i / self.nt) % self.ny,
-                i % self.nt,
-            );
-            check_positive(v as f64, || {
-                format!("in the velocity cube at index ({ix}, {iy}, {it})")
-            })?;
+            let (ix, iy, it) = (i / (self.ny * self.nt), (i / self.nt) % self.ny, i % self.nt);
+            check_positive(v as f64, || format!("in the velocity cube at index ({ix}, {iy}, {it})"))?;
         }
         Ok(())
     }
@@ -281,11 +230,7 @@ impl VelocityCube {
         let jt = (it + 1).min(self.nt - 1);
         let lerp = |a: f64, b: f64, f: f64| a + f * (b - a);
         let c = |ax, ay| lerp(self.at(ax, ay, it), self.at(ax, ay, jt), ft);
-        lerp(
-            lerp(c(ix, iy), c(ix, jy), fy),
-            lerp(c(jx, iy), c(jx, jy), fy),
-            fx,
-        )
+        lerp(lerp(c(ix, iy), c(ix, jy), fy), lerp(c(jx, iy), c(jx, jy), fy), fx)
     }
 
     fn axis_range(o: f64, d: f64, n: usize) -> (f64, f64) {
@@ -330,10 +275,7 @@ impl VelocityModel {
             (VelocityFunction::Linear { v0, k }, kind) => {
                 check_positive(v0, || "(v0 of the linear velocity)".into())?;
                 if !k.is_finite() {
-                    return Err(VelocityError::NotPositive {
-                        value: k,
-                        at: "(gradient k)".into(),
-                    });
+                    return Err(VelocityError::NotPositive { value: k, at: "(gradient k)".into() });
                 }
                 match kind {
                     VelocityType::Rms => Rms::Linear { v0, k },
@@ -365,9 +307,7 @@ impl VelocityModel {
 
     /// Shorthand for a constant RMS velocity.
     pub fn constant(v: f64) -> Self {
-        Self {
-            rms: Rms::Constant(v),
-        }
+        Self { rms: Rms::Constant(v) }
     }
 
     /// True when the velocity varies with time only.
@@ -392,40 +332,15 @@ impl VelocityModel {
 
     /// Check that a cube covers every position and time the migration will ask for; times and
     /// positions are compared with a tolerance of a thousandth of the cube's spacing.
-    pub fn check_covers(
-        &self,
-        bounds: (f64, f64, f64, f64),
-        t_range: (f64, f64),
-    ) -> Result<(), VelocityError> {
+    pub fn check_covers(&self, bounds: (f64, f64, f64, f64), t_range: (f64, f64)) -> Result<(), VelocityError> {
         let Rms::Cube(c) = &self.rms else {
             return Ok(());
         };
         let (xmin, ymin, xmax, ymax) = bounds;
         let axes = [
-            (
-                "x",
-                c.x0,
-                c.dx,
-                c.nx,
-                [("output x minimum", xmin), ("output x maximum", xmax)],
-            ),
-            (
-                "y",
-                c.y0,
-                c.dy,
-                c.ny,
-                [("output y minimum", ymin), ("output y maximum", ymax)],
-            ),
-            (
-                "t",
-                c.t0,
-                c.dt,
-                c.nt,
-                [
-                    ("first output time (s)", t_range.0),
-                    ("last output time (s)", t_range.1),
-                ],
-            ),
+            ("x", c.x0, c.dx, c.nx, [("output x minimum", xmin), ("output x maximum", xmax)]),
+            ("y", c.y0, c.dy, c.ny, [("output y minimum", ymin), ("output y maximum", ymax)]),
+            ("t", c.t0, c.dt, c.nt, [("first output time (s)", t_range.0), ("last output time (s)", t_range.1)]),
         ];
         for (axis, o, d, n, checks) in axes {
             let (lo, hi) = VelocityCube::axis_range(o, d, n);
@@ -445,22 +360,10 @@ impl VelocityModel {
 
     /// RMS velocities at every column and output time of a tile; fails if any is not a positive
     /// finite number (a linear function with a negative gradient can reach zero).
-    pub fn sample(
-        &self,
-        columns: &[[f64; 2]],
-        time: &crate::TimeAxis,
-    ) -> Result<TileVelocity, VelocityError> {
+    pub fn sample(&self, columns: &[[f64; 2]], time: &crate::TimeAxis) -> Result<TileVelocity, VelocityError> {
         let lateral = !self.is_laterally_invariant();
-        let cols: &[[f64; 2]] = if lateral {
-            columns
-        } else {
-            &columns[..columns.len().min(1)]
-        };
-        let cols = if cols.is_empty() {
-            &[[0.0, 0.0]][..]
-        } else {
-            cols
-        };
+        let cols: &[[f64; 2]] = if lateral { columns } else { &columns[..columns.len().min(1)] };
+        let cols = if cols.is_empty() { &[[0.0, 0.0]][..] } else { cols };
         let mut values = Vec::with_capacity(cols.len() * time.nt);
         for &[x, y] in cols {
             for it in 0..time.nt {
@@ -470,11 +373,7 @@ impl VelocityModel {
                 values.push(v as f32);
             }
         }
-        Ok(TileVelocity {
-            values,
-            n_columns: cols.len(),
-            nt: time.nt,
-        })
+        Ok(TileVelocity { values, n_columns: cols.len(), nt: time.nt })
     }
 }
 
@@ -506,57 +405,33 @@ mod tests {
         // integral_0^1 (2000 + 1000 t)^2 dt = 4e6 + 2e6 + 1e6/3 = 6.333333e6 -> Vrms(1) = 2516.611
         // integral_0^2 = 6.333333e6 + 9e6 = 15.333333e6 -> Vrms(2) = sqrt(7.666667e6) = 2768.875
         let m = VelocityModel::new(
-            VelocityFunction::Table {
-                times: vec![0.0, 1.0],
-                velocities: vec![2000.0, 3000.0],
-            },
+            VelocityFunction::Table { times: vec![0.0, 1.0], velocities: vec![2000.0, 3000.0] },
             VelocityType::Interval,
         )
         .unwrap();
-        assert!(
-            close(m.vrms(0.0, 0.0, 1.0), 2516.611, 1e-3),
-            "{}",
-            m.vrms(0.0, 0.0, 1.0)
-        );
-        assert!(
-            close(m.vrms(0.0, 0.0, 2.0), 2768.875, 1e-3),
-            "{}",
-            m.vrms(0.0, 0.0, 2.0)
-        );
+        assert!(close(m.vrms(0.0, 0.0, 1.0), 2516.611, 1e-3), "{}", m.vrms(0.0, 0.0, 1.0));
+        assert!(close(m.vrms(0.0, 0.0, 2.0), 2768.875, 1e-3), "{}", m.vrms(0.0, 0.0, 2.0));
         // Halfway through the ramp: integral_0^0.5 = 4e6*0.5 + 2e6*0.25 + 1e6*0.125/3
         let half = ((2.0e6 + 0.5e6 + 1e6 * 0.125 / 3.0) / 0.5f64).sqrt();
         assert!(close(m.vrms(0.0, 0.0, 0.5), half, 1e-6));
         // A layer cake in three picks: 1500 to 0.4 s, ramps as picks say.
         let m = VelocityModel::new(
-            VelocityFunction::Table {
-                times: vec![0.4, 0.8, 1.2],
-                velocities: vec![1500.0, 1500.0, 2500.0],
-            },
+            VelocityFunction::Table { times: vec![0.4, 0.8, 1.2], velocities: vec![1500.0, 1500.0, 2500.0] },
             VelocityType::Interval,
         )
         .unwrap();
         assert!(close(m.vrms(0.0, 0.0, 0.8), 1500.0, 1e-9));
         // integral to 1.2 = 1500^2*0.8 + (1500^2 + 1500*2500 + 2500^2)/3 * 0.4
-        let i = 1500.0f64.powi(2) * 0.8
-            + (1500.0f64.powi(2) + 1500.0 * 2500.0 + 2500.0f64.powi(2)) / 3.0 * 0.4;
+        let i = 1500.0f64.powi(2) * 0.8 + (1500.0f64.powi(2) + 1500.0 * 2500.0 + 2500.0f64.powi(2)) / 3.0 * 0.4;
         assert!(close(m.vrms(0.0, 0.0, 1.2), (i / 1.2).sqrt(), 1e-6));
     }
 
     #[test]
     fn dix_linear_matches_table_of_the_same_function() {
-        let lin = VelocityModel::new(
-            VelocityFunction::Linear {
-                v0: 1800.0,
-                k: 600.0,
-            },
-            VelocityType::Interval,
-        )
-        .unwrap();
+        let lin =
+            VelocityModel::new(VelocityFunction::Linear { v0: 1800.0, k: 600.0 }, VelocityType::Interval).unwrap();
         let tab = VelocityModel::new(
-            VelocityFunction::Table {
-                times: vec![0.0, 5.0],
-                velocities: vec![1800.0, 4800.0],
-            },
+            VelocityFunction::Table { times: vec![0.0, 5.0], velocities: vec![1800.0, 4800.0] },
             VelocityType::Interval,
         )
         .unwrap();
@@ -564,21 +439,14 @@ mod tests {
             assert!(close(lin.vrms(0.0, 0.0, t), tab.vrms(0.0, 0.0, t), 1e-6));
         }
         // Constant interval velocity is its own RMS velocity.
-        let c = VelocityModel::new(
-            VelocityFunction::Linear { v0: 2000.0, k: 0.0 },
-            VelocityType::Interval,
-        )
-        .unwrap();
+        let c = VelocityModel::new(VelocityFunction::Linear { v0: 2000.0, k: 0.0 }, VelocityType::Interval).unwrap();
         assert!(close(c.vrms(0.0, 0.0, 3.0), 2000.0, 1e-9));
     }
 
     #[test]
     fn rms_table_interpolates_and_holds_ends() {
         let m = VelocityModel::new(
-            VelocityFunction::Table {
-                times: vec![0.5, 1.5],
-                velocities: vec![2000.0, 3000.0],
-            },
+            VelocityFunction::Table { times: vec![0.5, 1.5], velocities: vec![2000.0, 3000.0] },
             VelocityType::Rms,
         )
         .unwrap();
@@ -594,123 +462,54 @@ mod tests {
         for ix in 0..nx {
             for iy in 0..ny {
                 for it in 0..nt {
-                    let (x, y, t) = (
-                        100.0 + 50.0 * ix as f64,
-                        -20.0 + 10.0 * iy as f64,
-                        0.5 * it as f64,
-                    );
+                    let (x, y, t) = (100.0 + 50.0 * ix as f64, -20.0 + 10.0 * iy as f64, 0.5 * it as f64);
                     data.push((2000.0 + x + 2.0 * y + 100.0 * t) as f32);
                 }
             }
         }
-        VelocityCube {
-            x0: 100.0,
-            dx: 50.0,
-            nx,
-            y0: -20.0,
-            dy: 10.0,
-            ny,
-            t0: 0.0,
-            dt: 0.5,
-            nt,
-            data,
-        }
+        VelocityCube { x0: 100.0, dx: 50.0, nx, y0: -20.0, dy: 10.0, ny, t0: 0.0, dt: 0.5, nt, data }
     }
 
     #[test]
     fn cube_trilinear_is_exact_for_linear_fields() {
         let m = VelocityModel::new(VelocityFunction::Cube(cube()), VelocityType::Rms).unwrap();
         for &(x, y, t) in &[(100.0, -20.0, 0.0), (173.0, 3.3, 1.234), (200.0, 10.0, 2.0)] {
-            assert!(close(
-                m.vrms(x, y, t),
-                2000.0 + x + 2.0 * y + 100.0 * t,
-                1e-3
-            ));
+            assert!(close(m.vrms(x, y, t), 2000.0 + x + 2.0 * y + 100.0 * t, 1e-3));
         }
-        assert!(
-            m.check_covers((100.0, -20.0, 200.0, 10.0), (0.0, 2.0))
-                .is_ok()
-        );
-        let e = m
-            .check_covers((90.0, -20.0, 200.0, 10.0), (0.0, 2.0))
-            .unwrap_err();
+        assert!(m.check_covers((100.0, -20.0, 200.0, 10.0), (0.0, 2.0)).is_ok());
+        let e = m.check_covers((90.0, -20.0, 200.0, 10.0), (0.0, 2.0)).unwrap_err();
         assert!(e.to_string().contains("output x minimum"), "{e}");
-        let e = m
-            .check_covers((100.0, -20.0, 200.0, 10.0), (0.0, 2.5))
-            .unwrap_err();
+        let e = m.check_covers((100.0, -20.0, 200.0, 10.0), (0.0, 2.5)).unwrap_err();
         assert!(e.to_string().contains("last output time"), "{e}");
     }
 
     #[test]
     fn sampling_a_tile() {
-        let m = VelocityModel::new(
-            VelocityFunction::Linear {
-                v0: 2000.0,
-                k: 500.0,
-            },
-            VelocityType::Rms,
-        )
-        .unwrap();
-        let time = TimeAxis {
-            t0_s: 0.0,
-            dt_s: 0.5,
-            nt: 3,
-        };
+        let m = VelocityModel::new(VelocityFunction::Linear { v0: 2000.0, k: 500.0 }, VelocityType::Rms).unwrap();
+        let time = TimeAxis { t0_s: 0.0, dt_s: 0.5, nt: 3 };
         let tv = m.sample(&[[0.0, 0.0], [10.0, 0.0]], &time).unwrap();
         assert!(tv.is_laterally_invariant());
         assert_eq!(tv.column(1), &[2000.0, 2250.0, 2500.0]);
-        let neg = VelocityModel::new(
-            VelocityFunction::Linear {
-                v0: 2000.0,
-                k: -1500.0,
-            },
-            VelocityType::Rms,
-        )
-        .unwrap();
-        let time = TimeAxis {
-            t0_s: 0.0,
-            dt_s: 1.0,
-            nt: 3,
-        };
-        assert!(matches!(
-            neg.sample(&[[0.0, 0.0]], &time),
-            Err(VelocityError::NotPositive { .. })
-        ));
+        let neg = VelocityModel::new(VelocityFunction::Linear { v0: 2000.0, k: -1500.0 }, VelocityType::Rms).unwrap();
+        let time = TimeAxis { t0_s: 0.0, dt_s: 1.0, nt: 3 };
+        assert!(matches!(neg.sample(&[[0.0, 0.0]], &time), Err(VelocityError::NotPositive { .. })));
         let cube = VelocityModel::new(VelocityFunction::Cube(cube()), VelocityType::Rms).unwrap();
         let tv = cube.sample(&[[100.0, -20.0], [150.0, 0.0]], &time).unwrap();
         assert_eq!(tv.n_columns, 2);
-        assert!(close(
-            tv.column(1)[1] as f64,
-            2000.0 + 150.0 + 0.0 + 100.0,
-            1e-3
-        ));
+        assert!(close(tv.column(1)[1] as f64, 2000.0 + 150.0 + 0.0 + 100.0, 1e-3));
     }
 
     #[test]
     fn bad_tables_are_rejected() {
-        let table = |t: Vec<f64>, v: Vec<f64>, k| {
-            VelocityModel::new(
-                VelocityFunction::Table {
-                    times: t,
-                    velocities: v,
-                },
-                k,
-            )
-        };
-        assert!(matches!(
-            table(vec![], vec![], VelocityType::Rms),
-            Err(VelocityError::EmptyTable)
-        ));
+        let table =
+            |t: Vec<f64>, v: Vec<f64>, k| VelocityModel::new(VelocityFunction::Table { times: t, velocities: v }, k);
+        assert!(matches!(table(vec![], vec![], VelocityType::Rms), Err(VelocityError::EmptyTable)));
         assert!(matches!(
             table(vec![0.0, 1.0], vec![2000.0, f64::NAN], VelocityType::Rms),
             Err(VelocityError::NotPositive { .. })
         ));
         assert!(matches!(
-            table(
-                vec![0.0, 1.0, 0.5],
-                vec![2000.0, 2100.0, 2200.0],
-                VelocityType::Rms
-            ),
+            table(vec![0.0, 1.0, 0.5], vec![2000.0, 2100.0, 2200.0], VelocityType::Rms),
             Err(VelocityError::NotMonotonic { index: 2, .. })
         ));
         assert!(matches!(

@@ -61,9 +61,7 @@ impl Wavelet {
                 Err(format!("Ricker frequency {freq_hz} Hz must be positive"))
             }
             Wavelet::Ormsby { f1, f2, f3, f4 } if !(0.0 < f1 && f1 < f2 && f2 <= f3 && f3 < f4) => {
-                Err(format!(
-                    "Ormsby corners must satisfy 0 < f1 < f2 <= f3 < f4, got {f1}, {f2}, {f3}, {f4}"
-                ))
+                Err(format!("Ormsby corners must satisfy 0 < f1 < f2 <= f3 < f4, got {f1}, {f2}, {f3}, {f4}"))
             }
             _ => Ok(()),
         }
@@ -76,15 +74,7 @@ mod tests {
 
     #[test]
     fn peaks_at_zero_with_unit_amplitude() {
-        for w in [
-            Wavelet::Ricker { freq_hz: 25.0 },
-            Wavelet::Ormsby {
-                f1: 5.0,
-                f2: 10.0,
-                f3: 40.0,
-                f4: 60.0,
-            },
-        ] {
+        for w in [Wavelet::Ricker { freq_hz: 25.0 }, Wavelet::Ormsby { f1: 5.0, f2: 10.0, f3: 40.0, f4: 60.0 }] {
             assert!((w.value(0.0) - 1.0).abs() < 1e-12, "{w:?}");
             for i in 1..200 {
                 let tau = i as f64 * 0.001;

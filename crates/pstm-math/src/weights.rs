@@ -16,10 +16,7 @@ pub struct AmplitudeWeights {
 }
 
 impl AmplitudeWeights {
-    pub const NONE: AmplitudeWeights = AmplitudeWeights {
-        spreading: false,
-        obliquity: false,
-    };
+    pub const NONE: AmplitudeWeights = AmplitudeWeights { spreading: false, obliquity: false };
 
     /// Weight for output time `t0`, traveltime `t` (s), RMS velocity `v` (m/s); `dt` is the
     /// trace sample interval (s), used only to keep `1/(v t)` finite at `t = 0`.
@@ -43,20 +40,11 @@ mod tests {
     fn weights_switch_independently() {
         let (t0, t, v, dt) = (1.0, 2.0, 2000.0, 0.002);
         assert_eq!(AmplitudeWeights::NONE.weight(t0, t, v, dt), 1.0);
-        let s = AmplitudeWeights {
-            spreading: true,
-            obliquity: false,
-        };
+        let s = AmplitudeWeights { spreading: true, obliquity: false };
         assert!((s.weight(t0, t, v, dt) - 1.0 / 4000.0).abs() < 1e-15);
-        let o = AmplitudeWeights {
-            spreading: false,
-            obliquity: true,
-        };
+        let o = AmplitudeWeights { spreading: false, obliquity: true };
         assert_eq!(o.weight(t0, t, v, dt), 0.5);
-        let both = AmplitudeWeights {
-            spreading: true,
-            obliquity: true,
-        };
+        let both = AmplitudeWeights { spreading: true, obliquity: true };
         assert!((both.weight(t0, t, v, dt) - 0.5 / 4000.0).abs() < 1e-15);
         assert!(both.weight(0.0, 0.0, v, dt).is_finite());
     }
