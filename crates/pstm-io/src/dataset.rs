@@ -212,13 +212,51 @@ impl Dataset {
     }
 }
 
-/// Streams a new dataset to disk. Trace chunks may be stored from several threads
-/// ([`DatasetWriter::store_chunk`] takes `&self`); headers are appended in trace order.
-pub struct DatasetWriter {
-    staged: Staged,
+/// The trace array of a dataset being written: chunks may be stored from several threads.
+pub struct TraceChunks {
+    target: PathBuf,
     layout: DatasetLayout,
     chunk_traces: usize,
-    traces: ZArray,
+    array: ZArray,
+}
+
+impl TraceChunks {
+    pub fn chunk_traces(&self) -> usize {
+        self.chunk_traces
+    }
+
+    pub fn n_chunks(&self) -> usize {
+        self.layout.n_traces.div_ceil(self.chunk_traces)
+    }
+
+    /// Trace range of chunk `chunk`.
+    pub fn chunk_range(&self, chunk: usize) -> std::ops::Range<usize> {
+        let start = chunk * self.chunk_traces;
+        start..(start + self.chunk_traces).min(self.layout.n_traces)
+    }
+
+    /// Store the samples of chunk `chunk` (its traces one after another).
+    pub fn store_chunk(&self, chunk: usize, samples: &[f32]) -> Result<()> {
+        let r = self.chunk_range(chunk);
+        let ns = self.layout.n_samples;
+        if samples.len() != r.len() * ns {
+            return Err(IoError::invalid(
+                &self.target,
+                format!("chunk {chunk}: {} samples for {} traces", samples.len(), r.len()),
+            ));
+        }
+        let subset = ArraySubset::new_with_ranges(&[r.start as u64..r.end as u64, 0..ns as u64]);
+        self.array
+            .store_array_subset(&subset, samples)
+            .map_err(|e| IoError::zarr(self.target.join(TRACES), format!("cannot write traces {r:?}: {e}")))
+    }
+}
+
+/// Streams a new dataset to disk: trace chunks through [`DatasetWriter::chunks`] (any order,
+/// any thread), headers appended in trace order.
+pub struct DatasetWriter {
+    staged: Staged,
+    traces: TraceChunks,
     headers: Option<HeaderWriter>,
     headers_written: usize,
 }
@@ -240,7 +278,7 @@ impl DatasetWriter {
         let staged = Staged::new(target, overwrite)?;
         std::fs::create_dir_all(staged.path()).map_err(|e| IoError::fs(staged.path(), e))?;
         let chunk_traces = chunk_traces.clamp(1, layout.n_traces);
-        let traces = zarr::create(
+        let array = zarr::create(
             &staged.path().join(TRACES),
             vec![layout.n_traces as u64, layout.n_samples as u64],
             vec![chunk_traces as u64, layout.n_samples as u64],
@@ -249,41 +287,16 @@ impl DatasetWriter {
             layout.attributes(),
         )?;
         let headers = HeaderWriter::create(&staged.path().join(HEADERS), with_inline_crossline)?;
-        Ok(Self { staged, layout, chunk_traces, traces, headers: Some(headers), headers_written: 0 })
+        let traces = TraceChunks { target: target.to_path_buf(), layout, chunk_traces, array };
+        Ok(Self { staged, traces, headers: Some(headers), headers_written: 0 })
     }
 
     pub fn layout(&self) -> &DatasetLayout {
-        &self.layout
+        &self.traces.layout
     }
 
-    pub fn chunk_traces(&self) -> usize {
-        self.chunk_traces
-    }
-
-    pub fn n_chunks(&self) -> usize {
-        self.layout.n_traces.div_ceil(self.chunk_traces)
-    }
-
-    /// Trace range of chunk `chunk`.
-    pub fn chunk_range(&self, chunk: usize) -> std::ops::Range<usize> {
-        let start = chunk * self.chunk_traces;
-        start..(start + self.chunk_traces).min(self.layout.n_traces)
-    }
-
-    /// Store the samples of chunk `chunk` (its traces one after another).
-    pub fn store_chunk(&self, chunk: usize, samples: &[f32]) -> Result<()> {
-        let r = self.chunk_range(chunk);
-        let ns = self.layout.n_samples;
-        if samples.len() != r.len() * ns {
-            return Err(IoError::invalid(
-                self.staged.target(),
-                format!("chunk {chunk}: {} samples for {} traces", samples.len(), r.len()),
-            ));
-        }
-        let subset = ArraySubset::new_with_ranges(&[r.start as u64..r.end as u64, 0..ns as u64]);
-        self.traces
-            .store_array_subset(&subset, samples)
-            .map_err(|e| IoError::zarr(self.staged.target().join(TRACES), format!("cannot write traces {r:?}: {e}")))
+    pub fn chunks(&self) -> &TraceChunks {
+        &self.traces
     }
 
     pub fn append_headers(&mut self, headers: &TraceHeaders) -> Result<()> {
@@ -295,10 +308,10 @@ impl DatasetWriter {
     /// Write `metadata.json` (if given), check completeness and move the dataset into place.
     pub fn finish(mut self, metadata: Option<&serde_json::Value>) -> Result<PathBuf> {
         self.headers.take().expect("headers open until finish").finish()?;
-        if self.headers_written != self.layout.n_traces {
+        if self.headers_written != self.traces.layout.n_traces {
             return Err(IoError::invalid(
                 self.staged.target(),
-                format!("{} header rows written for {} traces", self.headers_written, self.layout.n_traces),
+                format!("{} header rows written for {} traces", self.headers_written, self.traces.layout.n_traces),
             ));
         }
         if let Some(m) = metadata {
@@ -322,9 +335,10 @@ pub fn write_dataset(
     let mut w =
         DatasetWriter::create(target, layout, layout.default_chunk_traces(), headers.inline.is_some(), overwrite)?;
     let ns = layout.n_samples;
-    for c in 0..w.n_chunks() {
-        let r = w.chunk_range(c);
-        w.store_chunk(c, &samples[r.start * ns..r.end * ns])?;
+    let chunks = w.chunks();
+    for c in 0..chunks.n_chunks() {
+        let r = chunks.chunk_range(c);
+        chunks.store_chunk(c, &samples[r.start * ns..r.end * ns])?;
     }
     w.append_headers(headers)?;
     w.finish(metadata)
@@ -344,9 +358,10 @@ mod tests {
         }
         let mut w = DatasetWriter::create(&dir.join("ds"), layout, 3, false, false).unwrap();
         // Chunks stored out of order, as parallel writers do.
-        for c in (0..w.n_chunks()).rev() {
-            let r = w.chunk_range(c);
-            w.store_chunk(c, &samples[r.start * ns..r.end * ns]).unwrap();
+        let chunks = w.chunks();
+        for c in (0..chunks.n_chunks()).rev() {
+            let r = chunks.chunk_range(c);
+            chunks.store_chunk(c, &samples[r.start * ns..r.end * ns]).unwrap();
         }
         w.append_headers(&h).unwrap();
         let p = w.finish(Some(&serde_json::json!({"truth": 1}))).unwrap();
@@ -375,7 +390,7 @@ mod tests {
         let layout = DatasetLayout { n_traces: 4, n_samples: 3, sample_rate_ms: 2.0, start_time_ms: 0.0 };
         {
             let w = DatasetWriter::create(&dir.path().join("ds"), layout, 2, false, false).unwrap();
-            w.store_chunk(0, &[0.0; 6]).unwrap();
+            w.chunks().store_chunk(0, &[0.0; 6]).unwrap();
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         // Finishing with missing headers fails and leaves nothing either.

@@ -21,7 +21,7 @@ pub mod velocity_cube;
 pub mod volume;
 mod zarr;
 
-pub use dataset::{Dataset, DatasetLayout, DatasetWriter};
+pub use dataset::{Dataset, DatasetLayout, DatasetWriter, TraceChunks, write_dataset};
 pub use error::{IoError, Result};
 pub use headers::TraceHeaders;
 pub use staging::Staged;

@@ -1,16 +1,20 @@
 //! Trace pre-filters applied once to every input trace before migration.
 //!
-//! The 3D Kirchhoff integral images the time derivative of the data: summing a zero-phase
-//! wavelet along a diffraction surface returns its time integral (a -90 degree phase shift and a
-//! 1/omega amplitude tilt). Filtering each input trace with `d/dt` first (`Derivative`, as
-//! Madagascar's `sfktmig diff=y` does) keeps a reflector's wavelet zero phase in the image. In 2D
-//! the operator integrates only half (a -45 degree shift), and `HalfDerivative` compensates it.
-//! The reference package applied none, which is the default here too (`None`), so that images
-//! compare with it.
+//! The Kirchhoff sum over a diffraction surface is, near the surface's apex (stationary phase),
+//! an integral of the trace from the apex time onward: in 3D the sum of a wavelet `w` returns
+//! `c * integral_t^inf w(s) ds`, in 2D a half-order integral of the same kind. In the frequency
+//! domain (`d/dt <-> i omega`) these are the filters `(-i omega)^-1` and `(-i omega)^-1/2`: the
+//! image of a zero-phase wavelet comes out phase-shifted and tilted towards low frequencies.
+//! Filtering every input trace with their inverse first keeps the image zero phase and of the
+//! data's polarity:
 //!
-//! Both filters are applied in the frequency domain as `(i omega)^p`, p = 1 or 1/2, with the
-//! trace zero-padded to at least twice its length so the circular convolution does not wrap.
-//! Output units are amplitude per second^p.
+//! - `Derivative`: `(-i omega)^1`, i.e. `-d/dt` (3D; Madagascar's `sfktmig diff=y` differentiates
+//!   likewise);
+//! - `HalfDerivative`: `(-i omega)^1/2` (2D, or 2.5D);
+//! - `None`: the reference package's behaviour, and the default, so images compare with it.
+//!
+//! Filters are applied in the frequency domain with the trace zero-padded to at least twice its
+//! length so the circular convolution does not wrap. Output units are amplitude per second^p.
 
 use std::sync::Arc;
 
@@ -55,8 +59,8 @@ impl TraceFilter {
                 }
                 let kk = if k <= nfft / 2 { k as f64 } else { k as f64 - nfft as f64 };
                 let omega = std::f64::consts::TAU * kk / (nfft as f64 * dt);
-                // (i omega)^p = |omega|^p * exp(i p pi/2 sign(omega))
-                let phase = p * std::f64::consts::FRAC_PI_2 * omega.signum();
+                // (-i omega)^p = |omega|^p * exp(-i p pi/2 sign(omega))
+                let phase = -p * std::f64::consts::FRAC_PI_2 * omega.signum();
                 Complex::from_polar(omega.abs().powf(p), phase) / nfft as f64
             })
             .collect();
@@ -108,7 +112,7 @@ mod tests {
     }
 
     #[test]
-    fn derivative_of_a_gaussian() {
+    fn minus_derivative_of_a_gaussian() {
         let (n, dt, t0, sigma) = (512, 0.002, 0.5, 0.02);
         let mut tr = gaussian(n, dt, t0, sigma);
         TraceFilter::new(Prefilter::Derivative, n, dt).apply(&mut tr);
@@ -116,7 +120,8 @@ mod tests {
         let mut err = 0.0f64;
         for (i, &v) in tr.iter().enumerate() {
             let t = i as f64 * dt - t0;
-            let exact = -t / (sigma * sigma) * (-(t * t) / (2.0 * sigma * sigma)).exp();
+            // -d/dt of exp(-t^2 / 2 sigma^2)
+            let exact = t / (sigma * sigma) * (-(t * t) / (2.0 * sigma * sigma)).exp();
             err = err.max((v as f64 - exact).abs());
         }
         assert!(err < 1e-3 * peak, "max error {err} vs peak {peak}");

@@ -1,0 +1,202 @@
+//! The `pstm` command. Parses arguments, calls `pstm-engine`, maps results to exit codes: 0 on
+//! success, 1 on any error (printed as one message naming the culprit), 2 on bad arguments.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use pstm_config::{JobConfig, SynthSpec, load_yaml_file, template};
+use pstm_engine::registry::{KernelOptions, create_kernel, list_kernels};
+use pstm_engine::{MigrationJob, RunOptions, demo, executor, info, synth};
+
+#[derive(Parser)]
+#[command(name = "pstm", version, about = "Kirchhoff pre-stack time migration of 3D surveys, on GPUs and CPUs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the tiny synthetic survey, migrate it, and show where the diffractor focused.
+    Demo {
+        /// Directory for the survey, the image and the PNG slices.
+        #[arg(default_value = "pstm-demo")]
+        dir: PathBuf,
+        /// Kernel to use instead of `auto`.
+        #[arg(long)]
+        kernel: Option<String>,
+    },
+    /// Migrate a survey as a job file describes.
+    Migrate {
+        config: PathBuf,
+        /// Kernel to use instead of the file's `execution.kernel`.
+        #[arg(long)]
+        kernel: Option<String>,
+        /// Output directory instead of the file's `output.directory`.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Print the plan (tiles, traces, contributions, memory) and stop.
+        #[arg(long)]
+        dry_run: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Check a job file; with --check-data also the data it points to.
+    Validate {
+        config: PathBuf,
+        #[arg(long)]
+        check_data: bool,
+    },
+    /// Write a commented job template.
+    CreateConfig {
+        /// Only the keys without defaults.
+        #[arg(long)]
+        minimal: bool,
+        /// File to write (`-` for standard output).
+        #[arg(long, short, default_value = "job.yaml")]
+        output: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Generate a synthetic survey: a roadmap preset or a spec file.
+    Synth {
+        /// Roadmap preset: tiny, small, medium, large.
+        #[arg(long, conflicts_with = "spec")]
+        size: Option<String>,
+        /// A YAML synthetic-survey spec (see --print-spec for the format).
+        #[arg(long)]
+        spec: Option<PathBuf>,
+        /// Output dataset directory. Without it, the dataset is cached under $PSTM_CACHE_DIR
+        /// (default .pstm-cache) by preset and parameters and reused when present.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace an existing output directory.
+        #[arg(long)]
+        overwrite: bool,
+        /// Print the spec (of the preset) as YAML and stop.
+        #[arg(long)]
+        print_spec: bool,
+    },
+    /// Summarise a dataset, a volume or an output directory.
+    Info { path: PathBuf },
+    /// List the migration kernels and whether each can run here.
+    Kernels,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Demo { dir, kernel } => {
+            let report = demo::run_demo(&dir, kernel.as_deref(), true)?;
+            println!("{report}");
+            if !report.focused() {
+                bail!("the demo image did not focus at the diffractor");
+            }
+        }
+        Command::Migrate { config, kernel, output, dry_run, quiet } => {
+            let mut cfg = load_job(&config)?;
+            if let Some(k) = kernel {
+                cfg.execution.kernel = k;
+            }
+            if let Some(o) = output {
+                cfg.output.directory = o;
+            }
+            if quiet {
+                cfg.execution.progress = false;
+            }
+            let job = MigrationJob::from_config(cfg)?;
+            let kernel = create_kernel(&job.execution.kernel, &KernelOptions::from_config(&job.execution))?;
+            if dry_run {
+                println!("{}", executor::plan_only(&job, kernel.as_ref())?);
+                println!(
+                    "grid              {} x {} x {} ({} output samples)",
+                    job.grid.nx,
+                    job.grid.ny,
+                    job.grid.time.nt,
+                    job.grid.n_samples()
+                );
+                return Ok(());
+            }
+            let summary = executor::migrate(&job, kernel.as_ref(), RunOptions { progress: job.execution.progress })?;
+            println!("{summary}");
+        }
+        Command::Validate { config, check_data } => {
+            let cfg = load_job(&config)?;
+            if check_data {
+                let job = MigrationJob::from_config(cfg)?;
+                let kernel = create_kernel(&job.execution.kernel, &KernelOptions::from_config(&job.execution))?;
+                let plan = executor::plan_only(&job, kernel.as_ref())?;
+                println!("{}: valid; data checked", config.display());
+                println!("{plan}");
+            } else {
+                println!("{}: valid (data not checked; add --check-data)", config.display());
+            }
+        }
+        Command::CreateConfig { minimal, output, force } => {
+            let text = if minimal { template::MINIMAL } else { template::FULL };
+            if output == Path::new("-") {
+                print!("{text}");
+            } else {
+                if output.exists() && !force {
+                    bail!("{}: already exists (use --force to replace it)", output.display());
+                }
+                std::fs::write(&output, text).with_context(|| format!("{}: cannot write", output.display()))?;
+                println!("wrote {}", output.display());
+            }
+        }
+        Command::Synth { size, spec, out, overwrite, print_spec } => {
+            let (name, spec) = match (size, spec) {
+                (Some(s), None) => {
+                    let spec = SynthSpec::preset(&s).with_context(|| {
+                        format!("unknown size `{s}`; valid sizes: {}", pstm_config::synth::PRESETS.join(", "))
+                    })?;
+                    (s, spec)
+                }
+                (None, Some(p)) => ("custom".to_string(), load_yaml_file::<SynthSpec>(&p)?),
+                _ => bail!("give --size PRESET or --spec FILE"),
+            };
+            if print_spec {
+                print!("{}", serde_json::to_string_pretty(&spec)?);
+                println!();
+                return Ok(());
+            }
+            let summary = match out {
+                Some(dir) => synth::generate(&spec, &dir, overwrite, true)?,
+                None => synth::cached(&name, &spec, true)?,
+            };
+            println!("{summary}");
+        }
+        Command::Info { path } => print!("{}", info::describe(&path)?),
+        Command::Kernels => {
+            for k in list_kernels(&KernelOptions::default()) {
+                match k.available {
+                    Ok(device) => println!("{:<8} available     {} [{}]", k.id.name(), k.id.description(), device),
+                    Err(why) => println!("{:<8} unavailable   {} ({why})", k.id.name(), k.id.description()),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Load a job file and make its paths relative to its directory.
+fn load_job(path: &Path) -> Result<JobConfig> {
+    let mut cfg: JobConfig = load_yaml_file(path)?;
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    cfg.resolve_paths(base);
+    Ok(cfg)
+}

@@ -1,0 +1,536 @@
+//! The migration job file.
+
+use std::path::{Path, PathBuf};
+
+use pstm_math::{ApertureMode, Prefilter, TaperKind, VelocityType};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::Validate;
+use crate::check::{at_least, join, positive, range};
+use crate::error::ConfigError;
+
+/// Largest velocity accepted anywhere (m/s): faster than any rock.
+pub const MAX_VELOCITY: f64 = 20_000.0;
+/// Largest distance accepted for apertures and grids (m).
+pub const MAX_DISTANCE: f64 = 1.0e6;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    pub input: InputConfig,
+    pub velocity: VelocityConfig,
+    #[serde(default)]
+    pub algorithm: AlgorithmConfig,
+    pub output: OutputConfig,
+    #[serde(default)]
+    pub execution: ExecutionConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    /// Dataset directory (traces.zarr + headers.parquet).
+    pub dataset: PathBuf,
+    /// Keep only traces whose offset lies in [min, max] metres.
+    #[serde(default)]
+    pub offset_range_m: Option<[f64; 2]>,
+}
+
+/// Exactly one of `constant`, `linear`, `table`, `cube`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VelocityConfig {
+    /// `rms` or `interval` (converted to RMS by Dix's equation).
+    #[serde(default, rename = "type")]
+    pub kind: VelocityType,
+    #[serde(default)]
+    pub constant: Option<f64>,
+    #[serde(default)]
+    pub linear: Option<LinearVelocity>,
+    /// Picks `[t_ms, v]`, two-way time in milliseconds, velocity in m/s.
+    #[serde(default)]
+    pub table: Option<Vec<[f64; 2]>>,
+    /// A zarr velocity cube (x, y, t) with axis attributes.
+    #[serde(default)]
+    pub cube: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinearVelocity {
+    /// Velocity at time zero (m/s).
+    pub v0: f64,
+    /// Gradient (m/s per second of two-way time).
+    pub k: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Traveltime {
+    #[default]
+    StraightRay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolation {
+    #[default]
+    Linear,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlgorithmConfig {
+    pub traveltime: Traveltime,
+    pub interpolation: Interpolation,
+    pub aperture: ApertureConfig,
+    pub taper: TaperConfig,
+    pub weights: WeightsConfig,
+    /// `none`, `derivative` (3D: keeps reflectors zero phase) or `half_derivative` (2D).
+    pub prefilter: Prefilter,
+}
+
+impl Default for AlgorithmConfig {
+    fn default() -> Self {
+        Self {
+            traveltime: Traveltime::StraightRay,
+            interpolation: Interpolation::Linear,
+            aperture: ApertureConfig::default(),
+            taper: TaperConfig::default(),
+            weights: WeightsConfig::default(),
+            prefilter: Prefilter::None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApertureConfig {
+    /// `fixed` (max_m everywhere) or `dip` (clip(v t0/2 tan(max_dip), min_m, max_m)).
+    pub mode: ApertureMode,
+    pub max_m: f64,
+    pub min_m: f64,
+    pub max_dip_deg: f64,
+}
+
+impl Default for ApertureConfig {
+    fn default() -> Self {
+        Self { mode: ApertureMode::Fixed, max_m: 2000.0, min_m: 200.0, max_dip_deg: 60.0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaperConfig {
+    pub kind: TaperKind,
+    /// Outer fraction of the aperture over which the weight falls.
+    pub fraction: f64,
+}
+
+impl Default for TaperConfig {
+    fn default() -> Self {
+        Self { kind: TaperKind::Cosine, fraction: 0.1 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeightsConfig {
+    /// 1/(v t) spreading compensation.
+    pub spreading: bool,
+    /// t0/t obliquity.
+    pub obliquity: bool,
+}
+
+impl Default for WeightsConfig {
+    fn default() -> Self {
+        Self { spreading: true, obliquity: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Directory that receives migrated_stack.zarr, fold.zarr, ...
+    pub directory: PathBuf,
+    #[serde(default)]
+    pub overwrite: bool,
+    #[serde(default)]
+    pub grid: GridConfig,
+    /// Also write migrated_stack_normalized.zarr (stack / fold where fold > 0).
+    #[serde(default)]
+    pub normalized_stack: bool,
+    /// Offset image gathers: one volume per offset bin.
+    #[serde(default)]
+    pub offset_gathers: Option<OffsetGathersConfig>,
+}
+
+/// The output grid. Omitted values come from the data: origin and counts from the midpoints'
+/// extent, times from the traces.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GridConfig {
+    pub origin_x: Option<f64>,
+    pub origin_y: Option<f64>,
+    pub dx: Option<f64>,
+    pub dy: Option<f64>,
+    pub nx: Option<usize>,
+    pub ny: Option<usize>,
+    /// Counterclockwise from east (degrees).
+    pub rotation_deg: f64,
+    pub t_min_ms: Option<f64>,
+    pub t_max_ms: Option<f64>,
+    pub dt_ms: Option<f64>,
+}
+
+/// Either a bin width (bins from 0 to the largest offset) or explicit bins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsetGathersConfig {
+    #[serde(default)]
+    pub bin_width_m: Option<f64>,
+    /// `[min, max)` offset ranges in metres.
+    #[serde(default)]
+    pub bins: Option<Vec<[f64; 2]>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutionConfig {
+    /// `auto`, or a name from `pstm kernels`.
+    pub kernel: String,
+    /// Memory budget for tiles and trace blocks (GiB).
+    pub max_memory_gb: f64,
+    /// Worker threads for CPU kernels; 0 uses every core.
+    pub threads: usize,
+    /// Output tile in columns `[nx, ny]`; omitted: sized from the memory budget.
+    pub tile: Option<[usize; 2]>,
+    /// Traces per block; omitted: sized from the memory budget.
+    pub trace_block: Option<usize>,
+    pub gpu: GpuConfig,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        Self {
+            kernel: "auto".into(),
+            max_memory_gb: 4.0,
+            threads: 0,
+            tile: None,
+            trace_block: None,
+            gpu: GpuConfig::default(),
+            progress: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GpuConfig {
+    /// Part of the adapter's name to pick one (see `pstm kernels`).
+    pub adapter: Option<String>,
+    /// Keep shader bounds checks on (slower; for debugging).
+    pub runtime_checks: bool,
+}
+
+impl JobConfig {
+    /// Make relative paths relative to `base` (the config file's directory).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.input.dataset);
+        fix(&mut self.output.directory);
+        if let Some(c) = self.velocity.cube.as_mut() {
+            fix(c);
+        }
+    }
+
+    /// A short hash of the job's settings, stored with the outputs.
+    pub fn hash(&self) -> String {
+        let text = serde_json::to_string(self).expect("config serialises");
+        let digest = Sha256::digest(text.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl Validate for JobConfig {
+    fn validate(&self, _: &str, errors: &mut Vec<ConfigError>) {
+        self.input.validate("input", errors);
+        self.velocity.validate("velocity", errors);
+        self.algorithm.validate("algorithm", errors);
+        self.output.validate("output", errors);
+        self.execution.validate("execution", errors);
+    }
+}
+
+impl Validate for InputConfig {
+    fn validate(&self, path: &str, errors: &mut Vec<ConfigError>) {
+        if self.dataset.as_os_str().is_empty() {
+            errors.push(ConfigError::new(join(path, "dataset"), "must name a dataset directory"));
+        }
+        if let Some([lo, hi]) = self.offset_range_m {
+            let p = join(path, "offset_range_m");
+            range(errors, format!("{p}[0]"), lo, 0.0, false, MAX_DISTANCE, "m");
+            if !(hi > lo) {
+                errors.push(ConfigError::new(p, format!("maximum {hi} must exceed minimum {lo}")));
+            }
+        }
+    }
+}
+
+impl Validate for VelocityConfig {
+    fn validate(&self, path: &str, errors: &mut Vec<ConfigError>) {
+        let given: Vec<&str> = [
+            ("constant", self.constant.is_some()),
+            ("linear", self.linear.is_some()),
+            ("table", self.table.is_some()),
+            ("cube", self.cube.is_some()),
+        ]
+        .iter()
+        .filter(|(_, g)| *g)
+        .map(|(n, _)| *n)
+        .collect();
+        if given.len() != 1 {
+            let found = if given.is_empty() { "none".to_string() } else { given.join(", ") };
+            errors.push(ConfigError::new(
+                path,
+                format!("give exactly one of `constant`, `linear`, `table`, `cube` (found: {found})"),
+            ));
+        }
+        if let Some(v) = self.constant {
+            positive(errors, join(path, "constant"), v, MAX_VELOCITY, "m/s");
+        }
+        if let Some(l) = self.linear {
+            positive(errors, join(path, "linear.v0"), l.v0, MAX_VELOCITY, "m/s");
+            range(errors, join(path, "linear.k"), l.k, -MAX_VELOCITY, false, MAX_VELOCITY, "m/s per s");
+        }
+        if let Some(table) = &self.table {
+            let p = join(path, "table");
+            if table.is_empty() {
+                errors.push(ConfigError::new(p.clone(), "is empty: give [t_ms, v] picks"));
+            }
+            for (i, [t, v]) in table.iter().enumerate() {
+                range(errors, format!("{p}[{i}][0]"), *t, 0.0, false, 1.0e6, "ms");
+                positive(errors, format!("{p}[{i}][1]"), *v, MAX_VELOCITY, "m/s");
+                if i > 0 && t.is_finite() && *t <= table[i - 1][0] {
+                    errors.push(ConfigError::new(
+                        format!("{p}[{i}][0]"),
+                        format!("times must increase: {t} ms follows {} ms", table[i - 1][0]),
+                    ));
+                }
+            }
+            if self.kind == VelocityType::Interval && table.len() == 1 {
+                errors.push(ConfigError::new(
+                    p,
+                    "an interval-velocity table needs at least two picks to define an interval; \
+                     for one velocity use `constant`",
+                ));
+            }
+        }
+        if let Some(c) = &self.cube
+            && c.as_os_str().is_empty()
+        {
+            errors.push(ConfigError::new(join(path, "cube"), "must name a zarr velocity cube"));
+        }
+    }
+}
+
+impl Validate for AlgorithmConfig {
+    fn validate(&self, path: &str, errors: &mut Vec<ConfigError>) {
+        let a = &self.aperture;
+        let p = join(path, "aperture");
+        positive(errors, join(&p, "max_m"), a.max_m, MAX_DISTANCE, "m");
+        range(errors, join(&p, "min_m"), a.min_m, 0.0, false, a.max_m.max(0.0), "m (at most max_m)");
+        range(errors, join(&p, "max_dip_deg"), a.max_dip_deg, 0.0, true, 89.9, "degrees");
+        range(errors, join(path, "taper.fraction"), self.taper.fraction, 0.0, false, 1.0, "");
+    }
+}
+
+impl Validate for GridConfig {
+    fn validate(&self, path: &str, errors: &mut Vec<ConfigError>) {
+        for (key, v) in [("dx", self.dx), ("dy", self.dy)] {
+            if let Some(v) = v {
+                positive(errors, join(path, key), v, MAX_DISTANCE, "m");
+            }
+        }
+        for (key, v) in [("origin_x", self.origin_x), ("origin_y", self.origin_y)] {
+            if let Some(v) = v
+                && !v.is_finite()
+            {
+                errors.push(ConfigError::new(join(path, key), format!("{v} is not a finite number")));
+            }
+        }
+        for (key, v) in [("nx", self.nx), ("ny", self.ny)] {
+            if let Some(n) = v {
+                at_least(errors, join(path, key), n, 1);
+            }
+        }
+        range(errors, join(path, "rotation_deg"), self.rotation_deg, -360.0, false, 360.0, "degrees");
+        if let Some(dt) = self.dt_ms {
+            positive(errors, join(path, "dt_ms"), dt, 1000.0, "ms");
+        }
+        if let Some(t) = self.t_min_ms {
+            range(errors, join(path, "t_min_ms"), t, 0.0, false, 1.0e6, "ms");
+        }
+        if let (Some(lo), Some(hi)) = (self.t_min_ms, self.t_max_ms)
+            && hi < lo
+        {
+            errors.push(ConfigError::new(join(path, "t_max_ms"), format!("{hi} ms is before t_min_ms = {lo} ms")));
+        }
+        if self.origin_x.is_some() != self.origin_y.is_some() {
+            errors.push(ConfigError::new(join(path, "origin_x"), "give origin_x and origin_y together"));
+        }
+    }
+}
+
+impl Validate for OutputConfig {
+    fn validate(&self, path: &str, errors: &mut Vec<ConfigError>) {
+        if self.directory.as_os_str().is_empty() {
+            errors.push(ConfigError::new(join(path, "directory"), "must name an output directory"));
+        }
+        self.grid.validate(&join(path, "grid"), errors);
+        if let Some(g) = &self.offset_gathers {
+            let p = join(path, "offset_gathers");
+            match (g.bin_width_m, &g.bins) {
+                (Some(w), None) => positive(errors, join(&p, "bin_width_m"), w, MAX_DISTANCE, "m"),
+                (None, Some(bins)) => {
+                    if bins.is_empty() {
+                        errors.push(ConfigError::new(join(&p, "bins"), "is empty"));
+                    }
+                    for (i, [lo, hi]) in bins.iter().enumerate() {
+                        range(errors, format!("{p}.bins[{i}][0]"), *lo, 0.0, false, MAX_DISTANCE, "m");
+                        if !(hi > lo) {
+                            errors.push(ConfigError::new(
+                                format!("{p}.bins[{i}]"),
+                                format!("maximum {hi} must exceed minimum {lo}"),
+                            ));
+                        }
+                    }
+                }
+                _ => errors.push(ConfigError::new(p, "give exactly one of `bin_width_m` or `bins`")),
+            }
+        }
+    }
+}
+
+impl Validate for ExecutionConfig {
+    fn validate(&self, path: &str, errors: &mut Vec<ConfigError>) {
+        if self.kernel.trim().is_empty() {
+            errors.push(ConfigError::new(join(path, "kernel"), "must be `auto` or a kernel name (see `pstm kernels`)"));
+        }
+        positive(errors, join(path, "max_memory_gb"), self.max_memory_gb, 1.0e6, "GiB");
+        if self.threads > 4096 {
+            errors.push(ConfigError::new(
+                join(path, "threads"),
+                format!("{} is out of range: must be in [0, 4096]", self.threads),
+            ));
+        }
+        if let Some([nx, ny]) = self.tile {
+            at_least(errors, join(path, "tile[0]"), nx, 1);
+            at_least(errors, join(path, "tile[1]"), ny, 1);
+        }
+        if let Some(b) = self.trace_block {
+            at_least(errors, join(path, "trace_block"), b, 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::from_yaml_str;
+
+    const MINIMAL: &str = "input:\n  dataset: survey\nvelocity:\n  constant: 2500\noutput:\n  directory: out\n";
+
+    fn errors(text: &str) -> Vec<String> {
+        match from_yaml_str::<JobConfig>(text) {
+            Ok(_) => vec![],
+            Err(e) => e.errors.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c: JobConfig = from_yaml_str(MINIMAL).unwrap();
+        assert_eq!(c.execution.kernel, "auto");
+        assert_eq!(c.algorithm.aperture.max_m, 2000.0);
+        assert_eq!(c.velocity.constant, Some(2500.0));
+        assert!(c.algorithm.weights.spreading);
+        assert_eq!(c.hash().len(), 16);
+    }
+
+    #[test]
+    fn unknown_key_names_path_and_closest() {
+        let e = errors(&format!("{MINIMAL}execution:\n  kernal: cpu\n"));
+        assert_eq!(e.len(), 1);
+        assert!(e[0].starts_with("execution.kernal: unknown key `kernal`; did you mean `kernel`?"), "{}", e[0]);
+        let e = errors(&format!("{MINIMAL}algorithm:\n  taper:\n    kind: cosin\n"));
+        assert!(e[0].contains("algorithm.taper.kind") && e[0].contains("did you mean `cosine`"), "{}", e[0]);
+        let e = errors(&format!("{MINIMAL}outptu: {{}}\n"));
+        assert!(e[0].contains("unknown key `outptu`; did you mean `output`"), "{}", e[0]);
+    }
+
+    #[test]
+    fn wrong_type_names_path() {
+        let e = errors(&format!("{MINIMAL}execution:\n  max_memory_gb: lots\n"));
+        assert!(e[0].starts_with("execution.max_memory_gb: invalid type: string \"lots\""), "{}", e[0]);
+    }
+
+    #[test]
+    fn ranges_are_checked_and_all_reported() {
+        let text = "input:\n  dataset: s\nvelocity:\n  constant: -5\noutput:\n  directory: o\n  grid:\n    dx: 0\n    nx: 0\n    dt_ms: -2\nexecution:\n  max_memory_gb: 0\n";
+        let e = errors(text);
+        let expect = [
+            "velocity.constant: -5 is out of range: must be in (0, 20000] m/s",
+            "output.grid.dx: 0 is out of range",
+            "output.grid.nx: 0 is out of range: must be at least 1",
+            "output.grid.dt_ms: -2 is out of range",
+            "execution.max_memory_gb: 0 is out of range",
+        ];
+        for x in expect {
+            assert!(e.iter().any(|m| m.starts_with(x)), "missing {x:?} in {e:#?}");
+        }
+    }
+
+    #[test]
+    fn velocity_tables() {
+        let nan = "input:\n  dataset: s\nvelocity:\n  table: [[0, 1500], [1000, .nan]]\noutput:\n  directory: o\n";
+        // YAML's .nan cannot become a value at all: the parser stops at its line and column.
+        let e = errors(nan);
+        assert!(e[0].contains("line 4 column 29") && e[0].contains("non-finite"), "{e:?}");
+        // A NaN that reaches the checks (from code, not YAML) is named by its path.
+        let mut v: VelocityConfig = from_yaml_str::<JobConfig>(MINIMAL).unwrap().velocity;
+        v.constant = None;
+        v.table = Some(vec![[0.0, 1500.0], [1000.0, f64::NAN]]);
+        let mut errs = Vec::new();
+        v.validate("velocity", &mut errs);
+        assert!(errs[0].to_string().starts_with("velocity.table[1][1]: NaN is out of range"), "{errs:?}");
+        let back = "input:\n  dataset: s\nvelocity:\n  table: [[0, 1500], [1000, 2000], [800, 2100]]\noutput:\n  directory: o\n";
+        assert!(errors(back)[0].starts_with("velocity.table[2][0]: times must increase"));
+        let single =
+            "input:\n  dataset: s\nvelocity:\n  type: interval\n  table: [[0, 1500]]\noutput:\n  directory: o\n";
+        assert!(errors(single)[0].contains("at least two picks"));
+        let two = "input:\n  dataset: s\nvelocity:\n  constant: 1\n  cube: v.zarr\noutput:\n  directory: o\n";
+        assert!(errors(two)[0].contains("exactly one of"));
+    }
+
+    #[test]
+    fn syntax_errors_give_line() {
+        let e = errors("input:\n  dataset: s\n velocity: [\n");
+        assert!(e[0].contains("invalid YAML") && e[0].contains("line"), "{e:?}");
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_file() {
+        let mut c: JobConfig = from_yaml_str(MINIMAL).unwrap();
+        c.resolve_paths(Path::new("/jobs/a"));
+        assert_eq!(c.input.dataset, PathBuf::from("/jobs/a/survey"));
+        assert_eq!(c.output.directory, PathBuf::from("/jobs/a/out"));
+    }
+}

@@ -1,0 +1,254 @@
+//! Synthetic survey specification (`pstm synth --spec FILE`) and the roadmap's size presets.
+
+use pstm_math::model::{Diffractor, PlanarReflector};
+use pstm_math::wavelet::Wavelet;
+use serde::{Deserialize, Serialize};
+
+use crate::Validate;
+use crate::check::{at_least, join, positive, range};
+use crate::error::ConfigError;
+use crate::job::{MAX_DISTANCE, VelocityConfig};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SynthSpec {
+    pub geometry: SurveyGeometry,
+    pub timing: Timing,
+    /// Constant, linear or table (RMS or interval); no cubes.
+    pub velocity: VelocityConfig,
+    #[serde(default)]
+    pub diffractors: Vec<Diffractor>,
+    #[serde(default)]
+    pub reflectors: Vec<PlanarReflector>,
+    #[serde(default = "default_wavelet")]
+    pub wavelet: Wavelet,
+    /// Scale events by zero-offset path / actual path.
+    #[serde(default)]
+    pub spreading: bool,
+    /// Standard deviation of white Gaussian noise (events have amplitude about 1).
+    #[serde(default)]
+    pub noise: f64,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_wavelet() -> Wavelet {
+    Wavelet::Ricker { freq_hz: 25.0 }
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+/// Midpoints on a regular grid of cells over `[origin, origin + extent]`, one at each cell
+/// centre; at each midpoint one trace per offset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyGeometry {
+    #[serde(default)]
+    pub origin_x: f64,
+    #[serde(default)]
+    pub origin_y: f64,
+    pub extent_x_m: f64,
+    pub extent_y_m: f64,
+    pub spacing_m: f64,
+    pub offsets_m: Vec<f64>,
+    /// Source-to-receiver directions, degrees clockwise from north.
+    pub azimuths_deg: Vec<f64>,
+    /// `cycle`: one azimuth per trace, alternating over midpoints and offsets (the roadmap's
+    /// trace counts); `all`: every offset at every azimuth.
+    #[serde(default)]
+    pub azimuth_mode: AzimuthMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AzimuthMode {
+    #[default]
+    Cycle,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    pub n_samples: usize,
+    pub dt_ms: f64,
+    #[serde(default)]
+    pub start_time_ms: f64,
+}
+
+impl SurveyGeometry {
+    pub fn n_midpoints_x(&self) -> usize {
+        (self.extent_x_m / self.spacing_m).round() as usize
+    }
+
+    pub fn n_midpoints_y(&self) -> usize {
+        (self.extent_y_m / self.spacing_m).round() as usize
+    }
+
+    pub fn traces_per_midpoint(&self) -> usize {
+        match self.azimuth_mode {
+            AzimuthMode::Cycle => self.offsets_m.len(),
+            AzimuthMode::All => self.offsets_m.len() * self.azimuths_deg.len(),
+        }
+    }
+
+    pub fn n_traces(&self) -> usize {
+        self.n_midpoints_x() * self.n_midpoints_y() * self.traces_per_midpoint()
+    }
+
+    /// Midpoint, offset and azimuth of trace `i`. Traces run over offsets (and azimuths) fastest,
+    /// then y, then x.
+    pub fn trace(&self, i: usize) -> (f64, f64, f64, f64) {
+        let per = self.traces_per_midpoint();
+        let ny = self.n_midpoints_y();
+        let (m, k) = (i / per, i % per);
+        let (ix, iy) = (m / ny, m % ny);
+        let mx = self.origin_x + (ix as f64 + 0.5) * self.spacing_m;
+        let my = self.origin_y + (iy as f64 + 0.5) * self.spacing_m;
+        let (offset, azimuth) = match self.azimuth_mode {
+            AzimuthMode::Cycle => {
+                let a = self.azimuths_deg[(ix + iy + k) % self.azimuths_deg.len()];
+                (self.offsets_m[k], a)
+            }
+            AzimuthMode::All => {
+                let na = self.azimuths_deg.len();
+                (self.offsets_m[k / na], self.azimuths_deg[k % na])
+            }
+        };
+        (mx, my, offset, azimuth)
+    }
+}
+
+/// The roadmap's dataset sizes (Testing Infrastructure, DATASETS).
+pub const PRESETS: [&str; 4] = ["tiny", "small", "medium", "large"];
+
+impl SynthSpec {
+    /// A roadmap preset: square survey of `extent` m at 25 m, the listed offsets, azimuths 0 and
+    /// 90 cycling, one diffractor at the centre 800 m deep, v = 2500 m/s, 2 ms, 25 Hz Ricker,
+    /// noise 0.05.
+    pub fn preset(name: &str) -> Option<Self> {
+        let (extent, offsets, n_samples): (f64, Vec<f64>, usize) = match name {
+            "tiny" => (500.0, vec![200.0, 400.0], 501),
+            "small" => (1000.0, vec![200.0, 400.0, 600.0, 800.0], 1001),
+            "medium" => (2000.0, (1..=8).map(|i| 200.0 * i as f64).collect(), 1501),
+            "large" => (4000.0, (1..=16).map(|i| 200.0 * i as f64).collect(), 2001),
+            _ => return None,
+        };
+        Some(Self {
+            geometry: SurveyGeometry {
+                origin_x: 0.0,
+                origin_y: 0.0,
+                extent_x_m: extent,
+                extent_y_m: extent,
+                spacing_m: 25.0,
+                offsets_m: offsets,
+                azimuths_deg: vec![0.0, 90.0],
+                azimuth_mode: AzimuthMode::Cycle,
+            },
+            timing: Timing { n_samples, dt_ms: 2.0, start_time_ms: 0.0 },
+            velocity: VelocityConfig {
+                kind: Default::default(),
+                constant: Some(2500.0),
+                linear: None,
+                table: None,
+                cube: None,
+            },
+            diffractors: vec![Diffractor { x: extent / 2.0, y: extent / 2.0, z: 800.0, amplitude: 1.0 }],
+            reflectors: vec![],
+            wavelet: Wavelet::Ricker { freq_hz: 25.0 },
+            spreading: false,
+            noise: 0.05,
+            seed: 42,
+        })
+    }
+}
+
+impl Validate for SynthSpec {
+    fn validate(&self, _: &str, errors: &mut Vec<ConfigError>) {
+        let g = &self.geometry;
+        positive(errors, "geometry.spacing_m".into(), g.spacing_m, MAX_DISTANCE, "m");
+        positive(errors, "geometry.extent_x_m".into(), g.extent_x_m, MAX_DISTANCE, "m");
+        positive(errors, "geometry.extent_y_m".into(), g.extent_y_m, MAX_DISTANCE, "m");
+        if g.spacing_m > 0.0
+            && g.extent_x_m > 0.0
+            && g.extent_y_m > 0.0
+            && (g.n_midpoints_x() == 0 || g.n_midpoints_y() == 0)
+        {
+            errors.push(ConfigError::new("geometry", "extent is smaller than one midpoint spacing"));
+        }
+        if g.offsets_m.is_empty() {
+            errors.push(ConfigError::new("geometry.offsets_m", "is empty: give at least one offset"));
+        }
+        for (i, &o) in g.offsets_m.iter().enumerate() {
+            range(errors, format!("geometry.offsets_m[{i}]"), o, 0.0, false, MAX_DISTANCE, "m");
+        }
+        if g.azimuths_deg.is_empty() {
+            errors.push(ConfigError::new("geometry.azimuths_deg", "is empty: give at least one azimuth"));
+        }
+        for (i, &a) in g.azimuths_deg.iter().enumerate() {
+            range(errors, format!("geometry.azimuths_deg[{i}]"), a, -360.0, false, 360.0, "degrees");
+        }
+        at_least(errors, "timing.n_samples".into(), self.timing.n_samples, 2);
+        positive(errors, "timing.dt_ms".into(), self.timing.dt_ms, 1000.0, "ms");
+        range(errors, "timing.start_time_ms".into(), self.timing.start_time_ms, 0.0, false, 1.0e6, "ms");
+        self.velocity.validate("velocity", errors);
+        if self.velocity.cube.is_some() {
+            errors.push(ConfigError::new("velocity.cube", "synthetic surveys take 1D velocities only"));
+        }
+        if let Err(e) = self.wavelet.check() {
+            errors.push(ConfigError::new("wavelet", e));
+        }
+        for (i, d) in self.diffractors.iter().enumerate() {
+            positive(errors, format!("diffractors[{i}].z"), d.z, MAX_DISTANCE, "m");
+        }
+        for (i, r) in self.reflectors.iter().enumerate() {
+            positive(errors, format!("reflectors[{i}].z0"), r.z0, MAX_DISTANCE, "m");
+            range(errors, format!("reflectors[{i}].dip_deg"), r.dip_deg, -80.0, false, 80.0, "degrees");
+        }
+        range(errors, join("", "noise"), self.noise, 0.0, false, 1.0e6, "");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::from_yaml_str;
+
+    #[test]
+    fn presets_match_the_roadmap_trace_counts() {
+        let counts: Vec<usize> = PRESETS.iter().map(|p| SynthSpec::preset(p).unwrap().geometry.n_traces()).collect();
+        assert_eq!(counts, vec![800, 6_400, 51_200, 409_600]);
+        let large = SynthSpec::preset("large").unwrap();
+        assert_eq!(large.timing.n_samples, 2001);
+        assert_eq!(large.geometry.offsets_m.len(), 16);
+        assert_eq!(large.geometry.offsets_m[15], 3200.0);
+    }
+
+    #[test]
+    fn cycle_alternates_azimuths_and_all_multiplies() {
+        let mut g = SynthSpec::preset("tiny").unwrap().geometry;
+        let (mx, my, off, az) = g.trace(0);
+        assert_eq!((mx, my, off, az), (12.5, 12.5, 200.0, 0.0));
+        assert_eq!(g.trace(1).3, 90.0);
+        assert_eq!(g.trace(2).3, 90.0); // next midpoint starts on the other azimuth
+        g.azimuth_mode = AzimuthMode::All;
+        assert_eq!(g.n_traces(), 1600);
+        assert_eq!(g.trace(1), (12.5, 12.5, 200.0, 90.0));
+        assert_eq!(g.trace(2).2, 400.0);
+    }
+
+    #[test]
+    fn spec_round_trips_through_yaml_and_rejects_bad_values() {
+        let spec = SynthSpec::preset("small").unwrap();
+        let text = serde_json::to_string(&spec).unwrap();
+        let back: SynthSpec = from_yaml_str(&text).unwrap();
+        assert_eq!(back, spec);
+        let mut bad = spec.clone();
+        bad.geometry.offsets_m.clear();
+        bad.timing.dt_ms = 0.0;
+        let e = from_yaml_str::<SynthSpec>(&serde_json::to_string(&bad).unwrap()).unwrap_err().to_string();
+        assert!(e.contains("geometry.offsets_m: is empty") && e.contains("timing.dt_ms: 0 is out of range"), "{e}");
+    }
+}

@@ -1,0 +1,231 @@
+//! From a checked configuration to a migration job tied to its data.
+
+use std::path::PathBuf;
+
+use pstm_config::JobConfig;
+use pstm_config::job::ExecutionConfig;
+use pstm_io::Dataset;
+use pstm_math::velocity::VelocityFunction;
+use pstm_math::{AmplitudeWeights, Aperture, MigrationParams, OutputGrid, Prefilter, Taper, TimeAxis, VelocityModel};
+
+use crate::error::{EngineError, Result};
+
+/// Everything a migration needs, checked against the data.
+#[derive(Debug)]
+pub struct MigrationJob {
+    pub config: JobConfig,
+    pub dataset: Dataset,
+    /// Traces to migrate (all, or those in the offset range), ascending.
+    pub selected: Vec<u32>,
+    pub velocity: VelocityModel,
+    pub grid: OutputGrid,
+    pub params: MigrationParams,
+    pub prefilter: Prefilter,
+    /// Offset bins `[min, max)` of the gathers, if any; the stack is then their sum.
+    pub gather_bins: Option<Vec<[f64; 2]>>,
+    pub output_dir: PathBuf,
+    pub overwrite: bool,
+    pub normalized_stack: bool,
+    pub execution: ExecutionConfig,
+    pub config_hash: String,
+}
+
+impl MigrationJob {
+    /// Build a job from a configuration whose relative paths are already resolved.
+    pub fn from_config(config: JobConfig) -> Result<Self> {
+        let dataset = Dataset::open(&config.input.dataset)?;
+        Self::with_dataset(config, dataset)
+    }
+
+    /// Build a job around an already opened dataset.
+    pub fn with_dataset(config: JobConfig, dataset: Dataset) -> Result<Self> {
+        let headers = dataset.headers();
+        let selected: Vec<u32> = match config.input.offset_range_m {
+            None => (0..headers.len() as u32).collect(),
+            Some([lo, hi]) => (0..headers.len())
+                .filter(|&i| headers.offset[i] >= lo && headers.offset[i] <= hi)
+                .map(|i| i as u32)
+                .collect(),
+        };
+        if selected.is_empty() {
+            let r = config.input.offset_range_m.unwrap_or_default();
+            return Err(EngineError::job(
+                "input.offset_range_m",
+                format!("no trace has an offset in [{}, {}] m", r[0], r[1]),
+            ));
+        }
+        let velocity = build_velocity(&config)?;
+        let grid = resolve_grid(&config, &dataset, &selected)?;
+        let a = &config.algorithm;
+        let params = MigrationParams {
+            aperture: Aperture {
+                mode: a.aperture.mode,
+                max_m: a.aperture.max_m,
+                min_m: a.aperture.min_m,
+                max_dip_deg: a.aperture.max_dip_deg,
+            },
+            taper: Taper { kind: a.taper.kind, fraction: a.taper.fraction },
+            weights: AmplitudeWeights { spreading: a.weights.spreading, obliquity: a.weights.obliquity },
+        };
+        let (x0, y0, x1, y1) = grid.tile_bounds(&grid.full_tile());
+        velocity
+            .check_covers((x0, y0, x1, y1), (grid.time.t0_s, grid.time.last()))
+            .map_err(|e| EngineError::job("velocity.cube", e.to_string()))?;
+        check_grid_reaches_traces(&grid, &dataset, &selected, params.aperture.max_m)?;
+        let gather_bins = gather_bins(&config, &dataset, &selected)?;
+        // With gathers the stack is their sum: traces outside every bin are not migrated.
+        let selected = match &gather_bins {
+            Some(bins) => {
+                selected.into_iter().filter(|&i| bin_of(bins, dataset.headers().offset[i as usize]).is_some()).collect()
+            }
+            None => selected,
+        };
+        if selected.is_empty() {
+            return Err(EngineError::job("output.offset_gathers", "no selected trace falls in any offset bin"));
+        }
+        let config_hash = config.hash();
+        Ok(Self {
+            prefilter: a.prefilter,
+            output_dir: config.output.directory.clone(),
+            overwrite: config.output.overwrite,
+            normalized_stack: config.output.normalized_stack,
+            execution: config.execution.clone(),
+            config,
+            dataset,
+            selected,
+            velocity,
+            grid,
+            params,
+            gather_bins,
+            config_hash,
+        })
+    }
+}
+
+fn build_velocity(config: &JobConfig) -> Result<VelocityModel> {
+    velocity_model(&config.velocity)
+}
+
+/// The velocity model a `velocity` section describes (tables in ms become seconds).
+pub fn velocity_model(v: &pstm_config::job::VelocityConfig) -> Result<VelocityModel> {
+    let (function, field) = if let Some(c) = v.constant {
+        (VelocityFunction::Constant(c), "velocity.constant")
+    } else if let Some(l) = v.linear {
+        (VelocityFunction::Linear { v0: l.v0, k: l.k }, "velocity.linear")
+    } else if let Some(t) = &v.table {
+        let times = t.iter().map(|p| p[0] * 1e-3).collect();
+        let velocities = t.iter().map(|p| p[1]).collect();
+        (VelocityFunction::Table { times, velocities }, "velocity.table")
+    } else if let Some(path) = &v.cube {
+        (VelocityFunction::Cube(pstm_io::velocity_cube::read(path)?), "velocity.cube")
+    } else {
+        return Err(EngineError::job("velocity", "no velocity given"));
+    };
+    VelocityModel::new(function, v.kind).map_err(|e| EngineError::job(field, e.to_string()))
+}
+
+/// Fill in what the grid section left out from the data.
+fn resolve_grid(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Result<OutputGrid> {
+    let g = &config.output.grid;
+    let dx =
+        g.dx.ok_or_else(|| EngineError::job("output.grid.dx", "required: the output bin size along x in metres"))?;
+    let dy =
+        g.dy.ok_or_else(|| EngineError::job("output.grid.dy", "required: the output bin size along y in metres"))?;
+    let layout = dataset.layout();
+    let dt_s = g.dt_ms.unwrap_or(layout.sample_rate_ms) * 1e-3;
+    let t0_s = g.t_min_ms.map_or(layout.t_start_s(), |t| t * 1e-3);
+    let t_last = g.t_max_ms.map_or(layout.t_start_s() + (layout.n_samples - 1) as f64 * layout.dt_s(), |t| t * 1e-3);
+    if t_last < t0_s {
+        return Err(EngineError::job(
+            "output.grid.t_max_ms",
+            format!("{} ms is before the first output time {} ms", t_last * 1e3, t0_s * 1e3),
+        ));
+    }
+    let nt = ((t_last - t0_s) / dt_s + 1e-9).floor() as usize + 1;
+    let time = TimeAxis { t0_s, dt_s, nt };
+    let mut grid =
+        OutputGrid { origin_x: 0.0, origin_y: 0.0, dx, dy, nx: 1, ny: 1, rotation_deg: g.rotation_deg, time };
+    let h = dataset.headers();
+    // Midpoint extent along the grid's own axes, for whatever the user left out.
+    let probe = OutputGrid { origin_x: 0.0, origin_y: 0.0, dx: 1.0, dy: 1.0, ..grid };
+    let (mut umin, mut vmin, mut umax, mut vmax) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &i in selected {
+        let (mx, my) = h.geometry(i as usize).midpoint();
+        let (u, v) = probe.grid_position(mx, my);
+        umin = umin.min(u);
+        vmin = vmin.min(v);
+        umax = umax.max(u);
+        vmax = vmax.max(v);
+    }
+    match (g.origin_x, g.origin_y) {
+        (Some(x), Some(y)) => {
+            grid.origin_x = x;
+            grid.origin_y = y;
+        }
+        _ => {
+            // The corner of the midpoints' extent, back in world coordinates.
+            let (sin, cos) = g.rotation_deg.to_radians().sin_cos();
+            grid.origin_x = umin * cos - vmin * sin;
+            grid.origin_y = umin * sin + vmin * cos;
+        }
+    }
+    let (ou, ov) = probe.grid_position(grid.origin_x, grid.origin_y);
+    grid.nx = g.nx.unwrap_or_else(|| (((umax - ou) / dx + 1e-6).floor().max(0.0) as usize) + 1);
+    grid.ny = g.ny.unwrap_or_else(|| (((vmax - ov) / dy + 1e-6).floor().max(0.0) as usize) + 1);
+    Ok(grid)
+}
+
+/// A grid whose every column lies farther than the aperture from every midpoint images nothing.
+fn check_grid_reaches_traces(grid: &OutputGrid, dataset: &Dataset, selected: &[u32], aperture: f64) -> Result<()> {
+    let (x0, y0, x1, y1) = grid.tile_bounds(&grid.full_tile());
+    let h = dataset.headers();
+    let near = selected.iter().any(|&i| {
+        let (mx, my) = h.geometry(i as usize).midpoint();
+        let dx = (x0 - mx).max(mx - x1).max(0.0);
+        let dy = (y0 - my).max(my - y1).max(0.0);
+        dx * dx + dy * dy <= aperture * aperture
+    });
+    if near {
+        return Ok(());
+    }
+    let (mut a, mut b, mut c, mut d) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &i in selected {
+        let (mx, my) = h.geometry(i as usize).midpoint();
+        a = a.min(mx);
+        b = b.min(my);
+        c = c.max(mx);
+        d = d.max(my);
+    }
+    Err(EngineError::job(
+        "output.grid",
+        format!(
+            "the grid (x {x0:.1}..{x1:.1}, y {y0:.1}..{y1:.1}) misses the survey: every midpoint (x {a:.1}..{c:.1}, y {b:.1}..{d:.1}) lies farther than the aperture ({aperture} m) from it"
+        ),
+    ))
+}
+
+fn gather_bins(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Result<Option<Vec<[f64; 2]>>> {
+    let Some(g) = &config.output.offset_gathers else { return Ok(None) };
+    if let Some(bins) = &g.bins {
+        let mut sorted = bins.clone();
+        sorted.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        for w in sorted.windows(2) {
+            if w[1][0] < w[0][1] {
+                return Err(EngineError::job(
+                    "output.offset_gathers.bins",
+                    format!("bins [{}, {}) and [{}, {}) overlap", w[0][0], w[0][1], w[1][0], w[1][1]),
+                ));
+            }
+        }
+        return Ok(Some(sorted));
+    }
+    let width = g.bin_width_m.expect("validated: bins or bin_width_m");
+    let max_offset = selected.iter().map(|&i| dataset.headers().offset[i as usize]).fold(0.0f64, f64::max);
+    let n = ((max_offset / width).floor() as usize + 1).min(10_000);
+    Ok(Some((0..n).map(|k| [k as f64 * width, (k + 1) as f64 * width]).collect()))
+}
+
+/// The offset bin `[min, max)` holding `offset`, if any.
+pub fn bin_of(bins: &[[f64; 2]], offset: f64) -> Option<usize> {
+    bins.iter().position(|b| offset >= b[0] && offset < b[1])
+}

@@ -1,0 +1,36 @@
+//! The pstm library: everything the `pstm` command does, callable from Rust.
+//!
+//! A migration goes through four steps, each its own module:
+//!
+//! 1. [`job`]: a checked [`pstm_config::JobConfig`] becomes a [`MigrationJob`]: the dataset
+//!    opened, the velocity model built (Dix-converted if needed), the output grid resolved
+//!    against the data, and every problem only the data can show reported by name.
+//! 2. [`plan`]: the grid is cut into tiles sized from the memory budget; a spatial index on
+//!    midpoints ([`index`]) finds, for each tile, the traces within the largest aperture; the
+//!    contributions each tile will compute are counted exactly (the progress bar and the
+//!    benchmark figures use them).
+//! 3. [`executor`]: tiles run through a kernel from the [`registry`], several at once on CPU
+//!    kernels; traces stream in blocks from the dataset, or from memory when the survey fits the
+//!    budget ([`source`]); each finished tile is written to the outputs ([`output`]).
+//! 4. The output directory is written under a temporary name and renamed when complete.
+//!
+//! [`synth`] writes synthetic surveys with their ground truth, [`demo`] runs the whole chain on
+//! one, and [`plot`] draws slices of a volume.
+
+pub mod demo;
+pub mod error;
+pub mod executor;
+pub mod index;
+pub mod info;
+pub mod job;
+pub mod output;
+pub mod plan;
+pub mod plot;
+pub mod registry;
+pub mod source;
+pub mod synth;
+
+pub use error::{EngineError, Result};
+pub use executor::{RunOptions, RunSummary};
+pub use job::MigrationJob;
+pub use registry::{KernelOptions, create_kernel};

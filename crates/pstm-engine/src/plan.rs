@@ -1,0 +1,285 @@
+//! Cutting the work into tiles that fit the memory budget, and counting it.
+
+use std::fmt;
+
+use pstm_kernel::MigrationKernel;
+use pstm_math::{ApertureMode, Tile};
+use rayon::prelude::*;
+
+use crate::error::{EngineError, Result};
+use crate::index::MidpointIndex;
+use crate::job::MigrationJob;
+
+/// Bytes of headers and index kept per trace.
+const HEADER_BYTES_PER_TRACE: u64 = 11 * 8 + 16 + 4;
+/// Default traces per block when the budget allows.
+const DEFAULT_BLOCK_TRACES: usize = 4096;
+/// Columns evaluated at most when counting a dip-mode aperture's contributions (more are sampled).
+const DIP_COUNT_COLUMNS: usize = 4096;
+
+/// One output tile and the traces that can reach it.
+#[derive(Debug, Clone)]
+pub struct TilePlan {
+    pub tile: Tile,
+    /// Traces within the largest aperture of the tile's columns, ascending.
+    pub traces: Vec<u32>,
+    /// In-aperture (trace, output sample) pairs: the work of this tile.
+    pub contributions: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    pub headers: u64,
+    /// Trace samples held in memory (0 when streamed).
+    pub traces: u64,
+    /// One tile in flight: outputs, kernel accumulators, velocities, one trace block.
+    pub per_tile: u64,
+    pub concurrent_tiles: usize,
+    pub budget: u64,
+}
+
+impl MemoryEstimate {
+    pub fn total(&self) -> u64 {
+        self.headers + self.traces + self.per_tile * self.concurrent_tiles as u64
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub kernel: String,
+    pub tiles: Vec<TilePlan>,
+    pub tile_shape: (usize, usize),
+    pub block_traces: usize,
+    pub traces_in_memory: bool,
+    pub memory: MemoryEstimate,
+    pub contributions: u64,
+    /// False when a dip-mode aperture's count was extrapolated from a sample of columns.
+    pub contributions_exact: bool,
+    pub n_bins: usize,
+}
+
+fn gib(b: u64) -> f64 {
+    b as f64 / (1u64 << 30) as f64
+}
+
+fn mib(b: u64) -> f64 {
+    b as f64 / (1u64 << 20) as f64
+}
+
+/// Plan a job for a kernel: tile shape, block size, whether traces stay in memory, and the
+/// traces and contributions of every tile.
+pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
+    let grid = &job.grid;
+    let layout = job.dataset.layout();
+    let ns = layout.n_samples;
+    let nt = grid.time.nt;
+    let n_sel = job.selected.len();
+    let budget = (job.execution.max_memory_gb * (1u64 << 30) as f64) as u64;
+    let headers = layout.n_traces as u64 * HEADER_BYTES_PER_TRACE;
+    if headers >= budget {
+        return Err(EngineError::Plan(format!(
+            "execution.max_memory_gb = {} GiB cannot hold the headers of {} traces ({:.2} GiB)",
+            job.execution.max_memory_gb,
+            layout.n_traces,
+            gib(headers)
+        )));
+    }
+    let trace_bytes = n_sel as u64 * ns as u64 * 4;
+    let traces_in_memory = trace_bytes <= (budget - headers) / 2;
+    let rest = budget - headers - if traces_in_memory { trace_bytes } else { 0 };
+    let n_bins = job.gather_bins.as_ref().map_or(1, |b| b.len());
+    // Per output sample: image f32, fold u32, velocity f32, the kernel's accumulators, and the
+    // stack's running sum when gathers are written bin by bin.
+    let per_sample = 12 + kernel.bytes_per_output_sample() as u64 + if n_bins > 1 { 8 } else { 0 };
+    let max_block = kernel.max_block_traces(ns).max(1);
+    let columns_total = grid.n_columns();
+    let mut concurrent = kernel.concurrent_tiles().clamp(1, columns_total.max(1));
+    let (block_traces, columns_fit) = loop {
+        let share = rest / concurrent as u64;
+        // A block is read, then filtered into its own buffer when streamed.
+        let copies = if traces_in_memory { 1 } else { 2 };
+        let wanted = job.execution.trace_block.unwrap_or(DEFAULT_BLOCK_TRACES);
+        let afford = (share / 2 / (ns as u64 * 4 * copies)) as usize;
+        let block = wanted
+            .min(max_block)
+            .min(n_sel)
+            .min(if job.execution.trace_block.is_some() { usize::MAX } else { afford.max(1) })
+            .max(1);
+        let block_bytes = block as u64 * ns as u64 * 4 * copies;
+        let cols = share.saturating_sub(block_bytes) / (nt as u64 * per_sample);
+        if cols >= 1 || concurrent == 1 {
+            break (block, cols as usize);
+        }
+        concurrent = (concurrent / 2).max(1);
+    };
+    let min_tile = (nt as u64 * per_sample + block_traces as u64 * ns as u64 * 4) + headers;
+    if columns_fit == 0 {
+        return Err(EngineError::Plan(format!(
+            "execution.max_memory_gb = {} GiB is too small for one tile: one output column of {nt} samples and a block of {block_traces} traces need {:.1} MiB beside {:.1} MiB of headers{}",
+            job.execution.max_memory_gb,
+            mib(min_tile - headers),
+            mib(headers),
+            if traces_in_memory { format!(" and {:.1} MiB of traces", mib(trace_bytes)) } else { String::new() }
+        )));
+    }
+    let max_tile_columns = (kernel.max_tile_samples() / nt.max(1)).max(1).min(columns_fit);
+    let tile_shape = match job.execution.tile {
+        Some([tx, ty]) => {
+            let (tx, ty) = (tx.min(grid.nx), ty.min(grid.ny));
+            if tx * ty > max_tile_columns {
+                return Err(EngineError::Plan(format!(
+                    "execution.tile = [{tx}, {ty}] holds {} columns but the memory budget and kernel allow {max_tile_columns}; make it smaller or raise execution.max_memory_gb",
+                    tx * ty
+                )));
+            }
+            (tx, ty)
+        }
+        None => auto_tile_shape(grid.nx, grid.ny, max_tile_columns, concurrent),
+    };
+    let tiles = grid.tiles(tile_shape.0, tile_shape.1);
+    let concurrent = concurrent.min(tiles.len()).max(1);
+    let aperture = job.params.aperture.max_m;
+    let index = MidpointIndex::new(job.dataset.headers(), &job.selected, (aperture / 16.0).max(1.0));
+    let dip = job.params.aperture.mode == ApertureMode::Dip;
+    let stride = if dip { (columns_total / DIP_COUNT_COLUMNS).max(1) } else { 1 };
+    let tile_plans: Vec<TilePlan> = tiles
+        .par_iter()
+        .map(|tile| -> Result<TilePlan> {
+            let traces = index.near_rect(grid.tile_bounds(tile), aperture);
+            let columns = grid.tile_columns(tile);
+            let contributions = if dip {
+                let velocity = job
+                    .velocity
+                    .sample(&columns, &grid.time)
+                    .map_err(|e| EngineError::job("velocity", e.to_string()))?;
+                count_dip(job, &index, &traces, &columns, &velocity, tile, stride)
+            } else {
+                columns.iter().map(|&[x, y]| index.count_within(x, y, aperture)).sum::<u64>() * nt as u64
+            };
+            Ok(TilePlan { tile: *tile, traces, contributions })
+        })
+        .collect::<Result<_>>()?;
+    let contributions: u64 = tile_plans.iter().map(|t| t.contributions).sum();
+    if contributions == 0 {
+        return Err(EngineError::job(
+            "algorithm.aperture",
+            format!(
+                "no trace midpoint lies within the aperture of any output column ({} m{}); widen algorithm.aperture.max_m or move the grid",
+                aperture,
+                if dip { format!(", dip mode with min_m = {} m", job.params.aperture.min_m) } else { String::new() }
+            ),
+        ));
+    }
+    let per_tile = (tile_shape.0 * tile_shape.1 * nt) as u64 * per_sample
+        + block_traces as u64 * ns as u64 * 4 * if traces_in_memory { 1 } else { 2 };
+    Ok(Plan {
+        kernel: kernel.name().to_string(),
+        tiles: tile_plans,
+        tile_shape,
+        block_traces,
+        traces_in_memory,
+        memory: MemoryEstimate {
+            headers,
+            traces: if traces_in_memory { trace_bytes } else { 0 },
+            per_tile,
+            concurrent_tiles: concurrent,
+            budget,
+        },
+        contributions,
+        contributions_exact: stride == 1,
+        n_bins,
+    })
+}
+
+/// Square-ish tiles as large as memory allows, but small enough that every worker has several.
+fn auto_tile_shape(nx: usize, ny: usize, max_columns: usize, concurrent: usize) -> (usize, usize) {
+    let mut side = (max_columns as f64).sqrt().floor().max(1.0) as usize;
+    if concurrent > 1 {
+        let balanced = ((nx * ny) as f64 / (4 * concurrent) as f64).sqrt().floor() as usize;
+        side = side.min(balanced.max(4)).min(64);
+    }
+    let tx = side.min(nx).max(1);
+    let ty = (max_columns / tx).min(side.max(1)).min(ny).max(1);
+    (tx, ty)
+}
+
+/// Contributions of a dip-mode aperture: per column, the traces within the radius at each time.
+fn count_dip(
+    job: &MigrationJob,
+    index: &MidpointIndex,
+    traces: &[u32],
+    columns: &[[f64; 2]],
+    velocity: &pstm_math::TileVelocity,
+    tile: &Tile,
+    stride: usize,
+) -> u64 {
+    let grid = &job.grid;
+    let mut total = 0u64;
+    let mut counted = 0usize;
+    let mut dist = Vec::with_capacity(traces.len());
+    for (c, &[x, y]) in columns.iter().enumerate() {
+        let (jx, jy) = (c / tile.ny, c % tile.ny);
+        if ((tile.ix0 + jx) * grid.ny + tile.iy0 + jy) % stride != 0 {
+            continue;
+        }
+        counted += 1;
+        dist.clear();
+        dist.extend(traces.iter().map(|&t| {
+            let [mx, my] = index.midpoint(t);
+            ((mx - x) * (mx - x) + (my - y) * (my - y)).sqrt()
+        }));
+        dist.sort_unstable_by(f64::total_cmp);
+        let v = velocity.column(c);
+        for it in 0..grid.time.nt {
+            let a = job.params.aperture.radius(grid.time.time(it), v[it] as f64);
+            total += dist.partition_point(|&d| d <= a) as u64;
+        }
+    }
+    if counted == 0 {
+        return 0;
+    }
+    (total as f64 * columns.len() as f64 / counted as f64).round() as u64
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let traces: Vec<usize> = self.tiles.iter().map(|t| t.traces.len()).collect();
+        let (min, max) = (traces.iter().min().copied().unwrap_or(0), traces.iter().max().copied().unwrap_or(0));
+        let mean = traces.iter().sum::<usize>() as f64 / traces.len().max(1) as f64;
+        let m = &self.memory;
+        writeln!(f, "kernel            {}", self.kernel)?;
+        writeln!(
+            f,
+            "tiles             {} of {} x {} columns, {} at a time",
+            self.tiles.len(),
+            self.tile_shape.0,
+            self.tile_shape.1,
+            m.concurrent_tiles
+        )?;
+        writeln!(f, "traces per tile   min {min}, mean {mean:.0}, max {max} (within the aperture of the tile)")?;
+        writeln!(
+            f,
+            "trace blocks      {} traces, {}",
+            self.block_traces,
+            if self.traces_in_memory { "survey held in memory" } else { "streamed from disk" }
+        )?;
+        if self.n_bins > 1 {
+            writeln!(f, "offset bins       {} (each migrated separately; the stack is their sum)", self.n_bins)?;
+        }
+        writeln!(
+            f,
+            "contributions     {:.4e}{} (in-aperture trace x output sample pairs)",
+            self.contributions as f64,
+            if self.contributions_exact { "" } else { " (estimated from a sample of columns)" }
+        )?;
+        write!(
+            f,
+            "memory            {:.3} GiB of {:.3} GiB: headers {:.1} MiB, traces {:.1} MiB, {:.1} MiB per tile",
+            gib(m.total()),
+            gib(m.budget),
+            mib(m.headers),
+            mib(m.traces),
+            mib(m.per_tile)
+        )
+    }
+}
