@@ -78,10 +78,10 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
     let headers = layout.n_traces as u64 * HEADER_BYTES_PER_TRACE;
     if headers >= budget {
         return Err(EngineError::Plan(format!(
-            "execution.max_memory_gb = {} GiB cannot hold the headers of {} traces ({:.2} GiB)",
+            "execution.max_memory_gb = {} GiB is too small: the headers of {} traces alone need {:.2} MiB",
             job.execution.max_memory_gb,
             layout.n_traces,
-            gib(headers)
+            mib(headers)
         )));
     }
     let trace_bytes = n_sel as u64 * ns as u64 * 4;

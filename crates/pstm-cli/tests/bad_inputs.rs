@@ -1,0 +1,192 @@
+//! Bad inputs through the real binary: each gives a non-zero exit, a message naming the culprit,
+//! and no output that looks complete.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn pstm(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pstm")).args(args).current_dir(dir).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// A failing command: non-zero exit and every `needle` in its error message.
+fn fails(args: &[&str], dir: &Path, needles: &[&str]) -> String {
+    let (code, _, err) = pstm(args, dir);
+    assert_ne!(code, 0, "pstm {args:?} should fail");
+    for n in needles {
+        assert!(err.contains(n), "pstm {args:?}: message lacks {n:?}:\n{err}");
+    }
+    err
+}
+
+/// A tiny survey shared by the tests of one process (10 x 10 midpoints, 2 offsets).
+fn survey(dir: &Path) -> PathBuf {
+    let spec = dir.join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "geometry: {extent_x_m: 250, extent_y_m: 250, spacing_m: 25, offsets_m: [100, 300], azimuths_deg: [0, 90]}\n\
+         timing: {n_samples: 251, dt_ms: 4}\n\
+         velocity: {constant: 2000}\n\
+         diffractors: [{x: 125, y: 125, z: 300}]\n",
+    )
+    .unwrap();
+    let (code, _, err) = pstm(&["synth", "--spec", "spec.yaml", "--out", "survey"], dir);
+    assert_eq!(code, 0, "{err}");
+    dir.join("survey")
+}
+
+fn job(dir: &Path, name: &str, text: &str) -> String {
+    std::fs::write(dir.join(name), text).unwrap();
+    name.to_string()
+}
+
+const GOOD: &str = "input: {dataset: survey}\nvelocity: {constant: 2000}\noutput: {directory: out, grid: {dx: 25, dy: 25}}\nexecution: {progress: false}\n";
+
+fn no_output(dir: &Path) {
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("out") || n.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    survey(dir);
+    let f = job(dir, "a.yaml", &GOOD.replace("execution: {", "execution: {kernal: cpu, "));
+    fails(&["validate", &f], dir, &["a.yaml", "execution.kernal", "did you mean `kernel`"]);
+    let f = job(dir, "b.yaml", &GOOD.replace("execution: {", "execution: {max_memory_gb: lots, "));
+    fails(&["migrate", &f], dir, &["execution.max_memory_gb", "invalid type"]);
+    let f = job(dir, "c.yaml", &GOOD.replace("constant: 2000", "constant: 0"));
+    fails(&["migrate", &f], dir, &["velocity.constant", "out of range"]);
+    let f = job(dir, "d.yaml", &GOOD.replace("constant: 2000", "constant: -1500"));
+    fails(&["migrate", &f], dir, &["velocity.constant", "out of range"]);
+    let f = job(dir, "e.yaml", &GOOD.replace("dy: 25}", "dy: 25, dt_ms: 0}"));
+    fails(&["migrate", &f], dir, &["output.grid.dt_ms", "out of range"]);
+    let f = job(dir, "f.yaml", &GOOD.replace("dy: 25}", "dy: 25, nx: 0}"));
+    fails(&["migrate", &f], dir, &["output.grid.nx", "at least 1"]);
+    let f = job(dir, "g.yaml", &GOOD.replace("{constant: 2000}", "{table: [[0, 1500], [400, .nan]]}"));
+    fails(&["migrate", &f], dir, &["g.yaml", "line 2", "non-finite"]);
+    let f = job(dir, "h.yaml", &GOOD.replace("{constant: 2000}", "{table: [[0, 1500], [400, 1800], [300, 1900]]}"));
+    fails(&["migrate", &f], dir, &["velocity.table[2][0]", "times must increase"]);
+    let f = job(dir, "i.yaml", &GOOD.replace("{constant: 2000}", "{type: interval, table: [[0, 1500]]}"));
+    fails(&["migrate", &f], dir, &["velocity.table", "at least two picks"]);
+    no_output(dir);
+}
+
+#[test]
+fn synth_spec_errors_name_the_field_and_leave_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let base = "geometry: {extent_x_m: 100, extent_y_m: 100, spacing_m: 25, offsets_m: [100], azimuths_deg: [0]}\ntiming: {n_samples: 100, dt_ms: 4}\nvelocity: {constant: 2000}\n";
+    std::fs::write(dir.join("s1.yaml"), base.replace("offsets_m: [100]", "offsets_m: []")).unwrap();
+    fails(&["synth", "--spec", "s1.yaml", "--out", "out1"], dir, &["s1.yaml", "geometry.offsets_m", "empty"]);
+    std::fs::write(dir.join("s2.yaml"), base.replace("dt_ms: 4", "dt_ms: -4")).unwrap();
+    fails(&["synth", "--spec", "s2.yaml", "--out", "out2"], dir, &["timing.dt_ms", "out of range"]);
+    fails(&["synth", "--size", "huge"], dir, &["unknown size `huge`", "tiny"]);
+    no_output(dir);
+}
+
+#[test]
+fn data_errors_name_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let ds = survey(dir);
+    // Missing dataset.
+    let f = job(dir, "m.yaml", &GOOD.replace("dataset: survey", "dataset: nowhere"));
+    fails(&["validate", &f, "--check-data"], dir, &["nowhere", "not found"]);
+    // Missing job file.
+    fails(&["migrate", "absent.yaml"], dir, &["absent.yaml", "cannot read"]);
+    // Grid that misses the survey.
+    let f = job(dir, "g.yaml", &GOOD.replace("dy: 25}", "dy: 25, origin_x: 100000, origin_y: 0, nx: 4, ny: 4}"));
+    fails(&["migrate", &f], dir, &["output.grid", "misses the survey"]);
+    // Aperture that catches no trace: midpoints sit 12.5 m off the nodes.
+    let f = job(
+        dir,
+        "a.yaml",
+        &GOOD
+            .replace("velocity:", "algorithm: {aperture: {max_m: 1, min_m: 0}}\nvelocity:")
+            .replace("dy: 25}", "dy: 25, origin_x: 0, origin_y: 0}"),
+    );
+    fails(&["migrate", &f], dir, &["algorithm.aperture", "no trace midpoint lies within the aperture"]);
+    // Unknown kernel, listing the valid ones.
+    fails(&["migrate", "m.yaml", "--kernel", "gpu-v99"], dir, &["nowhere"]);
+    let f = job(dir, "k.yaml", GOOD);
+    fails(&["migrate", &f, "--kernel", "gpu-v99"], dir, &["unknown kernel `gpu-v99`", "cpu-ref", "auto"]);
+    // Memory budget too small for one tile.
+    let f = job(dir, "b.yaml", &GOOD.replace("execution: {", "execution: {max_memory_gb: 0.00001, "));
+    fails(&["migrate", &f], dir, &["max_memory_gb", "too small", "headers of 200 traces"]);
+    let f = job(dir, "b2.yaml", &GOOD.replace("execution: {", "execution: {max_memory_gb: 0.000025, "));
+    fails(&["migrate", &f], dir, &["max_memory_gb", "too small for one tile"]);
+    no_output(dir);
+
+    // A velocity cube that does not cover the grid.
+    let cube = pstm_math::velocity::VelocityCube {
+        x0: 100.0,
+        dx: 50.0,
+        nx: 2,
+        y0: 0.0,
+        dy: 50.0,
+        ny: 6,
+        t0: 0.0,
+        dt: 0.5,
+        nt: 3,
+        data: vec![2000.0; 36],
+    };
+    pstm_io::velocity_cube::write(&dir.join("v.zarr"), &cube).unwrap();
+    let f = job(dir, "c.yaml", &GOOD.replace("{constant: 2000}", "{cube: v.zarr}"));
+    fails(&["migrate", &f], dir, &["velocity.cube", "does not cover", "output x minimum"]);
+    no_output(dir);
+
+    // Header row count differing from the trace count.
+    let headers = pstm_io::TraceHeaders::read_parquet(&ds.join("headers.parquet")).unwrap();
+    let mut short = pstm_io::TraceHeaders::default();
+    for i in 0..headers.len() - 1 {
+        short.push(i as u64, &headers.geometry(i), None);
+    }
+    short.write_parquet(&ds.join("headers.parquet")).unwrap();
+    fails(&["migrate", "k.yaml"], dir, &["headers.parquet", "199 rows", "200 traces"]);
+    fails(&["info", "survey"], dir, &["headers.parquet", "199 rows"]);
+    headers.write_parquet(&ds.join("headers.parquet")).unwrap();
+
+    // An unreadable chunk: the run fails naming the traces, and leaves no output.
+    std::fs::write(ds.join("traces.zarr/c/0/0"), b"garbage").unwrap();
+    fails(&["migrate", "k.yaml"], dir, &["traces.zarr", "cannot read traces"]);
+    no_output(dir);
+}
+
+#[test]
+fn good_job_runs_and_dry_run_writes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    survey(dir);
+    let f = job(dir, "k.yaml", GOOD);
+    let (code, out, err) = pstm(&["migrate", &f, "--dry-run"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("tiles") && out.contains("contributions") && out.contains("memory"), "{out}");
+    no_output(dir);
+    let (code, out, err) = pstm(&["migrate", &f, "--kernel", "cpu-ref"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("written to"), "{out}");
+    let (code, out, _) = pstm(&["info", "out"], dir);
+    assert_eq!(code, 0);
+    assert!(out.contains("migrated_stack.zarr") && out.contains("fold.zarr") && out.contains("cpu-ref"), "{out}");
+    // Existing output is kept unless overwriting is allowed.
+    fails(&["migrate", &f], dir, &["out", "already exists"]);
+    let (code, _, _) = pstm(&["validate", &f, "--check-data"], dir);
+    assert_eq!(code, 0);
+    let (code, _, _) = pstm(&["create-config", "--output", "new.yaml"], dir);
+    assert_eq!(code, 0);
+    fails(&["create-config", "--output", "new.yaml"], dir, &["new.yaml", "already exists"]);
+    let (code, out, _) = pstm(&["kernels"], dir);
+    assert_eq!(code, 0);
+    assert!(out.contains("cpu-ref"));
+}
