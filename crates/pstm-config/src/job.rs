@@ -44,15 +44,15 @@ pub struct VelocityConfig {
     /// `rms` or `interval` (converted to RMS by Dix's equation).
     #[serde(default, rename = "type")]
     pub kind: VelocityType,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constant: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linear: Option<LinearVelocity>,
     /// Picks `[t_ms, v]`, two-way time in milliseconds, velocity in m/s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<Vec<[f64; 2]>>,
     /// A zarr velocity cube (x, y, t) with axis attributes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cube: Option<PathBuf>,
 }
 

@@ -16,15 +16,20 @@
 //! traces in trace order, whatever the block size; kernels that promise more (the reference
 //! kernel's results do not depend on tiling or threads, bit for bit) say so.
 //!
+//! This crate holds the CPU kernels: [`cpu_ref`], the float64 oracle, and [`cpu`], the float32
+//! SIMD kernel checked against it.
+//!
 //! Adding a kernel version: implement the two traits in a module of its backend crate, add a
 //! variant to the registry's `KernelId` in `pstm-engine` (its `match` has no wildcard, so the
 //! compiler lists every place to touch), and add it to the parity tests against `cpu-ref`.
 
 use pstm_math::{MigrationParams, TileVelocity, TimeAxis, TraceGeometry};
 
+pub mod cpu;
 pub mod cpu_ref;
 pub mod parity;
 
+pub use cpu::CpuKernel;
 pub use cpu_ref::CpuRefKernel;
 
 /// Traces handed to a kernel: samples already pre-filtered, with their geometry.
@@ -128,6 +133,21 @@ pub trait MigrationKernel: Send + Sync {
     fn max_tile_samples(&self) -> usize {
         usize::MAX
     }
+
+    /// Times the kernel measured itself since the last call (a GPU's timestamp queries, its
+    /// buffer traffic), for benchmarks. Kernels that measure nothing return the default.
+    fn take_timings(&self) -> KernelTimings {
+        KernelTimings::default()
+    }
+}
+
+/// Times a kernel measures itself, in seconds, summed over tiles.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct KernelTimings {
+    /// Device execution time of the migration dispatches (GPU timestamps), when measured.
+    pub device_s: Option<f64>,
+    /// Creating buffers, uploading inputs and reading results back, when measured.
+    pub transfer_s: Option<f64>,
 }
 
 /// An open tile: feed it blocks, then take the image.
