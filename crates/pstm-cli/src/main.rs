@@ -1,6 +1,8 @@
 //! The `pstm` command. Parses arguments, calls `pstm-engine`, maps results to exit codes: 0 on
 //! success, 1 on any error (printed as one message naming the culprit), 2 on bad arguments.
 
+mod bench_cmd;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -8,7 +10,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use pstm_config::{JobConfig, SynthSpec, load_yaml_file, template};
 use pstm_engine::registry::{KernelOptions, create_kernel, list_kernels};
-use pstm_engine::{MigrationJob, RunOptions, demo, executor, info, synth};
+use pstm_engine::{MigrationJob, RunOptions, convert, demo, executor, info, synth};
+use pstm_io::segy_export::ExportOptions;
+use pstm_io::segy_import::ImportOptions;
+use pstm_segy::HeaderMap;
 
 #[derive(Parser)]
 #[command(name = "pstm", version, about = "Kirchhoff pre-stack time migration of 3D surveys, on GPUs and CPUs")]
@@ -83,11 +88,71 @@ enum Command {
     },
     /// Summarise a dataset, a volume or an output directory.
     Info { path: PathBuf },
+    /// Bring data into a pstm dataset.
+    Import {
+        #[command(subcommand)]
+        format: ImportFormat,
+    },
+    /// Write a volume, the offset gathers of an output directory, or a dataset as SEG-Y.
+    Export {
+        /// A volume (`migrated_stack.zarr`, `fold.zarr`, ...), an output directory (its stack, or
+        /// its gathers with --gathers), or a dataset directory.
+        path: PathBuf,
+        /// The SEG-Y file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Sample format.
+        #[arg(long, default_value = "ieee", value_parser = ["ieee", "ibm"])]
+        format: String,
+        /// Export the output directory's offset gathers as one prestack cube.
+        #[arg(long)]
+        gathers: bool,
+        /// Inline number of the grid's first x index.
+        #[arg(long, default_value_t = 1)]
+        first_inline: i32,
+        /// Crossline number of the grid's first y index.
+        #[arg(long, default_value_t = 1)]
+        first_crossline: i32,
+        /// Replace an existing file.
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// List the migration kernels and whether each can run here.
     Kernels,
+    /// Compare two kernels on a dataset: differences, fold, and with --repeat the race check.
+    Compare(bench_cmd::CompareArgs),
+    /// Benchmark kernels on datasets: times, throughput, speedup, accuracy, report, regressions.
+    Bench(bench_cmd::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum ImportFormat {
+    /// A prestack SEG-Y file (revisions 0-2, IBM/IEEE/integer samples, either byte order).
+    Segy {
+        file: PathBuf,
+        /// The dataset directory to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// Header byte locations that differ from the standard, `key=byte[:width],...`
+        /// (keys: sx sy gx gy cdpx cdpy offset inline crossline scalco scalel delay gelev selev).
+        #[arg(long)]
+        map: Option<String>,
+        /// Azimuth (degrees from north) given to traces whose headers hold only a CDP and an offset.
+        #[arg(long, default_value_t = 0.0)]
+        azimuth_when_missing: f64,
+        /// Replace an existing dataset.
+        #[arg(long)]
+        overwrite: bool,
+    },
 }
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan drivers print a scary "error: XDG_RUNTIME_DIR is invalid" on machines
+    // without a session (servers, CI); a temporary directory quiets them.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: still single-threaded: nothing has started a thread yet.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -181,11 +246,33 @@ fn run(command: Command) -> Result<()> {
             println!("{summary}");
         }
         Command::Info { path } => print!("{}", info::describe(&path)?),
+        Command::Import { format: ImportFormat::Segy { file, out, map, azimuth_when_missing, overwrite } } => {
+            let header_map = match map {
+                Some(m) => HeaderMap::parse(&m).with_context(|| format!("--map {m}"))?,
+                None => HeaderMap::default(),
+            };
+            let options =
+                ImportOptions { header_map, overwrite, azimuth_when_missing_deg: azimuth_when_missing, ..Default::default() };
+            println!("{}", convert::import(&file, &out, &options, true)?);
+        }
+        Command::Export { path, out, format, gathers, first_inline, first_crossline, overwrite } => {
+            let source = convert::ExportSource::find(&path, gathers)?;
+            let options = ExportOptions {
+                format: format.parse().map_err(|e| anyhow::anyhow!("--format: {e}"))?,
+                overwrite,
+                first_inline,
+                first_crossline,
+                ..Default::default()
+            };
+            println!("{}", convert::export(&source, &out, &options)?);
+        }
+        Command::Compare(args) => bench_cmd::compare(args)?,
+        Command::Bench(args) => bench_cmd::bench(args)?,
         Command::Kernels => {
             for k in list_kernels(&KernelOptions::default()) {
                 match k.available {
-                    Ok(device) => println!("{:<8} available     {} [{}]", k.id.name(), k.id.description(), device),
-                    Err(why) => println!("{:<8} unavailable   {} ({why})", k.id.name(), k.id.description()),
+                    Ok(device) => println!("{:<12} available    {}\n{:<12} on           {device}", k.id.name(), k.id.description(), ""),
+                    Err(why) => println!("{:<12} unavailable  {}\n{:<12} because      {why}", k.id.name(), k.id.description(), ""),
                 }
             }
         }

@@ -51,9 +51,12 @@ pub struct VelocityConfig {
     /// Picks `[t_ms, v]`, two-way time in milliseconds, velocity in m/s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<Vec<[f64; 2]>>,
-    /// A zarr velocity cube (x, y, t) with axis attributes.
+    /// A velocity cube: zarr (x, y, t) with axis attributes, or a 3D SEG-Y (`.sgy`, `.segy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cube: Option<PathBuf>,
+    /// Header byte locations of a SEG-Y cube that differ from the standard, `key=byte,...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segy_map: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -337,6 +340,9 @@ impl Validate for VelocityConfig {
             && c.as_os_str().is_empty()
         {
             errors.push(ConfigError::new(join(path, "cube"), "must name a zarr velocity cube"));
+        }
+        if self.segy_map.is_some() && self.cube.is_none() {
+            errors.push(ConfigError::new(join(path, "segy_map"), "applies only to a SEG-Y `cube`"));
         }
     }
 }

@@ -154,6 +154,7 @@ impl SynthSpec {
                 linear: None,
                 table: None,
                 cube: None,
+                segy_map: None,
             },
             diffractors: vec![Diffractor { x: extent / 2.0, y: extent / 2.0, z: 800.0, amplitude: 1.0 }],
             reflectors: vec![],

@@ -18,6 +18,9 @@ pub enum IoError {
     Invalid { path: PathBuf, message: String },
     #[error("{path}: already exists (choose another output or allow overwriting)")]
     Exists { path: PathBuf },
+    /// A SEG-Y file that cannot be read or written; the inner error names the bytes or trace.
+    #[error("{path}: {source}")]
+    Segy { path: PathBuf, source: pstm_segy::SegyError },
 }
 
 pub type Result<T> = std::result::Result<T, IoError>;
@@ -33,6 +36,10 @@ impl IoError {
 
     pub fn zarr(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
         IoError::Zarr { path: path.into(), message: message.to_string() }
+    }
+
+    pub fn segy(path: impl Into<PathBuf>, source: pstm_segy::SegyError) -> Self {
+        IoError::Segy { path: path.into(), source }
     }
 
     pub fn parquet(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {

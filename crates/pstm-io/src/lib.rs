@@ -9,6 +9,8 @@
 //! - A **volume** is a zarr array `(nx, ny, nt)` of an output grid (stack, fold, gathers), with
 //!   the grid in its attributes.
 //! - **Velocity cubes** are zarr arrays `(nx, ny, nt)` with their axes in attributes.
+//! - **SEG-Y** comes in as datasets ([`segy_import`]) and velocity cubes ([`segy_velocity`]) and
+//!   goes out from volumes and datasets ([`segy_export`]); the format itself is `pstm-segy`.
 //!
 //! Everything is written under a temporary name beside its destination and renamed into place
 //! only when complete ([`staging`]), so an interrupted run never leaves output that looks whole.
@@ -16,6 +18,10 @@
 pub mod dataset;
 pub mod error;
 pub mod headers;
+mod import_summary;
+pub mod segy_export;
+pub mod segy_import;
+pub mod segy_velocity;
 pub mod staging;
 pub mod velocity_cube;
 pub mod volume;

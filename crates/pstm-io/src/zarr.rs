@@ -42,7 +42,7 @@ pub(crate) fn create(
     };
     builder
         // Level 1: trace data is noisy and compresses little; speed matters more than ratio.
-        .bytes_to_bytes_codecs(vec![Arc::new(zarrs::array::codec::ZstdCodec::new(1.into(), false))])
+        .bytes_to_bytes_codecs(vec![Arc::new(zarrs::array::codec::ZstdCodec::new(1, false))])
         .dimension_names(Some(dimension_names.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
         .attributes(attributes);
     let array = builder.build(store, "/").map_err(|e| IoError::zarr(path, e))?;

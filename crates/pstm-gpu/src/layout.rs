@@ -1,0 +1,254 @@
+//! What the host hands the device: parameter structs laid out as in WGSL, and the float32
+//! inputs prepared from a [`TileTask`] and a [`TraceBlock`].
+//!
+//! The same preparation feeds the GPU kernel and its CPU twin, so a twin test checks it too.
+//!
+//! Precision: real coordinates are UTM-sized (x ~ 5e5 m, y ~ 6e6 m), where float32 resolves
+//! only 0.06-0.5 m. Positions therefore go to the device relative to a local origin (the centre
+//! of the tile's columns), subtracted in float64 on the host: at a few kilometres float32
+//! resolves 0.25 mm, well inside the reference comparison's tolerances. Each trace goes as its
+//! midpoint and half offset vector, the two quantities the formula uses (midpoint distance for
+//! the aperture, midpoint -+ half offset for the legs), each rounded once.
+//!
+//! Struct layouts follow WGSL's uniform rules (a nested struct starts at a multiple of 16 bytes);
+//! `tests/wgsl.rs` checks every size and field offset against naga's reflection.
+
+use bytemuck::{Pod, Zeroable};
+use pstm_kernel::{TileTask, TraceBlock};
+use pstm_math::{ApertureMode, TaperKind, TraceGeometry};
+
+/// `Imaging.aperture_mode`: the same radius at every time.
+pub const APERTURE_FIXED: u32 = 0;
+/// `Imaging.aperture_mode`: radius limited by the steepest dip.
+pub const APERTURE_DIP: u32 = 1;
+pub const TAPER_NONE: u32 = 0;
+pub const TAPER_COSINE: u32 = 1;
+pub const TAPER_LINEAR: u32 = 2;
+pub const TAPER_GAUSSIAN: u32 = 3;
+
+/// The imaging settings ([`pstm_math::MigrationParams`]) in float32; WGSL `Imaging`
+/// (`shaders/shared/weights.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct ImagingParams {
+    /// [`APERTURE_FIXED`] or [`APERTURE_DIP`].
+    pub aperture_mode: u32,
+    /// [`TAPER_NONE`], [`TAPER_COSINE`], [`TAPER_LINEAR`] or [`TAPER_GAUSSIAN`].
+    pub taper_kind: u32,
+    /// 1: divide by `v t` (geometric spreading); 0: not.
+    pub spreading: u32,
+    /// 1: multiply by `t0 / t` (obliquity); 0: not.
+    pub obliquity: u32,
+    /// Largest aperture radius (m).
+    pub aperture_max_m: f32,
+    /// Smallest aperture radius in dip mode (m).
+    pub aperture_min_m: f32,
+    /// Tangent of the steepest dip imaged (dimensionless), computed in float64.
+    pub tan_max_dip: f32,
+    /// Outer fraction of the radius over which the taper falls, in [0, 1].
+    pub taper_fraction: f32,
+}
+
+impl ImagingParams {
+    pub fn new(params: &pstm_math::MigrationParams) -> Self {
+        let aperture = &params.aperture;
+        Self {
+            aperture_mode: match aperture.mode {
+                ApertureMode::Fixed => APERTURE_FIXED,
+                ApertureMode::Dip => APERTURE_DIP,
+            },
+            taper_kind: match params.taper.kind {
+                TaperKind::None => TAPER_NONE,
+                TaperKind::Cosine => TAPER_COSINE,
+                TaperKind::Linear => TAPER_LINEAR,
+                TaperKind::Gaussian => TAPER_GAUSSIAN,
+            },
+            spreading: params.weights.spreading as u32,
+            obliquity: params.weights.obliquity as u32,
+            aperture_max_m: aperture.max_m as f32,
+            aperture_min_m: aperture.min_m as f32,
+            tan_max_dip: aperture.max_dip_deg.to_radians().tan() as f32,
+            taper_fraction: params.taper.fraction as f32,
+        }
+    }
+}
+
+/// Per-tile parameters; WGSL `TileParams` (`shaders/gpu_v0.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct TileParams {
+    /// Output columns in the tile.
+    pub n_columns: u32,
+    /// Output time samples per column.
+    pub nt: u32,
+    /// Velocity columns: 1 (laterally invariant) or `n_columns`.
+    pub velocity_columns: u32,
+    pub pad0: u32,
+    /// Time of the first output sample (s).
+    pub out_t0_s: f32,
+    /// Output sample interval (s).
+    pub out_dt_s: f32,
+    pub pad1: f32,
+    pub pad2: f32,
+    pub imaging: ImagingParams,
+}
+
+/// Per-dispatch parameters of one block of traces; WGSL `BlockParams` (`shaders/gpu_v0.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct BlockParams {
+    pub n_traces: u32,
+    /// Samples per trace.
+    pub n_samples: u32,
+    /// 0: this dispatch writes every output sample (the tile's first); 1: it adds.
+    pub accumulate: u32,
+    pub pad0: u32,
+    /// Time of each trace's first sample (s).
+    pub trace_t0_s: f32,
+    /// Trace sample interval (s).
+    pub trace_dt_s: f32,
+    /// `1 / trace_dt_s` (1/s), computed in float64.
+    pub inv_trace_dt: f32,
+    /// `n_samples - 1`: positions must lie below it to be interpolated.
+    pub last_position: f32,
+}
+
+/// A tile's float32 inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileInputs {
+    pub params: TileParams,
+    /// Local origin (world m) that `columns` and block geometry are relative to.
+    pub origin: [f64; 2],
+    /// Column positions relative to `origin` (m).
+    pub columns: Vec<[f32; 2]>,
+}
+
+/// Why a tile cannot be prepared.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LayoutError {
+    #[error("tile velocity has {got_columns} columns of {got_nt} times; the tile has {columns} columns of {nt} times")]
+    VelocityShape { got_columns: usize, got_nt: usize, columns: usize, nt: usize },
+    #[error("tile of {columns} columns x {nt} times does not fit 32-bit sample indices")]
+    TooLarge { columns: usize, nt: usize },
+}
+
+impl TileInputs {
+    pub fn new(task: &TileTask<'_>) -> Result<Self, LayoutError> {
+        let n_columns = task.columns.len();
+        let nt = task.time.nt;
+        let vel = task.velocity;
+        let velocity_shape_ok = vel.nt == nt
+            && (vel.n_columns == 1 || vel.n_columns == n_columns)
+            && vel.values.len() == vel.n_columns * vel.nt;
+        if !velocity_shape_ok {
+            return Err(LayoutError::VelocityShape {
+                got_columns: vel.n_columns,
+                got_nt: vel.nt,
+                columns: n_columns,
+                nt,
+            });
+        }
+        if n_columns.checked_mul(nt).is_none_or(|n| n > u32::MAX as usize) {
+            return Err(LayoutError::TooLarge { columns: n_columns, nt });
+        }
+        let origin = local_origin(task.columns);
+        let columns = task.columns.iter().map(|&[x, y]| [(x - origin[0]) as f32, (y - origin[1]) as f32]).collect();
+        let params = TileParams {
+            n_columns: n_columns as u32,
+            nt: nt as u32,
+            velocity_columns: vel.n_columns as u32,
+            pad0: 0,
+            out_t0_s: task.time.t0_s as f32,
+            out_dt_s: task.time.dt_s as f32,
+            pad1: 0.0,
+            pad2: 0.0,
+            imaging: ImagingParams::new(task.params),
+        };
+        Ok(Self { params, origin, columns })
+    }
+}
+
+/// Centre of the columns' bounding box: keeps relative coordinates small in every direction.
+pub fn local_origin(columns: &[[f64; 2]]) -> [f64; 2] {
+    if columns.is_empty() {
+        return [0.0, 0.0];
+    }
+    let (mut lo, mut hi) = (columns[0], columns[0]);
+    for &[x, y] in columns {
+        lo = [lo[0].min(x), lo[1].min(y)];
+        hi = [hi[0].max(x), hi[1].max(y)];
+    }
+    [0.5 * (lo[0] + hi[0]), 0.5 * (lo[1] + hi[1])]
+}
+
+/// Per trace: midpoint relative to `origin` and half offset vector (receiver minus midpoint),
+/// both in metres, as WGSL `geometry: array<vec4<f32>>`.
+pub fn block_geometry(geometry: &[TraceGeometry], origin: [f64; 2]) -> Vec<[f32; 4]> {
+    geometry
+        .iter()
+        .map(|g| {
+            let (mx, my) = g.midpoint();
+            [
+                (mx - origin[0]) as f32,
+                (my - origin[1]) as f32,
+                (0.5 * (g.rx - g.sx)) as f32,
+                (0.5 * (g.ry - g.sy)) as f32,
+            ]
+        })
+        .collect()
+}
+
+/// Parameters of a dispatch over `n_traces` traces of `block`.
+pub fn block_params(block: &TraceBlock, n_traces: usize, accumulate: bool) -> BlockParams {
+    BlockParams {
+        n_traces: n_traces as u32,
+        n_samples: block.n_samples as u32,
+        accumulate: accumulate as u32,
+        pad0: 0,
+        trace_t0_s: block.t_start_s as f32,
+        trace_dt_s: block.dt_s as f32,
+        inv_trace_dt: (1.0 / block.dt_s) as f32,
+        last_position: (block.n_samples as f64 - 1.0) as f32,
+    }
+}
+
+/// Dispatch size for a tile: x over times, y (then z) over columns, each at most
+/// `max_per_dimension` workgroups.
+pub fn dispatch_size(n_columns: u32, nt: u32, workgroup_size: u32, max_per_dimension: u32) -> [u32; 3] {
+    let groups_t = nt.div_ceil(workgroup_size);
+    let groups_y = n_columns.min(max_per_dimension);
+    let groups_z = if groups_y == 0 { 0 } else { n_columns.div_ceil(groups_y) };
+    [groups_t, groups_y, groups_z]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn struct_sizes_follow_wgsl_uniform_rules() {
+        assert_eq!(std::mem::size_of::<ImagingParams>(), 32);
+        assert_eq!(std::mem::offset_of!(TileParams, imaging) % 16, 0);
+        assert_eq!(std::mem::size_of::<TileParams>() % 16, 0);
+        assert_eq!(std::mem::size_of::<BlockParams>() % 16, 0);
+    }
+
+    #[test]
+    fn utm_positions_keep_sub_millimetre_precision() {
+        let columns = [[512_345.678, 6_123_456.789], [514_345.678, 6_125_456.789]];
+        let origin = local_origin(&columns);
+        let g = TraceGeometry::from_midpoint(513_000.123, 6_124_000.456, 1234.5, 37.0);
+        let [mx, my, hx, hy] = block_geometry(&[g], origin)[0];
+        let (wx, wy) = g.midpoint();
+        assert!(((mx as f64 + origin[0]) - wx).abs() < 1e-3);
+        assert!(((my as f64 + origin[1]) - wy).abs() < 1e-3);
+        assert!(((hx as f64).hypot(hy as f64) * 2.0 - 1234.5).abs() < 1e-3);
+    }
+
+    #[test]
+    fn dispatch_spills_columns_into_z() {
+        assert_eq!(dispatch_size(10, 100, 64, 65535), [2, 10, 1]);
+        assert_eq!(dispatch_size(70_000, 1, 64, 65535), [1, 65535, 2]);
+        assert_eq!(dispatch_size(0, 100, 64, 65535), [2, 0, 0]);
+    }
+}

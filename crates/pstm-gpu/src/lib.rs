@@ -1,0 +1,45 @@
+//! GPU migration kernels on wgpu: one code base for Metal (Apple Silicon), Vulkan (NVIDIA, AMD,
+//! Linux) and DX12, written in WGSL.
+//!
+//! # Pieces
+//!
+//! - [`GpuContext`] ([`context`]): the adapter and device, chosen and opened once and shared by
+//!   every kernel through an `Arc`. [`probe`] answers "is there a GPU?" without opening a device.
+//! - WGSL sources ([`shaders`]): kernels in `src/shaders/*.wgsl` compose small shared modules
+//!   (`src/shaders/shared/*.wgsl`: traveltime, aperture and weights) with `#include` lines.
+//! - Host-side layout ([`layout`]): `#[repr(C)]` parameter structs matching the WGSL structs
+//!   (checked by naga reflection in `tests/wgsl.rs`) and the float32 inputs, with
+//!   positions made relative to a tile-local origin in float64 so UTM coordinates keep their
+//!   precision.
+//! - CPU twins ([`cpu`]): every WGSL module restated in Rust with the same names and loops;
+//!   the twins run without a GPU and are tested against `cpu-ref`, which is how a kernel is
+//!   debugged.
+//! - Kernels: [`GpuV0Kernel`] (`gpu-v0`), the straightforward port that later versions are
+//!   measured against.
+//!
+//! # Correctness
+//!
+//! Every GPU kernel is compared with the float64 reference `cpu-ref` on fresh random cases
+//! (`pstm_kernel::parity`) with poisoned outputs: relative L2 below 1e-4 outside the samples
+//! where float32 and float64 may rightly branch differently, fold identical, and bit-identical
+//! results from run to run. GPU tests skip when no adapter exists, unless `PSTM_REQUIRE_GPU=1`.
+//!
+//! # Portability
+//!
+//! Only what WebGPU guarantees, plus optional features negotiated at device creation
+//! ([`context::OPTIONAL_FEATURES`]) with a fallback when missing. `tests/wgsl.rs`
+//! translates every module to MSL (what wgpu runs on Apple Silicon) and SPIR-V with naga.
+
+pub mod context;
+pub mod cpu;
+mod error;
+pub mod gpu_v0;
+pub mod layout;
+pub mod shaders;
+
+pub use context::{AdapterSummary, GpuContext, GpuOptions, list_adapters, probe};
+pub use cpu::migrate_v0::CpuTwinV0Kernel;
+pub use error::GpuError;
+pub use gpu_v0::{GpuV0Kernel, GpuV0Options, GpuTimings};
+/// The wgpu this crate is built on, for callers that inject a device or inspect features.
+pub use wgpu;

@@ -1,0 +1,111 @@
+// gpu-v0: the straight port of the reference kernel (pstm_kernel::cpu_ref). One invocation per
+// output sample (column c, time index it) loops over every trace of the block, in trace order.
+// The honest baseline the later versions are measured against: no workgroup memory, no
+// subgroups, no reuse of anything between output samples.
+// CPU twin: src/cpu/migrate_v0.rs. Host side and binding table: src/gpu_v0.rs.
+//
+// Dispatch: x covers the output times in workgroups of WORKGROUP_SIZE; y (and z, when a tile
+// has more columns than one dimension may dispatch) covers the columns.
+// Accumulation: the first dispatch of a tile writes every output sample (=), later dispatches
+// add, so the device buffers need no clearing and an unwritten sample stays poisoned.
+
+#include "shared/traveltime.wgsl"
+#include "shared/weights.wgsl"
+
+// Per tile (units in `TileParams`, src/layout.rs).
+struct TileParams {
+    n_columns: u32,
+    nt: u32,
+    velocity_columns: u32,
+    pad0: u32,
+    out_t0_s: f32,
+    out_dt_s: f32,
+    pad1: f32,
+    pad2: f32,
+    imaging: Imaging,
+}
+
+// Per dispatch: one block of traces (units in `BlockParams`, src/layout.rs).
+struct BlockParams {
+    n_traces: u32,
+    n_samples: u32,
+    accumulate: u32,
+    pad0: u32,
+    trace_t0_s: f32,
+    trace_dt_s: f32,
+    inv_trace_dt: f32,
+    last_position: f32,
+}
+
+@group(0) @binding(0) var<uniform> tile: TileParams;
+@group(0) @binding(1) var<uniform> block: BlockParams;
+// (x, y) of each column relative to the tile's local origin (m).
+@group(0) @binding(2) var<storage, read> columns: array<vec2<f32>>;
+// RMS velocity (m/s) at [velocity column][it]; one column when laterally invariant.
+@group(0) @binding(3) var<storage, read> velocity: array<f32>;
+// Per trace: midpoint (x, y) relative to the local origin, half offset vector (receiver minus
+// midpoint) (m).
+@group(0) @binding(4) var<storage, read> geometry: array<vec4<f32>>;
+// n_traces * n_samples samples, trace after trace.
+@group(0) @binding(5) var<storage, read> traces: array<f32>;
+@group(0) @binding(6) var<storage, read_write> image: array<f32>;
+@group(0) @binding(7) var<storage, read_write> fold: array<u32>;
+
+const WORKGROUP_SIZE: u32 = 64u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
+           @builtin(num_workgroups) num_workgroups: vec3<u32>) {
+    let it = global_id.x;
+    let c = global_id.y + global_id.z * num_workgroups.y;
+    if it >= tile.nt || c >= tile.n_columns {
+        return;
+    }
+    let out_index = c * tile.nt + it;
+    let column = columns[c];
+    let velocity_column = select(c, 0u, tile.velocity_columns == 1u);
+    let v = velocity[velocity_column * tile.nt + it];
+    let t0 = tile.out_t0_s + f32(it) * tile.out_dt_s;
+    let h2 = 0.25 * t0 * t0;
+    let inv_v2 = 1.0 / (v * v);
+    let a = aperture_radius(tile.imaging, t0, v);
+    let a2 = a * a;
+
+    var sum = 0.0;
+    var count = 0u;
+    for (var i = 0u; i < block.n_traces; i++) {
+        let g = geometry[i];
+        // Image point minus midpoint; source = midpoint - half offset, receiver = midpoint + half offset.
+        let dx = column.x - g.x;
+        let dy = column.y - g.y;
+        let dm2 = dx * dx + dy * dy;
+        if dm2 > a2 {
+            continue;
+        }
+        let dsx = dx + g.z;
+        let dsy = dy + g.w;
+        let drx = dx - g.z;
+        let dry = dy - g.w;
+        let t = dsr_time(h2, dsx * dsx + dsy * dsy, drx * drx + dry * dry, inv_v2);
+        let u = sample_position(t, block.trace_t0_s, block.inv_trace_dt);
+        if !inside_trace(u, block.last_position) {
+            continue;
+        }
+        let i0 = u32(u);
+        let frac = u - f32(i0);
+        let k = i * block.n_samples + i0;
+        let s0 = traces[k];
+        let s1 = traces[k + 1u];
+        let w = taper_weight(tile.imaging, sqrt(dm2), a) * amplitude_weight(tile.imaging, t0, t, v, block.trace_dt_s);
+        sum += w * (s0 + frac * (s1 - s0));
+        count += 1u;
+    }
+
+    if block.accumulate != 0u {
+        image[out_index] += sum;
+        fold[out_index] += count;
+    } else {
+        image[out_index] = sum;
+        fold[out_index] = count;
+    }
+}
