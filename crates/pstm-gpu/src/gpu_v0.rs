@@ -25,7 +25,7 @@ use std::time::Instant;
 use pstm_kernel::{KernelError, MigrationKernel, TileImage, TileMigration, TileTask, TraceBlock};
 use wgpu::util::DeviceExt;
 
-use crate::layout::{TileInputs, block_geometry, block_params, dispatch_size};
+use crate::layout::{TileInputs, block_geometry, block_params, block_times, dispatch_size};
 use crate::shaders::{GPU_V0, compose};
 use crate::{GpuContext, GpuError};
 
@@ -54,7 +54,7 @@ pub struct Binding {
     pub kind: BindingKind,
 }
 
-pub const BINDINGS: [Binding; 8] = [
+pub const BINDINGS: [Binding; 9] = [
     Binding { binding: 0, name: "tile", kind: BindingKind::Uniform },
     Binding { binding: 1, name: "block", kind: BindingKind::Uniform },
     Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead },
@@ -63,6 +63,7 @@ pub const BINDINGS: [Binding; 8] = [
     Binding { binding: 5, name: "traces", kind: BindingKind::StorageRead },
     Binding { binding: 6, name: "image", kind: BindingKind::StorageReadWrite },
     Binding { binding: 7, name: "fold", kind: BindingKind::StorageReadWrite },
+    Binding { binding: 8, name: "times", kind: BindingKind::StorageRead },
 ];
 
 /// Consecutive ranges of at most `max` of `n` traces.
@@ -361,6 +362,8 @@ impl GpuV0Tile<'_> {
         let block_params = init("pstm.gpu_v0.block", bytemuck::bytes_of(&params), wgpu::BufferUsages::UNIFORM);
         let geometry = init("pstm.gpu_v0.geometry", bytemuck::cast_slice(&geometry), wgpu::BufferUsages::STORAGE);
         let traces = init("pstm.gpu_v0.traces", bytemuck::cast_slice(samples), wgpu::BufferUsages::STORAGE);
+        let times = block_times(&self.inputs.times, block);
+        let times = init("pstm.gpu_v0.times", bytemuck::cast_slice(&times), wgpu::BufferUsages::STORAGE);
         let resources = [
             &buffers.tile_params,
             &block_params,
@@ -370,6 +373,7 @@ impl GpuV0Tile<'_> {
             &traces,
             &buffers.image,
             &buffers.fold,
+            &times,
         ];
         let entries: Vec<_> = BINDINGS
             .iter()

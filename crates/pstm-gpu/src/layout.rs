@@ -109,8 +109,7 @@ pub struct BlockParams {
     pub trace_dt_s: f32,
     /// `1 / trace_dt_s` (1/s), computed in float64.
     pub inv_trace_dt: f32,
-    /// `n_samples - 1`: positions must lie below it to be interpolated.
-    pub last_position: f32,
+    pub pad1: f32,
 }
 
 /// A tile's float32 inputs.
@@ -121,6 +120,8 @@ pub struct TileInputs {
     pub origin: [f64; 2],
     /// Column positions relative to `origin` (m).
     pub columns: Vec<[f32; 2]>,
+    /// Output times (s) as the device sees them, in float32, one per time sample.
+    pub times: Vec<f32>,
 }
 
 /// Why a tile cannot be prepared.
@@ -164,8 +165,23 @@ impl TileInputs {
             pad2: 0.0,
             imaging: ImagingParams::new(task.params),
         };
-        Ok(Self { params, origin, columns })
+        let times = (0..nt).map(|it| task.time.time(it) as f32).collect();
+        Ok(Self { params, origin, columns, times })
     }
+}
+
+/// Per output time, WGSL `times: array<vec4<f32>>`: `(t0, t0/2, base_frac, base_index)` where
+/// `base_index + base_frac` is the position of the float32 `t0` in `block`'s traces, computed in
+/// float64 so that the kernel adds only the (smaller) moveout in float32.
+pub fn block_times(times: &[f32], block: &TraceBlock) -> Vec<[f32; 4]> {
+    times
+        .iter()
+        .map(|&t0| {
+            let u = (t0 as f64 - block.t_start_s) / block.dt_s;
+            let base = u.floor();
+            [t0, 0.5 * t0, (u - base) as f32, base as f32]
+        })
+        .collect()
 }
 
 /// Centre of the columns' bounding box: keeps relative coordinates small in every direction.
@@ -208,7 +224,7 @@ pub fn block_params(block: &TraceBlock, n_traces: usize, accumulate: bool) -> Bl
         trace_t0_s: block.t_start_s as f32,
         trace_dt_s: block.dt_s as f32,
         inv_trace_dt: (1.0 / block.dt_s) as f32,
-        last_position: (block.n_samples as f64 - 1.0) as f32,
+        pad1: 0.0,
     }
 }
 

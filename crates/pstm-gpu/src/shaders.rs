@@ -78,7 +78,7 @@ mod tests {
     fn includes_are_pasted_once_and_unknown_ones_refused() {
         let composed = compose(&GPU_V0).unwrap();
         assert!(!composed.contains(INCLUDE));
-        assert_eq!(composed.matches("fn dsr_time(").count(), 1);
+        assert_eq!(composed.matches("fn leg_time(").count(), 1);
         assert_eq!(composed.matches("fn taper_weight(").count(), 1);
 
         let twice = WgslFile {

@@ -198,7 +198,7 @@ fn gpu_v0_bindings_structs_and_constants_match_the_rust_side() {
             "block" => Some(size_of::<BlockParams>()),
             "columns" => Some(size_of::<[f32; 2]>()),
             "velocity" | "traces" | "image" => Some(size_of::<f32>()),
-            "geometry" => Some(size_of::<[f32; 4]>()),
+            "geometry" | "times" => Some(size_of::<[f32; 4]>()),
             "fold" => Some(size_of::<u32>()),
             _ => None,
         };
@@ -246,7 +246,7 @@ fn gpu_v0_bindings_structs_and_constants_match_the_rust_side() {
             trace_t0_s: f32,
             trace_dt_s: f32,
             inv_trace_dt: f32,
-            last_position: f32,
+            pad1: f32,
         }),
     );
 

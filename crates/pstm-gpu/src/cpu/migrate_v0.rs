@@ -11,10 +11,10 @@
 
 use pstm_kernel::{KernelError, MigrationKernel, TileImage, TileMigration, TileTask, TraceBlock};
 
-use super::traveltime::{dsr_time, inside_trace, sample_position};
+use super::traveltime::{inside_trace, leg_time, trace_position};
 use super::weights::{amplitude_weight, aperture_radius, taper_weight};
 use crate::gpu_v0::{WORKGROUP_SIZE, block_ranges};
-use crate::layout::{BlockParams, TileInputs, TileParams, block_geometry, block_params, dispatch_size};
+use crate::layout::{BlockParams, TileInputs, TileParams, block_geometry, block_params, block_times, dispatch_size};
 
 /// The WGSL's bindings, in `@binding` order.
 pub struct Bindings<'a> {
@@ -26,6 +26,7 @@ pub struct Bindings<'a> {
     pub traces: &'a [f32],
     pub image: &'a mut [f32],
     pub fold: &'a mut [u32],
+    pub times: &'a [[f32; 4]],
 }
 
 /// WGSL `migrate`: one output sample.
@@ -40,8 +41,10 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
     let column = b.columns[c as usize];
     let velocity_column = if tile.velocity_columns == 1 { 0 } else { c };
     let v = b.velocity[(velocity_column * tile.nt + it) as usize];
-    let t0 = tile.out_t0_s + it as f32 * tile.out_dt_s;
-    let h2 = 0.25 * t0 * t0;
+    let time = b.times[it as usize];
+    let t0 = time[0];
+    let h = time[1];
+    let h2 = h * h;
     let inv_v2 = 1.0 / (v * v);
     let a = aperture_radius(&tile.imaging, t0, v);
     let a2 = a * a;
@@ -61,14 +64,15 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
         let dsy = dy + g[3];
         let drx = dx - g[2];
         let dry = dy - g[3];
-        let t = dsr_time(h2, dsx * dsx + dsy * dsy, drx * drx + dry * dry, inv_v2);
-        let u = sample_position(t, block.trace_t0_s, block.inv_trace_dt);
-        if !inside_trace(u, block.last_position) {
+        let ts = leg_time(h2, dsx * dsx + dsy * dsy, inv_v2);
+        let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
+        let t = ts + tr;
+        let p = trace_position(ts, tr, h, time[3], time[2], block.inv_trace_dt);
+        if !inside_trace(p, block.n_samples) {
             continue;
         }
-        let i0 = u as u32;
-        let frac = u - i0 as f32;
-        let k = (i * block.n_samples + i0) as usize;
+        let frac = p.frac;
+        let k = (i * block.n_samples + p.index as u32) as usize;
         let s0 = b.traces[k];
         let s1 = b.traces[k + 1];
         let w =
@@ -164,6 +168,7 @@ impl TileMigration for TwinTile<'_> {
         for range in block_ranges(block.n_traces(), self.max_dispatch_traces) {
             let geometry = block_geometry(&block.geometry[range.clone()], self.inputs.origin);
             let params = block_params(block, range.len(), self.dispatches > 0);
+            let times = block_times(&self.inputs.times, block);
             let tile = self.inputs.params;
             let mut bindings = Bindings {
                 tile: &tile,
@@ -174,6 +179,7 @@ impl TileMigration for TwinTile<'_> {
                 traces: &block.samples[range.start * ns..range.end * ns],
                 image: &mut self.image,
                 fold: &mut self.fold,
+                times: &times,
             };
             dispatch(dispatch_size(tile.n_columns, tile.nt, WORKGROUP_SIZE, 65_535), &mut bindings);
             self.dispatches += 1;

@@ -34,7 +34,7 @@ struct BlockParams {
     trace_t0_s: f32,
     trace_dt_s: f32,
     inv_trace_dt: f32,
-    last_position: f32,
+    pad1: f32,
 }
 
 @group(0) @binding(0) var<uniform> tile: TileParams;
@@ -50,6 +50,9 @@ struct BlockParams {
 @group(0) @binding(5) var<storage, read> traces: array<f32>;
 @group(0) @binding(6) var<storage, read_write> image: array<f32>;
 @group(0) @binding(7) var<storage, read_write> fold: array<u32>;
+// Per output time it: (t0, t0/2, base_frac, base_index), t0 = base_index + base_frac samples
+// into this block's traces (computed on the host in float64; see traveltime.wgsl).
+@group(0) @binding(8) var<storage, read> times: array<vec4<f32>>;
 
 const WORKGROUP_SIZE: u32 = 64u;
 
@@ -65,8 +68,10 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
     let column = columns[c];
     let velocity_column = select(c, 0u, tile.velocity_columns == 1u);
     let v = velocity[velocity_column * tile.nt + it];
-    let t0 = tile.out_t0_s + f32(it) * tile.out_dt_s;
-    let h2 = 0.25 * t0 * t0;
+    let time = times[it];
+    let t0 = time.x;
+    let h = time.y;
+    let h2 = h * h;
     let inv_v2 = 1.0 / (v * v);
     let a = aperture_radius(tile.imaging, t0, v);
     let a2 = a * a;
@@ -86,14 +91,15 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
         let dsy = dy + g.w;
         let drx = dx - g.z;
         let dry = dy - g.w;
-        let t = dsr_time(h2, dsx * dsx + dsy * dsy, drx * drx + dry * dry, inv_v2);
-        let u = sample_position(t, block.trace_t0_s, block.inv_trace_dt);
-        if !inside_trace(u, block.last_position) {
+        let ts = leg_time(h2, dsx * dsx + dsy * dsy, inv_v2);
+        let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
+        let t = ts + tr;
+        let p = trace_position(ts, tr, h, time.w, time.z, block.inv_trace_dt);
+        if !inside_trace(p, block.n_samples) {
             continue;
         }
-        let i0 = u32(u);
-        let frac = u - f32(i0);
-        let k = i * block.n_samples + i0;
+        let frac = p.frac;
+        let k = i * block.n_samples + u32(p.index);
         let s0 = traces[k];
         let s1 = traces[k + 1u];
         let w = taper_weight(tile.imaging, sqrt(dm2), a) * amplitude_weight(tile.imaging, t0, t, v, block.trace_dt_s);
