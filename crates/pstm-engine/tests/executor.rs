@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
+use pstm_engine::plan::plan;
 use pstm_kernel::TileTask;
 use pstm_kernel::parity::count_contributions;
-use pstm_engine::plan::plan;
 
 fn survey(dir: &std::path::Path) -> std::path::PathBuf {
     let mut s = spec(600.0, 0.6, "{constant: 2200}");
@@ -66,22 +66,18 @@ fn results_do_not_depend_on_tiles_threads_or_streaming() {
 fn gathers_match_single_bin_migrations_and_sum_to_the_stack() {
     let dir = tempfile::tempdir().unwrap();
     let ds = survey(dir.path());
-    let gathers = job(
-        &ds,
-        "{constant: 2200}",
-        ALGORITHM,
-        &GRID.replace('}', ", nx: 8, ny: 6}"),
-        "{}",
-    );
+    let gathers = job(&ds, "{constant: 2200}", ALGORITHM, &GRID.replace('}', ", nx: 8, ny: 6}"), "{}");
     let text_bins = "{bins: [[0, 100], [100, 300], [300, 500]]}";
     let mut config = gathers.config.clone();
-    config.output.offset_gathers = Some(pstm_config::from_yaml_str::<pstm_config::JobConfig>(&format!(
-        "input: {{dataset: d}}\nvelocity: {{constant: 1}}\noutput: {{directory: o, offset_gathers: {text_bins}}}\n"
-    ))
-    .unwrap()
-    .output
-    .offset_gathers
-    .unwrap());
+    config.output.offset_gathers = Some(
+        pstm_config::from_yaml_str::<pstm_config::JobConfig>(&format!(
+            "input: {{dataset: d}}\nvelocity: {{constant: 1}}\noutput: {{directory: o, offset_gathers: {text_bins}}}\n"
+        ))
+        .unwrap()
+        .output
+        .offset_gathers
+        .unwrap(),
+    );
     let job_g = pstm_engine::MigrationJob::from_config(config.clone()).unwrap();
     let v = run(&job_g, "cpu-ref");
     assert_eq!(v.gathers.len(), 3);

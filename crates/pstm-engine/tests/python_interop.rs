@@ -43,7 +43,9 @@ fn python_reads_what_pstm_writes() {
         assert!(p["attrs"][key].is_number(), "attribute {key} missing: {}", p["attrs"]);
     }
     let (sum, sum_abs) = sums(&samples);
-    assert!(close(p["samples"]["sum"].as_f64().unwrap(), sum) && close(p["samples"]["sum_abs"].as_f64().unwrap(), sum_abs));
+    assert!(
+        close(p["samples"]["sum"].as_f64().unwrap(), sum) && close(p["samples"]["sum_abs"].as_f64().unwrap(), sum_abs)
+    );
     let trace5: Vec<f64> = p["trace_5"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     let ns = ds.layout().n_samples;
     assert_eq!(trace5, samples[5 * ns..5 * ns + 8].iter().map(|&v| v as f64).collect::<Vec<_>>());
@@ -51,12 +53,21 @@ fn python_reads_what_pstm_writes() {
     let h = ds.headers();
     let row = &p["header_row_5"];
     assert_eq!(row["trace_idx"], 5);
-    for (col, v) in [("SOU_X", h.sou_x[5]), ("SOU_Y", h.sou_y[5]), ("REC_X", h.rec_x[5]), ("REC_Y", h.rec_y[5]), ("CDP_X", h.cdp_x[5]), ("OFFSET", h.offset[5]), ("AZIMUTH", h.azimuth[5])] {
+    for (col, v) in [
+        ("SOU_X", h.sou_x[5]),
+        ("SOU_Y", h.sou_y[5]),
+        ("REC_X", h.rec_x[5]),
+        ("REC_Y", h.rec_y[5]),
+        ("CDP_X", h.cdp_x[5]),
+        ("OFFSET", h.offset[5]),
+        ("AZIMUTH", h.azimuth[5]),
+    ] {
         assert_eq!(row[col].as_f64().unwrap(), v, "{col}");
     }
 
     // An output volume, through the whole engine.
-    let job = common::job(&ds_path, "{constant: 2000}", "{aperture: {max_m: 300}}", "{dx: 25, dy: 25}", "{progress: false}");
+    let job =
+        common::job(&ds_path, "{constant: 2000}", "{aperture: {max_m: 300}}", "{dx: 25, dy: 25}", "{progress: false}");
     let k = pstm_engine::create_kernel("cpu-ref", &Default::default()).unwrap();
     let out = pstm_engine::executor::migrate(&job, k.as_ref(), Default::default()).unwrap().output.unwrap();
     let stack_path = out.join(pstm_engine::output::STACK);
@@ -69,7 +80,8 @@ fn python_reads_what_pstm_writes() {
     assert_eq!(v["attrs"]["dx"], 25.0);
     assert!(close(v["attrs"]["t_max_ms"].as_f64().unwrap(), g.time.last() * 1e3));
     assert!(close(v["values"]["sum"].as_f64().unwrap(), sums(&values).0));
-    let fold = python::json("zarr_dataset.py", &[OsStr::new("read-volume"), out.join(pstm_engine::output::FOLD).as_os_str()]);
+    let fold =
+        python::json("zarr_dataset.py", &[OsStr::new("read-volume"), out.join(pstm_engine::output::FOLD).as_os_str()]);
     assert_eq!(fold["dtype"], "uint32");
 }
 

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use pstm_io::segy_export::{ExportOptions, export_dataset, export_volume};
 use pstm_io::segy_import::{ImportOptions, import_segy};
-use pstm_kernel::parity::compare;
 use pstm_kernel::TileImage;
+use pstm_kernel::parity::compare;
 
 const ALGORITHM: &str = "{aperture: {max_m: 400}, taper: {kind: cosine, fraction: 0.2}}";
 const GRID: &str = "{dx: 25, dy: 25}";
@@ -57,7 +57,18 @@ fn segy_velocity_cube_drives_the_migration_like_zarr() {
             }
         }
     }
-    let cube = pstm_math::velocity::VelocityCube { x0: 0.0, dx: 100.0, nx, y0: 0.0, dy: 75.0, ny, t0: 0.0, dt: 0.05, nt, data };
+    let cube = pstm_math::velocity::VelocityCube {
+        x0: 0.0,
+        dx: 100.0,
+        nx,
+        y0: 0.0,
+        dy: 75.0,
+        ny,
+        t0: 0.0,
+        dt: 0.05,
+        nt,
+        data,
+    };
     let zarr_cube = dir.path().join("v.zarr");
     pstm_io::velocity_cube::write(&zarr_cube, &cube).unwrap();
     let segy_cube = dir.path().join("v.sgy");

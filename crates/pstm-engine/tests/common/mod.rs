@@ -92,3 +92,17 @@ pub fn column<'a>(volume: &'a [f32], grid: &OutputGrid, ix: usize, iy: usize) ->
     let c = ix * grid.ny + iy;
     &volume[c * nt..(c + 1) * nt]
 }
+
+/// Whether a GPU adapter exists. Without one the calling test skips its GPU part with a notice,
+/// unless `PSTM_REQUIRE_GPU=1`, when this panics instead.
+pub fn gpu_available(test: &str) -> bool {
+    match create_kernel("gpu-v0", &Default::default()) {
+        Ok(_) => true,
+        Err(e) => {
+            let required = std::env::var("PSTM_REQUIRE_GPU").is_ok_and(|v| v == "1");
+            assert!(!required, "{test}: PSTM_REQUIRE_GPU=1 but gpu-v0 cannot run: {e}");
+            eprintln!("SKIPPED the GPU part of {test}: {e}");
+            false
+        }
+    }
+}
