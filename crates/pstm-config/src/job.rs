@@ -280,7 +280,7 @@ impl Validate for InputConfig {
         if let Some([lo, hi]) = self.offset_range_m {
             let p = join(path, "offset_range_m");
             range(errors, format!("{p}[0]"), lo, 0.0, false, MAX_DISTANCE, "m");
-            if !(hi > lo) {
+            if hi.is_nan() || hi <= lo {
                 errors.push(ConfigError::new(p, format!("maximum {hi} must exceed minimum {lo}")));
             }
         }
@@ -411,7 +411,7 @@ impl Validate for OutputConfig {
                     }
                     for (i, [lo, hi]) in bins.iter().enumerate() {
                         range(errors, format!("{p}.bins[{i}][0]"), *lo, 0.0, false, MAX_DISTANCE, "m");
-                        if !(hi > lo) {
+                        if hi.is_nan() || hi <= lo {
                             errors.push(ConfigError::new(
                                 format!("{p}.bins[{i}]"),
                                 format!("maximum {hi} must exceed minimum {lo}"),

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pstm_io::segy_export::{ExportOptions, ExportSummary, OffsetVolume, export_dataset, export_offset_volumes, export_volume};
+use pstm_io::segy_export::{
+    ExportOptions, ExportSummary, OffsetVolume, export_dataset, export_offset_volumes, export_volume,
+};
 use pstm_io::segy_import::{ImportOptions, ImportSummary, import_segy};
 use pstm_io::{VolumeReader, dataset};
 
@@ -12,7 +14,10 @@ use crate::output;
 
 /// Import a prestack SEG-Y file into a dataset, with a progress bar when `progress`.
 pub fn import(file: &Path, out: &Path, options: &ImportOptions, progress: bool) -> Result<ImportSummary> {
-    let bar = ProgressBar::with_draw_target(None, if progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{wide_bar}] {percent:>3}% {msg}, ETA {eta}")
             .expect("valid template")
@@ -61,12 +66,18 @@ impl ExportSource {
                 volumes.push(OffsetVolume { path: p, offset_m: 0.5 * (lo + hi) });
             }
             if volumes.is_empty() {
-                return Err(EngineError::Other(format!("{}: no offset gathers (output.offset_gathers was not set)", path.display())));
+                return Err(EngineError::Other(format!(
+                    "{}: no offset gathers (output.offset_gathers was not set)",
+                    path.display()
+                )));
             }
             return Ok(ExportSource::Gathers(volumes));
         }
         if gathers {
-            return Err(EngineError::Other(format!("{}: --gathers needs a migration output directory", path.display())));
+            return Err(EngineError::Other(format!(
+                "{}: --gathers needs a migration output directory",
+                path.display()
+            )));
         }
         Ok(ExportSource::Volume(path.to_path_buf()))
     }

@@ -78,9 +78,7 @@ fn describe_dataset(path: &Path) -> Result<String> {
     );
     let _ = writeln!(s, "midpoints   x {mx0:.1} .. {mx1:.1}, y {my0:.1} .. {my1:.1} m");
     let _ = writeln!(s, "offsets     {o0:.1} .. {o1:.1} m, azimuths {a0:.1} .. {a1:.1} degrees");
-    if h.inline.is_some() {
-        let il = h.inline.as_ref().expect("checked");
-        let xl = h.crossline.as_ref().expect("present with inline");
+    if let (Some(il), Some(xl)) = (&h.inline, &h.crossline) {
         let (i0, i1) = range(il.iter().map(|&v| v as f64));
         let (c0, c1) = range(xl.iter().map(|&v| v as f64));
         let _ = writeln!(s, "lines       inline {i0} .. {i1}, crossline {c0} .. {c1}");

@@ -120,7 +120,9 @@ pub fn velocity_model(v: &pstm_config::job::VelocityConfig) -> Result<VelocityMo
         let is_segy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sgy") || e.eq_ignore_ascii_case("segy"));
         let cube = if is_segy {
             let map = match &v.segy_map {
-                Some(m) => pstm_segy::HeaderMap::parse(m).map_err(|e| EngineError::job("velocity.segy_map", e.to_string()))?,
+                Some(m) => {
+                    pstm_segy::HeaderMap::parse(m).map_err(|e| EngineError::job("velocity.segy_map", e.to_string()))?
+                }
                 None => pstm_segy::HeaderMap::default(),
             };
             pstm_io::segy_velocity::read_velocity_cube(path, &map)?

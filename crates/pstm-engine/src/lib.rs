@@ -15,8 +15,11 @@
 //! 4. The output directory is written under a temporary name and renamed when complete.
 //!
 //! [`synth`] writes synthetic surveys with their ground truth, [`demo`] runs the whole chain on
-//! one, and [`plot`] draws slices of a volume.
+//! one, and [`plot`] draws slices of a volume. [`check`] finds the output samples a comparison
+//! of two kernels excuses.
 
+pub mod check;
+pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod executor;

@@ -219,7 +219,7 @@ fn count_dip(
     let mut dist = Vec::with_capacity(traces.len());
     for (c, &[x, y]) in columns.iter().enumerate() {
         let (jx, jy) = (c / tile.ny, c % tile.ny);
-        if ((tile.ix0 + jx) * grid.ny + tile.iy0 + jy) % stride != 0 {
+        if !((tile.ix0 + jx) * grid.ny + tile.iy0 + jy).is_multiple_of(stride) {
             continue;
         }
         counted += 1;
@@ -229,9 +229,8 @@ fn count_dip(
             ((mx - x) * (mx - x) + (my - y) * (my - y)).sqrt()
         }));
         dist.sort_unstable_by(f64::total_cmp);
-        let v = velocity.column(c);
-        for it in 0..grid.time.nt {
-            let a = job.params.aperture.radius(grid.time.time(it), v[it] as f64);
+        for (it, &v) in velocity.column(c).iter().enumerate() {
+            let a = job.params.aperture.radius(grid.time.time(it), v as f64);
             total += dist.partition_point(|&d| d <= a) as u64;
         }
     }

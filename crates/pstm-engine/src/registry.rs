@@ -20,8 +20,12 @@ impl KernelOptions {
     }
 
     fn gpu(&self) -> GpuOptions {
-        GpuOptions { adapter: self.gpu_adapter.clone(), runtime_checks: self.gpu_runtime_checks, ..GpuOptions::default() }
-            .with_env_overrides()
+        GpuOptions {
+            adapter: self.gpu_adapter.clone(),
+            runtime_checks: self.gpu_runtime_checks,
+            ..GpuOptions::default()
+        }
+        .with_env_overrides()
     }
 }
 

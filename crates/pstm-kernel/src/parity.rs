@@ -68,13 +68,13 @@ impl ParityCase {
         let lateral: Vec<f64> = (0..n_columns).map(|_| uni(-150.0, 150.0)).collect();
         let vcols = if kind == 2 { n_columns } else { 1 };
         let mut values = Vec::with_capacity(vcols * time.nt);
-        for c in 0..vcols {
+        for lateral_c in lateral.iter().take(vcols) {
             for it in 0..time.nt {
                 let t = time.time(it);
                 let v = match kind {
                     0 => v0,
                     1 => v0 + k * t,
-                    _ => v0 + k * t + lateral[c],
+                    _ => v0 + k * t + lateral_c,
                 };
                 values.push(v as f32);
             }

@@ -162,16 +162,17 @@ impl ForwardModel {
             if r.dip_deg != 0.0 && !constant {
                 return Err(format!("reflector {i}: dipping reflectors need a constant velocity"));
             }
-            if !(r.dip_deg.abs() < 80.0) {
+            // Written so that NaN fails too.
+            if r.dip_deg.abs().partial_cmp(&80.0) != Some(std::cmp::Ordering::Less) {
                 return Err(format!("reflector {i}: dip {} degrees must be under 80", r.dip_deg));
             }
         }
         for (i, d) in self.diffractors.iter().enumerate() {
-            if !(d.z > 0.0) {
+            if d.z.is_nan() || d.z <= 0.0 {
                 return Err(format!("diffractor {i}: depth z = {} m must be positive", d.z));
             }
         }
-        if !(self.noise >= 0.0) {
+        if self.noise.is_nan() || self.noise < 0.0 {
             return Err(format!("noise {} must be zero or positive", self.noise));
         }
         Ok(())
