@@ -1,0 +1,231 @@
+//! The inner loop: one trace into one output column, output times in SIMD lanes.
+//!
+//! Everything that does not depend on `t0` was settled before ([`super::pair`]): the leg
+//! distances, the aperture test against the largest radius, the taper at a fixed aperture and
+//! the range of output samples whose traveltime can fall inside the trace. What depends on `t0`
+//! only through the output axis and the velocity is read from per-tile tables
+//! ([`super::tables`]): `(t0/2)^2`, `1/v^2` and the weight numerator. What is left per sample is
+//! the double square root, one division for the weights, the interpolation and the sum.
+
+use pstm_math::TaperKind;
+
+use super::lanes::Lanes;
+use super::pair::Pair;
+use super::tables::{ColumnView, DipView};
+
+/// Stands in for a zero time in the obliquity `t0 / t`, which is 1 where both are zero (see
+/// [`pstm_math::weights`]): `TINY / TINY` is 1, `TINY / t` is as good as 0, and the products the
+/// weights form with it stay normal float32 numbers.
+pub(crate) const TINY: f32 = 1e-30;
+
+/// The input trace axis, in the units the loop uses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TraceAxis {
+    pub inv_dt: f32,
+    /// `-t_start / dt`: the sample position is `t * inv_dt + u_offset`.
+    pub u_offset: f32,
+    /// `n_samples - 1`: positions `0 <= u < last` are inside the trace.
+    pub last: f32,
+    /// Half the sample interval, the smallest time the spreading weight divides by.
+    pub half_dt: f32,
+}
+
+impl TraceAxis {
+    pub fn new(dt_s: f64, t_start_s: f64, n_samples: usize) -> Self {
+        Self {
+            inv_dt: (1.0 / dt_s) as f32,
+            u_offset: (-t_start_s / dt_s) as f32,
+            last: (n_samples as f64 - 1.0) as f32,
+            half_dt: (0.5 * dt_s) as f32,
+        }
+    }
+}
+
+/// One trace summed into one column: everything the loop reads.
+pub(crate) struct PairJob<'a> {
+    pub column: ColumnView<'a>,
+    pub axis: TraceAxis,
+    pub pair: Pair,
+    pub trace: &'a [f32],
+    pub spreading: bool,
+    pub obliquity: bool,
+}
+
+/// Add one trace's contributions to one column's image and fold (both padded to whole vectors).
+#[inline(always)]
+pub(crate) fn sum_pair<L: Lanes>(l: L, job: &PairJob<'_>, acc: &mut [f32], fold: &mut [u32]) {
+    // One loop per weight setting and aperture path, so that none tests them per sample.
+    match (job.spreading, job.obliquity, job.pair.per_sample_aperture) {
+        (false, false, false) => sum_pair_with::<L, false, false, false>(l, job, acc, fold),
+        (true, false, false) => sum_pair_with::<L, true, false, false>(l, job, acc, fold),
+        (false, true, false) => sum_pair_with::<L, false, true, false>(l, job, acc, fold),
+        (true, true, false) => sum_pair_with::<L, true, true, false>(l, job, acc, fold),
+        (false, false, true) => sum_pair_with::<L, false, false, true>(l, job, acc, fold),
+        (true, false, true) => sum_pair_with::<L, true, false, true>(l, job, acc, fold),
+        (false, true, true) => sum_pair_with::<L, false, true, true>(l, job, acc, fold),
+        (true, true, true) => sum_pair_with::<L, true, true, true>(l, job, acc, fold),
+    }
+}
+
+/// What stays fixed along one pair's loop, in lanes.
+struct PairLanes<'j, L: Lanes> {
+    l: L,
+    ds2: L::F,
+    dr2: L::F,
+    inv_dt: L::F,
+    u_offset: L::F,
+    last: L::F,
+    zero: L::F,
+    half_dt: L::F,
+    tiny: L::F,
+    dm: L::F,
+    pair_weight: L::F,
+    dip: Option<&'j DipView<'j>>,
+}
+
+impl<L: Lanes> PairLanes<'_, L> {
+    /// Sample position, mask and weight of the vector at output sample `k`: the half with the
+    /// square roots and the division, whose results the other half waits for.
+    #[inline(always)]
+    fn front<const SPREADING: bool, const OBLIQUITY: bool>(
+        &self,
+        k: usize,
+        h2: &[f32],
+        inv_v2: &[f32],
+        weight_num: &[f32],
+    ) -> (L::F, L::M, L::F) {
+        let l = self.l;
+        let (h2, inv_v2) = (l.load(h2), l.load(inv_v2));
+        let t = l.add(l.sqrt(l.mul_add(self.ds2, inv_v2, h2)), l.sqrt(l.mul_add(self.dr2, inv_v2, h2)));
+        let u = l.mul_add(t, self.inv_dt, self.u_offset);
+        let mut inside = l.and(l.ge(u, self.zero), l.lt(u, self.last));
+        let mut w = self.pair_weight;
+        if let Some(dip) = self.dip {
+            inside = l.and(inside, l.le(self.dm, l.load(&dip.radius[k..])));
+            if dip.kind != TaperKind::None {
+                let x = l.mul(l.sub(self.dm, l.load(&dip.taper_start[k..])), l.load(&dip.inv_taper_width[k..]));
+                w = l.mul(w, taper(l, dip.kind, l.min(l.max(x, self.zero), l.splat(1.0))));
+            }
+        }
+        if SPREADING || OBLIQUITY {
+            let den = match (SPREADING, OBLIQUITY) {
+                (true, true) => l.mul(l.max(t, self.half_dt), l.max(t, self.tiny)),
+                (true, false) => l.max(t, self.half_dt),
+                _ => l.max(t, self.tiny),
+            };
+            w = l.mul(w, l.div(l.load(weight_num), den));
+        }
+        (u, inside, w)
+    }
+}
+
+#[inline(always)]
+fn sum_pair_with<L: Lanes, const SPREADING: bool, const OBLIQUITY: bool, const PER_SAMPLE_APERTURE: bool>(
+    l: L,
+    job: &PairJob<'_>,
+    acc: &mut [f32],
+    fold: &mut [u32],
+) {
+    let PairJob { column: col, axis, pair, trace, .. } = job;
+    let lanes = PairLanes {
+        l,
+        ds2: l.splat(pair.ds2),
+        dr2: l.splat(pair.dr2),
+        inv_dt: l.splat(axis.inv_dt),
+        u_offset: l.splat(axis.u_offset),
+        last: l.splat(axis.last),
+        zero: l.splat(0.0),
+        half_dt: l.splat(axis.half_dt),
+        tiny: l.splat(TINY),
+        dm: l.splat(pair.dm),
+        pair_weight: l.splat(pair.weight),
+        dip: col.dip.as_ref().filter(|_| PER_SAMPLE_APERTURE),
+    };
+    // Whole-vector chunks of the pair's range: the loop runs without bounds checks.
+    let range = pair.samples.clone();
+    let mut fronts = range.clone().step_by(L::N).zip(
+        vectors::<L>(col.half_t0_sq, &range)
+            .zip(vectors::<L>(col.inv_v2, &range))
+            .zip(vectors::<L>(col.weight_num, &range)),
+    );
+    let sums = acc[range.clone()].chunks_exact_mut(L::N).zip(fold[range].chunks_exact_mut(L::N));
+    // Software pipelined: the next vector's front half is issued before this vector's
+    // interpolation and sum, so that the out-of-order window does not fill up with operations
+    // waiting on square roots (10% on AVX2 here).
+    let Some((k, ((h2, inv_v2), weight_num))) = fronts.next() else { return };
+    let mut current = lanes.front::<SPREADING, OBLIQUITY>(k, h2, inv_v2, weight_num);
+    for (acc, fold) in sums {
+        let next = fronts
+            .next()
+            .map(|(k, ((h2, inv_v2), weight_num))| lanes.front::<SPREADING, OBLIQUITY>(k, h2, inv_v2, weight_num));
+        let (u, inside, w) = current;
+        let s = l.interp(trace, u, inside);
+        l.accumulate(acc, fold, l.mul(w, s), inside);
+        match next {
+            Some(n) => current = n,
+            None => break,
+        }
+    }
+}
+
+#[inline(always)]
+fn vectors<'t, L: Lanes>(table: &'t [f32], range: &std::ops::Range<usize>) -> std::slice::ChunksExact<'t, f32> {
+    table[range.clone()].chunks_exact(L::N)
+}
+
+/// The taper weight at `x` = (distance past the taper start) / (taper width), in [0, 1], in
+/// lanes: [`pstm_math::Taper::weight`] with polynomials for the cosine and the exponential.
+#[inline(always)]
+fn taper<L: Lanes>(l: L, kind: TaperKind, x: L::F) -> L::F {
+    let one = l.splat(1.0);
+    match kind {
+        TaperKind::None => one,
+        TaperKind::Linear => l.sub(one, x),
+        // 0.5 (1 + cos(pi x)) = 0.5 - 0.5 sin(pi (x - 1/2)), the sine on [-pi/2, pi/2] by its
+        // Taylor series to z^11 (truncation below 6e-8).
+        TaperKind::Cosine => {
+            let z = l.mul(l.sub(x, l.splat(0.5)), l.splat(std::f32::consts::PI));
+            let z2 = l.mul(z, z);
+            let mut p = l.splat(-1.0 / 39_916_800.0);
+            for c in [1.0 / 362_880.0, -1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0, 1.0] {
+                p = l.mul_add(p, z2, l.splat(c));
+            }
+            let half = l.splat(0.5);
+            l.sub(half, l.mul(half, l.mul(p, z)))
+        }
+        // exp(-4.5 x^2) = exp(-4.5 x^2 / 4)^4: the inner argument lies in [-1.125, 0], where the
+        // Taylor series to z^11 is good to 1e-8; two squarings (each doubling the relative
+        // rounding error, hence not more of them) raise it to the 4th power.
+        TaperKind::Gaussian => {
+            let z = l.mul(l.mul(x, x), l.splat(-4.5 / 4.0));
+            let mut e = l.splat(1.0 / 39_916_800.0);
+            for n in (0..11).rev() {
+                let inv_factorial = (1..=n).fold(1.0f32, |f, k| f / k as f32);
+                e = l.mul_add(e, z, l.splat(inv_factorial));
+            }
+            e = l.mul(e, e);
+            l.mul(e, e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::lanes::Portable;
+    use pstm_math::Taper;
+
+    #[test]
+    fn lane_tapers_match_the_formula() {
+        for kind in [TaperKind::None, TaperKind::Linear, TaperKind::Cosine, TaperKind::Gaussian] {
+            let t = Taper { kind, fraction: 0.25 };
+            for i in 0..=400 {
+                let x = i as f64 / 400.0;
+                // dm = ts + x (a - ts) with a = 1000, ts = 750.
+                let expect = t.weight(750.0 + 250.0 * x, 1000.0);
+                let got = taper(Portable, kind, [x as f32; 8])[0] as f64;
+                assert!((got - expect).abs() < 3e-7, "{kind:?} x = {x}: {got} vs {expect}");
+            }
+        }
+    }
+}
