@@ -251,8 +251,12 @@ fn run(command: Command) -> Result<()> {
                 Some(m) => HeaderMap::parse(&m).with_context(|| format!("--map {m}"))?,
                 None => HeaderMap::default(),
             };
-            let options =
-                ImportOptions { header_map, overwrite, azimuth_when_missing_deg: azimuth_when_missing, ..Default::default() };
+            let options = ImportOptions {
+                header_map,
+                overwrite,
+                azimuth_when_missing_deg: azimuth_when_missing,
+                ..Default::default()
+            };
             println!("{}", convert::import(&file, &out, &options, true)?);
         }
         Command::Export { path, out, format, gathers, first_inline, first_crossline, overwrite } => {
@@ -271,8 +275,18 @@ fn run(command: Command) -> Result<()> {
         Command::Kernels => {
             for k in list_kernels(&KernelOptions::default()) {
                 match k.available {
-                    Ok(device) => println!("{:<12} available    {}\n{:<12} on           {device}", k.id.name(), k.id.description(), ""),
-                    Err(why) => println!("{:<12} unavailable  {}\n{:<12} because      {why}", k.id.name(), k.id.description(), ""),
+                    Ok(device) => println!(
+                        "{:<12} available    {}\n{:<12} on           {device}",
+                        k.id.name(),
+                        k.id.description(),
+                        ""
+                    ),
+                    Err(why) => println!(
+                        "{:<12} unavailable  {}\n{:<12} because      {why}",
+                        k.id.name(),
+                        k.id.description(),
+                        ""
+                    ),
                 }
             }
         }

@@ -40,6 +40,6 @@ pub mod shaders;
 pub use context::{AdapterSummary, GpuContext, GpuOptions, list_adapters, probe};
 pub use cpu::migrate_v0::CpuTwinV0Kernel;
 pub use error::GpuError;
-pub use gpu_v0::{GpuV0Kernel, GpuV0Options, GpuTimings};
+pub use gpu_v0::{GpuTimings, GpuV0Kernel, GpuV0Options};
 /// The wgpu this crate is built on, for callers that inject a device or inspect features.
 pub use wgpu;

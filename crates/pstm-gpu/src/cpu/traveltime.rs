@@ -61,7 +61,9 @@ mod tests {
             let h = 0.5 * t0;
             let (ts, tr) = (leg_time(h * h, ds2, inv_v2), leg_time(h * h, dr2, inv_v2));
             let h64 = h as f64;
-            let exact = ((h64 * h64 + ds2 as f64 * inv_v2 as f64).sqrt() + (h64 * h64 + dr2 as f64 * inv_v2 as f64).sqrt()) / dt;
+            let exact = ((h64 * h64 + ds2 as f64 * inv_v2 as f64).sqrt()
+                + (h64 * h64 + dr2 as f64 * inv_v2 as f64).sqrt())
+                / dt;
             let base = (t0 as f64 / dt).floor();
             let p = trace_position(ts, tr, h, base as f32, (t0 as f64 / dt - base) as f32, inv_dt);
             let split = p.index as f64 + p.frac as f64;
