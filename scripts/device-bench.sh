@@ -1,71 +1,92 @@
 #!/usr/bin/env bash
-# GPU kernel benchmark and parity check on a machine with a GPU (the lent H100), from the
-# repository root. Results go to $OUT (default /tmp/pstm-device-bench).
+# The GPU benchmark on a machine with a GPU (the lent H100), from the repository root.
+# Results go to $OUT (default /tmp/pstm-device-bench).
 #
-# The machine has no Rust toolchain: build here, carry the binary and the Vulkan loader.
-#   cargo build --release -p pstm-gpu --examples
-#   mkdir -p .devbin && cp target/release/examples/gpu_bench .devbin/
-#   (.gl holds the loader debs, see ../shared/reference/gpu-probe.md; .devbin and .gl are
-#   listed in .git/info/exclude and named in the device tool's `carry`)
+# The device machine has no Rust toolchain: build here and carry the binary and the Vulkan
+# loader (see shared/reference/gpu-probe.md for the loader debs in .gl/):
+#   cargo build --release -p pstm-cli && mkdir -p .devbin && cp target/release/pstm .devbin/
+#   (optional, kernel-only timings: cargo build --release -p pstm-gpu --examples &&
+#    cp target/release/examples/gpu_bench .devbin/)
+# .devbin and .gl are listed in .git/info/exclude and named in the device tool's `carry`.
 # Then on the device: bash scripts/device-bench.sh
 #
-# Environment: PSTM_GPU_BENCH (binary, default .devbin/gpu_bench), REPS (default 3),
-# PARITY_SEEDS (default 40), MEDIUM_ARGS (extra arguments to every `medium` run, e.g.
-# "--midpoints 12 --nt 301" for a smoke test on a software adapter), PSTM_GPU_ADAPTER /
-# PSTM_GPU_CHECKS as for the engine.
+# What runs, in order:
+#   1. pstm kernels: the adapter, backend and driver found;
+#   2. pstm compare cpu-ref vs gpu-v0 on `small`, 10 repeats (parity and the race check);
+#   3. pstm bench gpu-v0 and cpu on small and medium (results JSON + HTML report);
+#   4. pstm migrate on medium with gpu-v0, end to end, outputs written;
+#   5. with LARGE=1, the same on `large` (3.3 GB of samples);
+#   6. if .devbin/gpu_bench exists, the kernel-only parity and medium runs.
+# Environment: RUNS (default 5), MACHINE (default h100), PSTM_GPU_ADAPTER as for pstm.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/pstm-device-bench}
 mkdir -p "$OUT"
-BIN=${PSTM_GPU_BENCH:-.devbin/gpu_bench}
-REPS=${REPS:-3}
-PARITY_SEEDS=${PARITY_SEEDS:-40}
-MEDIUM_ARGS=${MEDIUM_ARGS:-}
+PSTM=${PSTM:-.devbin/pstm}
+RUNS=${RUNS:-5}
+MACHINE=${MACHINE:-h100}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+export PSTM_CACHE_DIR=${PSTM_CACHE_DIR:-/tmp/pstm-cache}
 
 # The Vulkan loader travels as Debian packages; the NVIDIA driver (ICD) is already there.
 if [ -d .gl ] && ls .gl/*.deb >/dev/null 2>&1; then
     for f in .gl/*.deb; do dpkg -x "$f" /; done
     ldconfig
 fi
-if ! "$BIN" adapters >/dev/null 2>&1; then
+if ! "$PSTM" kernels 2>/dev/null | grep -q "^gpu-v0 \+available"; then
     # The loader did not find the driver's manifest in its default places.
     export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 fi
 
-{
-    echo "== $(date -u +%FT%TZ) $(uname -r)"
-    nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit --format=csv 2>&1
-    echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
-    echo "== adapters"
-    "$BIN" adapters 2>&1
-} | tee "$OUT/env.txt"
-
 status=0
-run() {
+step() {
     local name=$1
     shift
-    echo "== $name: $BIN $*" | tee "$OUT/$name.txt"
-    "$BIN" "$@" 2>&1 | tee -a "$OUT/$name.txt"
+    echo "== $name: $*" | tee "$OUT/$name.txt"
+    local t0=$SECONDS
+    "$@" 2>&1 | tee -a "$OUT/$name.txt"
     local rc=${PIPESTATUS[0]}
-    echo "== $name exit $rc" | tee -a "$OUT/$name.txt"
+    echo "== $name exit $rc after $((SECONDS - t0)) s" | tee -a "$OUT/$name.txt"
     [ "$rc" -eq 0 ] || status=1
 }
 
-run parity parity --seeds "$PARITY_SEEDS"
-# The medium survey as one tile (kernel-bound), in 4 tiles of 40 x 40 columns (per-tile
-# overheads), and with the full weights (taper, spreading, obliquity).
-# shellcheck disable=SC2086 # MEDIUM_ARGS is a list of arguments
-run medium medium --reps "$REPS" $MEDIUM_ARGS
-# shellcheck disable=SC2086
-run medium-tiles medium --reps "$REPS" --tile 40 --check-columns 0 $MEDIUM_ARGS
-# shellcheck disable=SC2086
-run medium-full medium --reps "$REPS" --weights full --check-columns 0 $MEDIUM_ARGS
-# What shader runtime checks (PSTM_GPU_CHECKS=1, for debugging) cost.
-# shellcheck disable=SC2086
-PSTM_GPU_CHECKS=1 run medium-checks medium --reps "$REPS" --check-columns 0 $MEDIUM_ARGS
+{
+    echo "== $(date -u +%FT%TZ) $(uname -r), $(nproc) CPUs"
+    nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit --format=csv 2>&1
+    grep -m1 "model name" /proc/cpuinfo
+    echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
+} | tee "$OUT/env.txt"
+
+step kernels "$PSTM" kernels
+step compare "$PSTM" compare --baseline cpu-ref --candidate gpu-v0 --dataset small --repeat 10
+step bench "$PSTM" bench --kernels gpu-v0,cpu --datasets small,medium --runs "$RUNS" --warmup 1 \
+    --ceiling 1.40e12 --machine "$MACHINE" --output "$OUT/$MACHINE.json" --report "$OUT/$MACHINE.html"
+
+# End to end on medium: plan, traces from disk into memory, migration, zarr outputs written.
+job() {
+    cat >"$OUT/$1.yaml" <<YAML
+input: {dataset: $2}
+velocity: {constant: 2500}
+algorithm: {aperture: {max_m: 1500}, taper: {kind: cosine, fraction: 0.1}}
+output: {directory: /tmp/pstm-out-$1, overwrite: true, grid: {dx: 25, dy: 25}}
+execution: {kernel: gpu-v0, max_memory_gb: $3, progress: false}
+YAML
+}
+medium=$("$PSTM" synth --size medium | sed 's/.*: //')
+job medium "$medium" 8
+step migrate-medium "$PSTM" migrate "$OUT/medium.yaml"
+if [ "${LARGE:-0}" = 1 ]; then
+    step synth-large "$PSTM" synth --size large
+    large=$("$PSTM" synth --size large | sed 's/.*: //')
+    job large "$large" 24
+    step migrate-large "$PSTM" migrate "$OUT/large.yaml"
+fi
+
+if [ -x .devbin/gpu_bench ]; then
+    step kernel-parity .devbin/gpu_bench parity --seeds 40
+    step kernel-medium .devbin/gpu_bench medium --reps 3
+fi
 
 echo "== summary" | tee "$OUT/summary.txt"
-grep -E "^(adapter|RESULT|parity|repeatability|check|cpu-ref|contributions)" "$OUT"/parity.txt "$OUT"/medium*.txt \
-    | tee -a "$OUT/summary.txt"
+grep -hE "relative L2|bitwise|G contrib|contributions|kernel  |written|exit" "$OUT"/*.txt | tee -a "$OUT/summary.txt"
 exit $status
