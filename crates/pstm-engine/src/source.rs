@@ -1,6 +1,7 @@
 //! Where a tile's traces come from: memory when the survey fits the budget, else the dataset.
 
 use pstm_kernel::TraceBlock;
+use rayon::prelude::*;
 use pstm_math::prefilter::TraceFilter;
 use pstm_math::{Prefilter, TraceGeometry};
 
@@ -37,15 +38,20 @@ impl<'a> TraceSource<'a> {
         for (r, &t) in job.selected.iter().enumerate() {
             row[t as usize] = r as u32;
         }
-        let mut samples = Vec::with_capacity(job.selected.len() * ns);
-        let mut buffer = Vec::new();
-        // Read in chunk-sized pieces so the raw buffer stays small.
-        for piece in job.selected.chunks(job.dataset.chunk_traces().max(256)) {
-            let indices: Vec<usize> = piece.iter().map(|&t| t as usize).collect();
-            job.dataset.read_trace_list(&indices, &mut buffer)?;
-            samples.extend_from_slice(&buffer);
-        }
-        filter_traces(job.prefilter, &mut samples, ns, layout.dt_s());
+        // Chunk-sized pieces, read and filtered in parallel (decompression dominates), then
+        // placed in order: the raw buffers stay a few chunks large.
+        let piece = job.dataset.chunk_traces().max(256);
+        let mut samples = vec![0.0f32; job.selected.len() * ns];
+        samples.par_chunks_mut(piece * ns).zip(job.selected.par_chunks(piece)).try_for_each(
+            |(out, traces)| -> Result<()> {
+                let indices: Vec<usize> = traces.iter().map(|&t| t as usize).collect();
+                let mut buffer = Vec::new();
+                job.dataset.read_trace_list(&indices, &mut buffer)?;
+                filter_traces(job.prefilter, &mut buffer, ns, layout.dt_s());
+                out.copy_from_slice(&buffer);
+                Ok(())
+            },
+        )?;
         Ok(TraceSource::Memory { samples, row, job })
     }
 
