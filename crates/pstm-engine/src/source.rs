@@ -1,9 +1,9 @@
 //! Where a tile's traces come from: memory when the survey fits the budget, else the dataset.
 
 use pstm_kernel::TraceBlock;
-use rayon::prelude::*;
 use pstm_math::prefilter::TraceFilter;
 use pstm_math::{Prefilter, TraceGeometry};
+use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::job::MigrationJob;
