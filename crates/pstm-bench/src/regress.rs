@@ -23,6 +23,18 @@ pub struct Change {
 }
 
 impl Change {
+    /// `kernel on dataset: previous -> current G contributions/s (+x.x%)`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} on {}: {:.4} -> {:.4} G contributions/s ({:+.1}%)",
+            self.kernel,
+            self.dataset,
+            self.previous * 1e-9,
+            self.current * 1e-9,
+            self.relative() * 100.0
+        )
+    }
+
     /// `current / previous - 1`: -0.07 is a 7% drop.
     pub fn relative(&self) -> f64 {
         self.current / self.previous - 1.0

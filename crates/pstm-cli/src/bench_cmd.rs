@@ -184,19 +184,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         bail!("kernels fail the parity rule against cpu-ref: {}", inaccurate.join("; "));
     }
     if let Some(c) = regression.filter(|c| c.any_regressed()) {
-        let lines: Vec<String> = c
-            .regressions()
-            .map(|r| {
-                format!(
-                    "{} on {}: {:.4} -> {:.4} G contributions/s ({:+.1}%)",
-                    r.kernel,
-                    r.dataset,
-                    r.previous * 1e-9,
-                    r.current * 1e-9,
-                    r.relative() * 100.0
-                )
-            })
-            .collect();
+        let lines: Vec<String> = c.regressions().map(|r| r.summary()).collect();
         bail!("median throughput dropped more than {:.0}%: {}", c.max_drop * 100.0, lines.join("; "));
     }
     Ok(())

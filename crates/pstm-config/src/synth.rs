@@ -98,6 +98,13 @@ impl SurveyGeometry {
         self.n_midpoints_x() * self.n_midpoints_y() * self.traces_per_midpoint()
     }
 
+    /// Inline and crossline (1-based midpoint indices along x and y) of trace `i`.
+    pub fn lines(&self, i: usize) -> (i32, i32) {
+        let m = i / self.traces_per_midpoint();
+        let ny = self.n_midpoints_y();
+        ((m / ny) as i32 + 1, (m % ny) as i32 + 1)
+    }
+
     /// Midpoint, offset and azimuth of trace `i`. Traces run over offsets (and azimuths) fastest,
     /// then y, then x.
     pub fn trace(&self, i: usize) -> (f64, f64, f64, f64) {
@@ -234,6 +241,7 @@ mod tests {
         assert_eq!((mx, my, off, az), (12.5, 12.5, 200.0, 0.0));
         assert_eq!(g.trace(1).3, 90.0);
         assert_eq!(g.trace(2).3, 90.0); // next midpoint starts on the other azimuth
+        assert_eq!((g.lines(0), g.lines(2), g.lines(40)), ((1, 1), (1, 2), (2, 1)));
         g.azimuth_mode = AzimuthMode::All;
         assert_eq!(g.n_traces(), 1600);
         assert_eq!(g.trace(1), (12.5, 12.5, 200.0, 90.0));

@@ -100,7 +100,7 @@ pub fn generate(spec: &SynthSpec, out: &Path, overwrite: bool, progress: bool) -
         start_time_ms: spec.timing.start_time_ms,
     };
     let timing = TraceTiming { t_start: layout.t_start_s(), dt: layout.dt_s(), n: layout.n_samples };
-    let mut writer = DatasetWriter::create(out, layout, layout.default_chunk_traces(), false, overwrite)?;
+    let mut writer = DatasetWriter::create(out, layout, layout.default_chunk_traces(), true, overwrite)?;
     let bar = ProgressBar::with_draw_target(
         Some(layout.n_traces as u64),
         if progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
@@ -135,7 +135,7 @@ pub fn generate(spec: &SynthSpec, out: &Path, overwrite: bool, progress: bool) -
         let mut headers = TraceHeaders::default();
         for &c in &chunks {
             for i in writer.chunks().chunk_range(c) {
-                headers.push(i as u64, &geometry(i), None);
+                headers.push(i as u64, &geometry(i), Some(g.lines(i)));
             }
         }
         writer.append_headers(&headers)?;
@@ -199,6 +199,8 @@ mod tests {
         let truth = ds.metadata().unwrap().unwrap();
         assert_eq!(truth["diffractors"][0]["t0_s"], 0.64);
         assert_eq!(ds.headers().offset[1], 400.0);
+        assert_eq!(ds.headers().inline.as_ref().unwrap()[799], 20);
+        assert_eq!(ds.headers().crossline.as_ref().unwrap()[799], 20);
         // The trace straight above the diffractor (nearest midpoint, 200 m offset) peaks at the
         // analytic time within half a sample, noise and all.
         let model = forward_model(&spec).unwrap();
