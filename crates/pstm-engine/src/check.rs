@@ -28,11 +28,7 @@ const MASK_TILE: usize = 8;
 /// mark that column. The cost is one float64 traveltime per in-aperture contribution, about what
 /// `cpu-ref` spends, on all the job's threads.
 pub fn borderline_mask(job: &MigrationJob) -> Result<Vec<bool>> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(job.execution.threads)
-        .build()
-        .map_err(|e| EngineError::Other(format!("cannot start worker threads: {e}")))?;
-    pool.install(|| mask_all_tiles(job))
+    crate::executor::pool(job)?.install(|| mask_all_tiles(job))
 }
 
 fn mask_all_tiles(job: &MigrationJob) -> Result<Vec<bool>> {

@@ -10,7 +10,7 @@ use pstm_kernel::{MigrationKernel, TileImage, TileTask};
 use serde::Serialize;
 
 use crate::error::{EngineError, Result};
-use crate::job::{MigrationJob, bin_of};
+use crate::job::MigrationJob;
 use crate::output::{MemoryOutput, MemoryVolumes, OutputSink, ZarrOutput};
 use crate::plan::{Plan, TilePlan, plan};
 use crate::source::TraceSource;
@@ -53,7 +53,8 @@ pub struct RunSummary {
     pub kernel_s: f64,
     /// Writing tiles, summed over workers.
     pub write_s: f64,
-    /// The whole run, wall clock, from opening the outputs to committing them.
+    /// The whole run, wall clock: planning, loading, every tile, and writing (committing) the
+    /// outputs.
     pub total_s: f64,
     pub output: Option<PathBuf>,
 }
@@ -99,8 +100,9 @@ impl std::fmt::Display for RunSummary {
     }
 }
 
-/// A thread pool of the job's size (execution.threads, 0 = all cores).
-fn pool(job: &MigrationJob) -> Result<rayon::ThreadPool> {
+/// A thread pool of the job's size (execution.threads, 0 = all cores). Everything a run does,
+/// tile workers and the kernels' own parallel loops alike, runs inside it.
+pub fn pool(job: &MigrationJob) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(job.execution.threads)
         .build()
@@ -115,12 +117,13 @@ pub fn plan_only(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Pla
 /// Migrate a job into its output directory.
 pub fn migrate(job: &MigrationJob, kernel: &dyn MigrationKernel, options: RunOptions) -> Result<RunSummary> {
     pool(job)?.install(|| {
-        let t = Instant::now();
+        let started = Instant::now();
         let plan = plan(job, kernel)?;
-        let plan_s = t.elapsed().as_secs_f64();
+        let plan_s = started.elapsed().as_secs_f64();
         let output = ZarrOutput::create(job, kernel.name(), plan.tile_shape)?;
         let mut summary = execute(job, kernel, &plan, &output, options)?;
         summary.plan_s = plan_s;
+        summary.total_s = started.elapsed().as_secs_f64();
         let record = serde_json::json!({
             "summary": summary,
             "config": job.config,
@@ -129,6 +132,7 @@ pub fn migrate(job: &MigrationJob, kernel: &dyn MigrationKernel, options: RunOpt
             "pstm_version": env!("CARGO_PKG_VERSION"),
         });
         summary.output = Some(output.commit(&record)?);
+        summary.total_s = started.elapsed().as_secs_f64();
         Ok(summary)
     })
 }
@@ -140,12 +144,13 @@ pub fn migrate_to_memory(
     options: RunOptions,
 ) -> Result<(MemoryVolumes, RunSummary)> {
     pool(job)?.install(|| {
-        let t = Instant::now();
+        let started = Instant::now();
         let plan = plan(job, kernel)?;
-        let plan_s = t.elapsed().as_secs_f64();
-        let output = MemoryOutput::new(job.grid, job.gather_bins.as_ref().map_or(0, |b| b.len()));
+        let plan_s = started.elapsed().as_secs_f64();
+        let output = MemoryOutput::new(job.grid, job.gathers.as_ref().map_or(0, |g| g.bins.len()));
         let mut summary = execute(job, kernel, &plan, &output, options)?;
         summary.plan_s = plan_s;
+        summary.total_s = started.elapsed().as_secs_f64();
         Ok((output.into_volumes(), summary))
     })
 }
@@ -158,7 +163,8 @@ struct Timings {
     fold: u64,
 }
 
-/// Run every tile of a plan into a sink.
+/// Run every tile of a plan into a sink. Call it inside the job's [`pool`]: tile workers are
+/// tasks of that pool, so the kernels' parallel loops share its threads.
 pub fn execute(
     job: &MigrationJob,
     kernel: &dyn MigrationKernel,
@@ -177,9 +183,9 @@ pub fn execute(
     let totals = Mutex::new(Timings::default());
     let done = AtomicUsize::new(0);
     let workers = plan.memory.concurrent_tiles.min(plan.tiles.len()).max(1);
-    std::thread::scope(|scope| {
+    rayon::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
+            scope.spawn(|_| {
                 let mut mine = Timings::default();
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -278,19 +284,17 @@ fn run_tile(
         timings.kernel += t.elapsed();
         Ok(out)
     };
-    let stack = match &job.gather_bins {
-        None => migrate(&tile_plan.traces, timings)?,
-        Some(bins) => {
-            let offsets = &job.dataset.headers().offset;
+    let traces = plan.traces(tile_plan);
+    let stack = match &job.gathers {
+        None => migrate(&traces, timings)?,
+        Some(gathers) => {
+            let mut by_bin = vec![Vec::new(); gathers.bins.len()];
+            for &t in &traces {
+                by_bin[gathers.trace_bin[t as usize] as usize].push(t);
+            }
             let mut stack = TileImage { image: vec![0.0; n], fold: vec![0; n] };
-            for k in 0..bins.len() {
-                let traces: Vec<u32> = tile_plan
-                    .traces
-                    .iter()
-                    .copied()
-                    .filter(|&t| bin_of(bins, offsets[t as usize]) == Some(k))
-                    .collect();
-                let gather = migrate(&traces, timings)?;
+            for (k, traces) in by_bin.iter().enumerate() {
+                let gather = migrate(traces, timings)?;
                 for (s, g) in stack.image.iter_mut().zip(&gather.image) {
                     *s += g;
                 }

@@ -3,6 +3,7 @@
 use pstm_io::TraceHeaders;
 
 /// Traces bucketed by midpoint on a square grid of cells.
+#[derive(Clone)]
 pub struct MidpointIndex {
     x0: f64,
     y0: f64,
@@ -12,6 +13,12 @@ pub struct MidpointIndex {
     /// Trace indices per cell (ascending), cell `ix * ny + iy`.
     cells: Vec<Vec<u32>>,
     midpoints: Vec<[f64; 2]>,
+}
+
+impl std::fmt::Debug for MidpointIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MidpointIndex").field("cell", &self.cell).field("cells", &(self.nx, self.ny)).finish()
+    }
 }
 
 impl MidpointIndex {

@@ -10,6 +10,27 @@ use pstm_math::{AmplitudeWeights, Aperture, MigrationParams, OutputGrid, Prefilt
 
 use crate::error::{EngineError, Result};
 
+/// Most offset bins a job may ask for (each is a volume of the output grid).
+pub const MAX_GATHER_BINS: usize = 1000;
+/// Most output samples per column and output columns a grid may have.
+pub const MAX_NT: usize = 1_000_000;
+pub const MAX_COLUMNS: usize = 100_000_000;
+
+/// Offset bins of the gathers and the bin of every trace.
+#[derive(Debug, Clone)]
+pub struct GatherBins {
+    /// `[min, max)` in metres, ascending.
+    pub bins: Vec<[f64; 2]>,
+    /// Bin of each trace of the dataset (`u32::MAX` for traces in none or not selected).
+    pub trace_bin: Vec<u32>,
+}
+
+/// A trace's source-receiver distance from its coordinates: the offset the traveltimes use,
+/// whatever a header column says.
+fn offset_of(dataset: &Dataset, trace: usize) -> f64 {
+    dataset.headers().geometry(trace).offset()
+}
+
 /// Everything a migration needs, checked against the data.
 #[derive(Debug)]
 pub struct MigrationJob {
@@ -21,8 +42,8 @@ pub struct MigrationJob {
     pub grid: OutputGrid,
     pub params: MigrationParams,
     pub prefilter: Prefilter,
-    /// Offset bins `[min, max)` of the gathers, if any; the stack is then their sum.
-    pub gather_bins: Option<Vec<[f64; 2]>>,
+    /// Offset image gathers, if any; the stack is then their sum.
+    pub gathers: Option<GatherBins>,
     pub output_dir: PathBuf,
     pub overwrite: bool,
     pub normalized_stack: bool,
@@ -34,18 +55,18 @@ impl MigrationJob {
     /// Build a job from a configuration whose relative paths are already resolved.
     pub fn from_config(config: JobConfig) -> Result<Self> {
         let dataset = Dataset::open(&config.input.dataset)?;
+        check_output_apart_from_input(&config)?;
         Self::with_dataset(config, dataset)
     }
 
     /// Build a job around an already opened dataset.
     pub fn with_dataset(config: JobConfig, dataset: Dataset) -> Result<Self> {
-        let headers = dataset.headers();
+        let n_traces = dataset.headers().len();
         let selected: Vec<u32> = match config.input.offset_range_m {
-            None => (0..headers.len() as u32).collect(),
-            Some([lo, hi]) => (0..headers.len())
-                .filter(|&i| headers.offset[i] >= lo && headers.offset[i] <= hi)
-                .map(|i| i as u32)
-                .collect(),
+            None => (0..n_traces as u32).collect(),
+            Some([lo, hi]) => {
+                (0..n_traces).filter(|&i| (lo..=hi).contains(&offset_of(&dataset, i))).map(|i| i as u32).collect()
+            }
         };
         if selected.is_empty() {
             let r = config.input.offset_range_m.unwrap_or_default();
@@ -72,12 +93,10 @@ impl MigrationJob {
             .check_covers((x0, y0, x1, y1), (grid.time.t0_s, grid.time.last()))
             .map_err(|e| EngineError::job("velocity.cube", e.to_string()))?;
         check_grid_reaches_traces(&grid, &dataset, &selected, params.aperture.max_m)?;
-        let gather_bins = gather_bins(&config, &dataset, &selected)?;
+        let gathers = gather_bins(&config, &dataset, &selected)?;
         // With gathers the stack is their sum: traces outside every bin are not migrated.
-        let selected = match &gather_bins {
-            Some(bins) => {
-                selected.into_iter().filter(|&i| bin_of(bins, dataset.headers().offset[i as usize]).is_some()).collect()
-            }
+        let selected = match &gathers {
+            Some(g) => selected.into_iter().filter(|&i| g.trace_bin[i as usize] != u32::MAX).collect(),
             None => selected,
         };
         if selected.is_empty() {
@@ -96,10 +115,25 @@ impl MigrationJob {
             velocity,
             grid,
             params,
-            gather_bins,
+            gathers,
             config_hash,
         })
     }
+}
+
+/// The output directory is replaced on success: it must neither be the input nor hold it.
+fn check_output_apart_from_input(config: &JobConfig) -> Result<()> {
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let input = absolute(&config.input.dataset.canonicalize().unwrap_or_else(|_| config.input.dataset.clone()));
+    let output = absolute(&config.output.directory);
+    let output = output.canonicalize().unwrap_or(output);
+    if input.starts_with(&output) || output.starts_with(&input) {
+        return Err(EngineError::job(
+            "output.directory",
+            format!("{} overlaps the input dataset {}: write the image elsewhere", output.display(), input.display()),
+        ));
+    }
+    Ok(())
 }
 
 fn build_velocity(config: &JobConfig) -> Result<VelocityModel> {
@@ -145,7 +179,9 @@ fn resolve_grid(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Resu
         g.dy.ok_or_else(|| EngineError::job("output.grid.dy", "required: the output bin size along y in metres"))?;
     let layout = dataset.layout();
     let dt_s = g.dt_ms.unwrap_or(layout.sample_rate_ms) * 1e-3;
-    let t0_s = g.t_min_ms.map_or(layout.t_start_s(), |t| t * 1e-3);
+    // Zero-offset times start at 0 at the earliest, even when the traces start earlier (a
+    // negative SEG-Y delay).
+    let t0_s = g.t_min_ms.map_or(layout.t_start_s().max(0.0), |t| t * 1e-3);
     let t_last = g.t_max_ms.map_or(layout.t_start_s() + (layout.n_samples - 1) as f64 * layout.dt_s(), |t| t * 1e-3);
     if t_last < t0_s {
         return Err(EngineError::job(
@@ -153,8 +189,14 @@ fn resolve_grid(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Resu
             format!("{} ms is before the first output time {} ms", t_last * 1e3, t0_s * 1e3),
         ));
     }
-    let nt = ((t_last - t0_s) / dt_s + 1e-9).floor() as usize + 1;
-    let time = TimeAxis { t0_s, dt_s, nt };
+    let steps = ((t_last - t0_s) / dt_s + 1e-9).floor();
+    if !(steps < MAX_NT as f64) {
+        return Err(EngineError::job(
+            "output.grid",
+            format!("t_min_ms to t_max_ms every dt_ms makes {steps:.0} output times; at most {MAX_NT}"),
+        ));
+    }
+    let time = TimeAxis { t0_s, dt_s, nt: steps as usize + 1 };
     let mut grid =
         OutputGrid { origin_x: 0.0, origin_y: 0.0, dx, dy, nx: 1, ny: 1, rotation_deg: g.rotation_deg, time };
     let h = dataset.headers();
@@ -182,8 +224,18 @@ fn resolve_grid(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Resu
         }
     }
     let (ou, ov) = probe.grid_position(grid.origin_x, grid.origin_y);
-    grid.nx = g.nx.unwrap_or_else(|| (((umax - ou) / dx + 1e-6).floor().max(0.0) as usize) + 1);
-    grid.ny = g.ny.unwrap_or_else(|| (((vmax - ov) / dy + 1e-6).floor().max(0.0) as usize) + 1);
+    // Counts from the extent, as floats first, so that a tiny dx is an error, not an overflow.
+    let count = |given: Option<usize>, extent: f64, d: f64| {
+        given.map_or(((extent / d + 1e-6).floor().max(0.0)) + 1.0, |n| n as f64)
+    };
+    let (nx, ny) = (count(g.nx, umax - ou, dx), count(g.ny, vmax - ov, dy));
+    if !(nx * ny <= MAX_COLUMNS as f64) {
+        return Err(EngineError::job(
+            "output.grid",
+            format!("{nx:.0} x {ny:.0} output columns; at most {MAX_COLUMNS} (check dx, dy, nx, ny)"),
+        ));
+    }
+    (grid.nx, grid.ny) = (nx as usize, ny as usize);
     Ok(grid)
 }
 
@@ -216,9 +268,9 @@ fn check_grid_reaches_traces(grid: &OutputGrid, dataset: &Dataset, selected: &[u
     ))
 }
 
-fn gather_bins(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Result<Option<Vec<[f64; 2]>>> {
+fn gather_bins(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Result<Option<GatherBins>> {
     let Some(g) = &config.output.offset_gathers else { return Ok(None) };
-    if let Some(bins) = &g.bins {
+    let bins = if let Some(bins) = &g.bins {
         let mut sorted = bins.clone();
         sorted.sort_by(|a, b| a[0].total_cmp(&b[0]));
         for w in sorted.windows(2) {
@@ -229,12 +281,34 @@ fn gather_bins(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Resul
                 ));
             }
         }
-        return Ok(Some(sorted));
+        sorted
+    } else {
+        let width = g.bin_width_m.expect("validated: bins or bin_width_m");
+        let max_offset = selected.iter().map(|&i| offset_of(dataset, i as usize)).fold(0.0f64, f64::max);
+        let n = (max_offset / width).floor() as usize + 1;
+        if n > MAX_GATHER_BINS {
+            return Err(EngineError::job(
+                "output.offset_gathers.bin_width_m",
+                format!(
+                    "{width} m makes {n} bins up to the largest offset ({max_offset:.1} m); at most {MAX_GATHER_BINS}"
+                ),
+            ));
+        }
+        (0..n).map(|k| [k as f64 * width, (k + 1) as f64 * width]).collect()
+    };
+    if bins.len() > MAX_GATHER_BINS {
+        return Err(EngineError::job(
+            "output.offset_gathers.bins",
+            format!("{} bins; at most {MAX_GATHER_BINS}", bins.len()),
+        ));
     }
-    let width = g.bin_width_m.expect("validated: bins or bin_width_m");
-    let max_offset = selected.iter().map(|&i| dataset.headers().offset[i as usize]).fold(0.0f64, f64::max);
-    let n = ((max_offset / width).floor() as usize + 1).min(10_000);
-    Ok(Some((0..n).map(|k| [k as f64 * width, (k + 1) as f64 * width]).collect()))
+    let mut trace_bin = vec![u32::MAX; dataset.headers().len()];
+    for &i in selected {
+        if let Some(k) = bin_of(&bins, offset_of(dataset, i as usize)) {
+            trace_bin[i as usize] = k as u32;
+        }
+    }
+    Ok(Some(GatherBins { bins, trace_bin }))
 }
 
 /// The offset bin `[min, max)` holding `offset`, if any.

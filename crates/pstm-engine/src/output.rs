@@ -44,7 +44,8 @@ pub struct ZarrOutput {
 
 impl ZarrOutput {
     pub fn create(job: &MigrationJob, kernel: &str, tile_shape: (usize, usize)) -> Result<Self> {
-        let staged = Staged::new(&job.output_dir, job.overwrite)?;
+        let staged =
+            Staged::replacing(&job.output_dir, job.overwrite, "a pstm output directory", &[RUN_RECORD, STACK])?;
         let root = staged.path().to_path_buf();
         std::fs::create_dir_all(&root).map_err(|e| pstm_io::IoError::fs(&root, e))?;
         let attrs = |quantity: &str, note: &str| {
@@ -87,7 +88,7 @@ impl ZarrOutput {
             None
         };
         let mut gathers = Vec::new();
-        if let Some(bins) = &job.gather_bins {
+        if let Some(bins) = job.gathers.as_ref().map(|g| &g.bins) {
             let dir = root.join(GATHERS);
             for (k, [lo, hi]) in bins.iter().enumerate() {
                 let mut a = attrs("offset_gather", "raw sum over the traces of one offset bin");

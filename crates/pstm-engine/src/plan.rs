@@ -17,12 +17,15 @@ const DEFAULT_BLOCK_TRACES: usize = 4096;
 /// Columns evaluated at most when counting a dip-mode aperture's contributions (more are sampled).
 const DIP_COUNT_COLUMNS: usize = 4096;
 
-/// One output tile and the traces that can reach it.
+/// One output tile and how much work it holds. Its trace list is found again when the tile runs
+/// ([`Plan::traces`]), so the plan of a large survey does not hold every tile's list at once.
 #[derive(Debug, Clone)]
 pub struct TilePlan {
     pub tile: Tile,
-    /// Traces within the largest aperture of the tile's columns, ascending.
-    pub traces: Vec<u32>,
+    /// World bounding box of the tile's columns `(xmin, ymin, xmax, ymax)`.
+    pub bounds: (f64, f64, f64, f64),
+    /// Traces within the largest aperture of the tile's columns.
+    pub n_traces: usize,
     /// In-aperture (trace, output sample) pairs: the work of this tile.
     pub contributions: u64,
 }
@@ -46,6 +49,10 @@ impl MemoryEstimate {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// Midpoints of the selected traces, for each tile's trace query.
+    pub index: std::sync::Arc<MidpointIndex>,
+    /// Radius of the trace query around a tile: the largest aperture.
+    pub reach: f64,
     pub kernel: String,
     pub tiles: Vec<TilePlan>,
     pub tile_shape: (usize, usize),
@@ -56,6 +63,14 @@ pub struct Plan {
     /// False when a dip-mode aperture's count was extrapolated from a sample of columns.
     pub contributions_exact: bool,
     pub n_bins: usize,
+}
+
+impl Plan {
+    /// Traces that can reach a tile (midpoint within the largest aperture of its columns),
+    /// ascending: the same query the plan counted.
+    pub fn traces(&self, tile: &TilePlan) -> Vec<u32> {
+        self.index.near_rect(tile.bounds, self.reach)
+    }
 }
 
 fn gib(b: u64) -> f64 {
@@ -87,7 +102,7 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
     let trace_bytes = n_sel as u64 * ns as u64 * 4;
     let traces_in_memory = trace_bytes <= (budget - headers) / 2;
     let rest = budget - headers - if traces_in_memory { trace_bytes } else { 0 };
-    let n_bins = job.gather_bins.as_ref().map_or(1, |b| b.len());
+    let n_bins = job.gathers.as_ref().map_or(1, |g| g.bins.len());
     // Per output sample: image f32, fold u32, velocity f32, the kernel's accumulators, and the
     // stack's running sum when gathers are written bin by bin.
     let per_sample = 12 + kernel.bytes_per_output_sample() as u64 + if n_bins > 1 { 8 } else { 0 };
@@ -145,18 +160,19 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
     let tile_plans: Vec<TilePlan> = tiles
         .par_iter()
         .map(|tile| -> Result<TilePlan> {
-            let traces = index.near_rect(grid.tile_bounds(tile), aperture);
+            let bounds = grid.tile_bounds(tile);
+            let traces = index.near_rect(bounds, aperture);
             let columns = grid.tile_columns(tile);
             let contributions = if dip {
                 let velocity = job
                     .velocity
                     .sample(&columns, &grid.time)
                     .map_err(|e| EngineError::job("velocity", e.to_string()))?;
-                count_dip(job, &index, &traces, &columns, &velocity, tile, stride)
+                count_dip(job, &index, &traces, &columns, &velocity, stride)
             } else {
                 columns.iter().map(|&[x, y]| index.count_within(x, y, aperture)).sum::<u64>() * nt as u64
             };
-            Ok(TilePlan { tile: *tile, traces, contributions })
+            Ok(TilePlan { tile: *tile, bounds, n_traces: traces.len(), contributions })
         })
         .collect::<Result<_>>()?;
     let contributions: u64 = tile_plans.iter().map(|t| t.contributions).sum();
@@ -173,6 +189,8 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
     let per_tile = (tile_shape.0 * tile_shape.1 * nt) as u64 * per_sample
         + block_traces as u64 * ns as u64 * 4 * if traces_in_memory { 1 } else { 2 };
     Ok(Plan {
+        index: std::sync::Arc::new(index),
+        reach: aperture,
         kernel: kernel.name().to_string(),
         tiles: tile_plans,
         tile_shape,
@@ -204,24 +222,21 @@ fn auto_tile_shape(nx: usize, ny: usize, max_columns: usize, concurrent: usize) 
 }
 
 /// Contributions of a dip-mode aperture: per column, the traces within the radius at each time.
+/// On large grids every `stride`-th column of the tile (its first always) is counted and the
+/// tile's total extrapolated from them.
 fn count_dip(
     job: &MigrationJob,
     index: &MidpointIndex,
     traces: &[u32],
     columns: &[[f64; 2]],
     velocity: &pstm_math::TileVelocity,
-    tile: &Tile,
     stride: usize,
 ) -> u64 {
     let grid = &job.grid;
     let mut total = 0u64;
     let mut counted = 0usize;
     let mut dist = Vec::with_capacity(traces.len());
-    for (c, &[x, y]) in columns.iter().enumerate() {
-        let (jx, jy) = (c / tile.ny, c % tile.ny);
-        if !((tile.ix0 + jx) * grid.ny + tile.iy0 + jy).is_multiple_of(stride) {
-            continue;
-        }
+    for (c, &[x, y]) in columns.iter().enumerate().step_by(stride) {
         counted += 1;
         dist.clear();
         dist.extend(traces.iter().map(|&t| {
@@ -242,7 +257,7 @@ fn count_dip(
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let traces: Vec<usize> = self.tiles.iter().map(|t| t.traces.len()).collect();
+        let traces: Vec<usize> = self.tiles.iter().map(|t| t.n_traces).collect();
         let (min, max) = (traces.iter().min().copied().unwrap_or(0), traces.iter().max().copied().unwrap_or(0));
         let mean = traces.iter().sum::<usize>() as f64 / traces.len().max(1) as f64;
         let m = &self.memory;

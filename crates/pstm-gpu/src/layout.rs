@@ -120,8 +120,9 @@ pub struct TileInputs {
     pub origin: [f64; 2],
     /// Column positions relative to `origin` (m).
     pub columns: Vec<[f32; 2]>,
-    /// Output times (s) as the device sees them, in float32, one per time sample.
-    pub times: Vec<f32>,
+    /// Output times (s), one per time sample, in float64 (the float32 the device sees is taken
+    /// from these).
+    pub times: Vec<f64>,
 }
 
 /// Why a tile cannot be prepared.
@@ -165,21 +166,21 @@ impl TileInputs {
             pad2: 0.0,
             imaging: ImagingParams::new(task.params),
         };
-        let times = (0..nt).map(|it| task.time.time(it) as f32).collect();
+        let times = (0..nt).map(|it| task.time.time(it)).collect();
         Ok(Self { params, origin, columns, times })
     }
 }
 
 /// Per output time, WGSL `times: array<vec4<f32>>`: `(t0, t0/2, base_frac, base_index)` where
-/// `base_index + base_frac` is the position of the float32 `t0` in `block`'s traces, computed in
-/// float64 so that the kernel adds only the (smaller) moveout in float32.
-pub fn block_times(times: &[f32], block: &TraceBlock) -> Vec<[f32; 4]> {
+/// `base_index + base_frac` is the position of `t0` in `block`'s traces, computed in float64 from
+/// the exact time, so that the kernel adds only the (smaller) moveout in float32.
+pub fn block_times(times: &[f64], block: &TraceBlock) -> Vec<[f32; 4]> {
     times
         .iter()
         .map(|&t0| {
-            let u = (t0 as f64 - block.t_start_s) / block.dt_s;
+            let u = (t0 - block.t_start_s) / block.dt_s;
             let base = u.floor();
-            [t0, 0.5 * t0, (u - base) as f32, base as f32]
+            [t0 as f32, (0.5 * t0) as f32, (u - base) as f32, base as f32]
         })
         .collect()
 }

@@ -56,6 +56,19 @@ fn gpu_v0_matches_reference_on_random_cases() {
 }
 
 #[test]
+fn gpu_v0_matches_reference_on_long_records() {
+    let Some(ctx) = common::gpu_context("gpu_v0_matches_reference_on_long_records") else { return };
+    let gpu = kernel(&ctx);
+    for seed in 0..4 {
+        let case = ParityCase::random_long(seed);
+        let reference = migrate_tile(&CpuRefKernel, case.task(), &case.blocks).unwrap();
+        let image = migrate_tile(&gpu, case.task(), &case.blocks).unwrap();
+        let cmp = compare(&reference, &image, Some(&borderline_mask(&case.task(), &case.blocks)));
+        assert!(cmp.passes(REL_L2_TOL), "long records, seed {seed}: {cmp}");
+    }
+}
+
+#[test]
 fn gpu_v0_repeats_bit_for_bit() {
     let Some(ctx) = common::gpu_context("gpu_v0_repeats_bit_for_bit") else { return };
     let gpu = kernel(&ctx);

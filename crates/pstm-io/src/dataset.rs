@@ -275,7 +275,7 @@ impl DatasetWriter {
                 format!("a dataset needs traces and at least 2 samples, got {layout:?}"),
             ));
         }
-        let staged = Staged::new(target, overwrite)?;
+        let staged = Staged::replacing(target, overwrite, "a pstm dataset", &[TRACES])?;
         std::fs::create_dir_all(staged.path()).map_err(|e| IoError::fs(staged.path(), e))?;
         let chunk_traces = chunk_traces.clamp(1, layout.n_traces);
         let array = zarr::create(

@@ -1,10 +1,16 @@
 //! Write under a temporary name, rename when complete.
 //!
-//! A [`Staged`] path lives at `<dir>/.<name>.partial-<pid>` until [`Staged::commit`] renames it to
-//! `<dir>/<name>`. Dropped uncommitted (an error, a panic), it removes what it wrote. A process
-//! killed outright leaves only the hidden `.partial-` path, which no reader mistakes for output.
+//! A [`Staged`] path lives at `<dir>/.<name>.partial-<pid>-<n>` until [`Staged::commit`] renames
+//! it to `<dir>/<name>`. Dropped uncommitted (an error, a panic), it removes what it wrote. A
+//! process killed outright leaves only the hidden `.partial-` path, which no reader mistakes for
+//! output. A previous output at `<dir>/<name>` is moved aside before the rename and deleted only
+//! after it, so a failed commit puts it back.
+//!
+//! Replacing is allowed only for what pstm itself writes ([`Staged::replacing`]): an overwrite
+//! flag must never delete a user's input that happens to sit at the output path.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{IoError, Result};
 
@@ -18,8 +24,29 @@ pub struct Staged {
 impl Staged {
     /// Prepare to write `target`. Fails if it exists and `overwrite` is false.
     pub fn new(target: &Path, overwrite: bool) -> Result<Self> {
-        if target.exists() && !overwrite {
-            return Err(IoError::Exists { path: target.to_path_buf() });
+        Self::replacing(target, overwrite, "a file", &[])
+    }
+
+    /// Like [`Staged::new`], but an existing `target` is replaced only when it is what pstm
+    /// writes there: an empty directory, or one holding any of `markers` (for a file target,
+    /// `markers` empty means any file). `what` names it for the error.
+    pub fn replacing(target: &Path, overwrite: bool, what: &str, markers: &[&str]) -> Result<Self> {
+        if target.exists() {
+            if !overwrite {
+                return Err(IoError::Exists { path: target.to_path_buf() });
+            }
+            let ours = if target.is_dir() {
+                markers.iter().any(|m| target.join(m).exists())
+                    || std::fs::read_dir(target).map(|mut d| d.next().is_none()).unwrap_or(false)
+            } else {
+                markers.is_empty()
+            };
+            if !ours {
+                return Err(IoError::invalid(
+                    target,
+                    format!("exists and is not {what}; refusing to replace it (choose another output)"),
+                ));
+            }
         }
         let name = target
             .file_name()
@@ -31,7 +58,10 @@ impl Staged {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(|e| IoError::fs(&parent, e))?;
-        let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        // Unique within the process too, so two writers of one target never share a temporary.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let temp = parent.join(format!(".{name}.partial-{}-{n}", std::process::id()));
         remove_any(&temp)?;
         Ok(Self { target: target.to_path_buf(), temp, committed: false })
     }
@@ -48,9 +78,23 @@ impl Staged {
 
     /// Move the finished output into place, replacing any previous one.
     pub fn commit(mut self) -> Result<PathBuf> {
-        remove_any(&self.target)?;
-        std::fs::rename(&self.temp, &self.target).map_err(|e| IoError::fs(&self.target, e))?;
+        let old = self.temp.with_file_name(
+            self.temp.file_name().expect("temporary has a name").to_string_lossy().replace(".partial-", ".old-"),
+        );
+        let had_old = std::fs::symlink_metadata(&self.target).is_ok();
+        if had_old {
+            std::fs::rename(&self.target, &old).map_err(|e| IoError::fs(&self.target, e))?;
+        }
+        if let Err(e) = std::fs::rename(&self.temp, &self.target) {
+            if had_old {
+                let _ = std::fs::rename(&old, &self.target);
+            }
+            return Err(IoError::fs(&self.target, e));
+        }
         self.committed = true;
+        if had_old {
+            remove_any(&old)?;
+        }
         Ok(self.target.clone())
     }
 }
@@ -93,5 +137,22 @@ mod tests {
         assert!(target.is_dir());
         assert!(matches!(Staged::new(&target, false), Err(IoError::Exists { .. })));
         assert!(Staged::new(&target, true).is_ok());
+    }
+
+    #[test]
+    fn replacing_only_what_pstm_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join("precious.txt"), b"user data").unwrap();
+        let e = Staged::replacing(&target, true, "a pstm output", &["run.json"]).unwrap_err().to_string();
+        assert!(e.contains("refusing to replace"), "{e}");
+        std::fs::write(target.join("run.json"), b"{}").unwrap();
+        let s = Staged::replacing(&target, true, "a pstm output", &["run.json"]).unwrap();
+        std::fs::create_dir_all(s.path()).unwrap();
+        std::fs::write(s.path().join("new"), b"1").unwrap();
+        s.commit().unwrap();
+        assert!(target.join("new").exists() && !target.join("precious.txt").exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the old output is gone");
     }
 }
