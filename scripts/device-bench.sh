@@ -3,7 +3,8 @@
 # Results go to $OUT (default /tmp/pstm-device-bench).
 #
 # The device machine has no Rust toolchain: build here and carry the binary and the Vulkan
-# loader (see shared/reference/gpu-probe.md for the loader debs in .gl/):
+# loader, as Debian packages downloaded once into .gl/ (libvulkan1 libegl1 libglvnd0 libopengl0
+# libgl1 libglx0 libgles2, amd64, with `apt-get download`); the NVIDIA driver is on the machine:
 #   cargo build --release -p pstm-cli && mkdir -p .devbin && cp target/release/pstm .devbin/
 #   (optional, kernel-only timings: cargo build --release -p pstm-gpu --examples &&
 #    cp target/release/examples/gpu_bench .devbin/)

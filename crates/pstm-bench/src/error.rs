@@ -9,6 +9,8 @@ use pstm_engine::EngineError;
 pub enum BenchError {
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Io(#[from] pstm_io::IoError),
     #[error("{path}: {source}")]
     File { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a pstm benchmark results file: {source}")]

@@ -21,14 +21,7 @@ pub struct Machine {
 impl Machine {
     /// Describe this machine; `name` overrides the generated short name.
     pub fn detect(name: Option<&str>) -> Self {
-        let cpu_model = read("/proc/cpuinfo")
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split(':').nth(1))
-                    .map(|m| m.trim().to_string())
-            })
-            .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+        let cpu_model = pstm_kernel::cpu_model();
         let logical_cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let distro = read("/etc/os-release").and_then(|s| {
             s.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim_matches('"').to_string())

@@ -206,7 +206,7 @@ impl BenchResults {
 
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).expect("results serialise");
-        std::fs::write(path, text + "\n").map_err(|e| BenchError::file(path, e))
+        Ok(pstm_io::staging::write_file(path, text + "\n")?)
     }
 
     /// The record of `kernel` on `dataset`, if any.

@@ -168,7 +168,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     if let Some(path) = &args.report {
         let page = report::html(&results, regression.as_ref())?;
-        std::fs::write(path, page).map_err(|e| anyhow::anyhow!("{}: cannot write the report: {e}", path.display()))?;
+        pstm_io::staging::write_file(path, page).map_err(|e| anyhow::anyhow!("cannot write the report: {e}"))?;
         println!("report written to {}", path.display());
     }
     let inaccurate: Vec<String> = results

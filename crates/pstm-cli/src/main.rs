@@ -219,7 +219,7 @@ fn run(command: Command) -> Result<()> {
                 if output.exists() && !force {
                     bail!("{}: already exists (use --force to replace it)", output.display());
                 }
-                std::fs::write(&output, text).with_context(|| format!("{}: cannot write", output.display()))?;
+                pstm_io::staging::write_file(&output, text)?;
                 println!("wrote {}", output.display());
             }
         }
@@ -235,8 +235,7 @@ fn run(command: Command) -> Result<()> {
                 _ => bail!("give --size PRESET or --spec FILE"),
             };
             if print_spec {
-                print!("{}", serde_json::to_string_pretty(&spec)?);
-                println!();
+                print!("{}", serde_saphyr::to_string(&spec)?);
                 return Ok(());
             }
             let summary = match out {

@@ -254,12 +254,18 @@ impl JobConfig {
         }
     }
 
-    /// A short hash of the job's settings, stored with the outputs.
+    /// A short hash of what determines the image (input, velocity, algorithm, grid, gathers),
+    /// stored with the outputs: runs that differ only in kernel, threads, memory or where they
+    /// write share it.
     pub fn hash(&self) -> String {
-        let text = serde_json::to_string(self).expect("config serialises");
-        let digest = Sha256::digest(text.as_bytes());
-        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+        digest(&(&self.input, &self.velocity, &self.algorithm, &self.output.grid, &self.output.offset_gathers))
     }
+}
+
+/// A short, stable hash (16 hex digits of SHA-256) of a value's JSON form.
+pub fn digest(value: &impl Serialize) -> String {
+    let text = serde_json::to_string(value).expect("value serialises");
+    Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 impl Validate for JobConfig {
@@ -339,7 +345,7 @@ impl Validate for VelocityConfig {
         if let Some(c) = &self.cube
             && c.as_os_str().is_empty()
         {
-            errors.push(ConfigError::new(join(path, "cube"), "must name a zarr velocity cube"));
+            errors.push(ConfigError::new(join(path, "cube"), "must name a velocity cube (zarr or SEG-Y)"));
         }
         if self.segy_map.is_some() && self.cube.is_none() {
             errors.push(ConfigError::new(join(path, "segy_map"), "applies only to a SEG-Y `cube`"));

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pstm_io::segy_export::{
     ExportOptions, ExportSummary, OffsetVolume, export_dataset, export_offset_volumes, export_volume,
 };
@@ -14,15 +13,7 @@ use crate::output;
 
 /// Import a prestack SEG-Y file into a dataset, with a progress bar when `progress`.
 pub fn import(file: &Path, out: &Path, options: &ImportOptions, progress: bool) -> Result<ImportSummary> {
-    let bar = ProgressBar::with_draw_target(
-        None,
-        if progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{wide_bar}] {percent:>3}% {msg}, ETA {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
+    let bar = crate::progress::bar(progress, None, "{percent:>3}% {msg}");
     bar.set_message("headers checked, then traces copied");
     let summary = import_segy(file, out, options, &mut |done, total| {
         bar.set_length(total);

@@ -98,7 +98,7 @@ pub fn run_demo(dir: &Path, kernel: Option<&str>, progress: bool) -> Result<Demo
     let survey = dir.join("survey");
     synth::generate(&spec, &survey, true, progress)?;
     let job_file = dir.join("job.yaml");
-    std::fs::write(&job_file, DEMO_JOB).map_err(|e| pstm_io::IoError::fs(&job_file, e))?;
+    pstm_io::staging::write_file(&job_file, DEMO_JOB)?;
     let mut config: JobConfig = load_yaml_file(&job_file)?;
     config.resolve_paths(dir);
     if let Some(k) = kernel {

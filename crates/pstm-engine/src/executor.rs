@@ -5,7 +5,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pstm_kernel::{MigrationKernel, TileImage, TileTask};
 use serde::Serialize;
 
@@ -176,7 +175,7 @@ pub fn execute(
     let t = Instant::now();
     let source = TraceSource::new(job, plan.traces_in_memory)?;
     let load_s = t.elapsed().as_secs_f64();
-    let bar = progress_bar(options.progress, plan.contributions);
+    let bar = crate::progress::bar(options.progress, Some(plan.contributions), "{percent:>3}% {msg}");
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<EngineError>> = Mutex::new(None);
@@ -237,17 +236,6 @@ pub fn execute(
         total_s: started.elapsed().as_secs_f64(),
         output: None,
     })
-}
-
-fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
-    let target = if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-    let bar = ProgressBar::with_draw_target(Some(total), target);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{wide_bar}] {percent:>3}% {msg}, ETA {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
 }
 
 /// One tile: velocities, then each offset bin (or all traces) block by block.

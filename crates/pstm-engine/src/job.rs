@@ -161,6 +161,15 @@ pub fn velocity_model(v: &pstm_config::job::VelocityConfig) -> Result<VelocityMo
             };
             pstm_io::segy_velocity::read_velocity_cube(path, &map)?
         } else {
+            if v.segy_map.is_some() {
+                return Err(EngineError::job(
+                    "velocity.segy_map",
+                    format!(
+                        "{} is not a SEG-Y file (.sgy, .segy): the map applies only to SEG-Y cubes",
+                        path.display()
+                    ),
+                ));
+            }
             pstm_io::velocity_cube::read(path)?
         };
         (VelocityFunction::Cube(cube), "velocity.cube")

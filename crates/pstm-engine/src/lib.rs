@@ -29,6 +29,7 @@ pub mod job;
 pub mod output;
 pub mod plan;
 pub mod plot;
+pub mod progress;
 pub mod registry;
 pub mod source;
 pub mod synth;

@@ -1,6 +1,6 @@
 //! Where finished tiles go: zarr volumes in a staged output directory, or memory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use pstm_io::volume::VolumeElement;
@@ -32,7 +32,7 @@ pub fn normalize(image: &[f32], fold: &[u32]) -> Vec<f32> {
     image.iter().zip(fold).map(|(&s, &f)| if f > 0 { s / f as f32 } else { 0.0 }).collect()
 }
 
-/// Zarr volumes under an output directory written as `.<name>.partial-<pid>` and renamed by
+/// Zarr volumes under an output directory written under a hidden temporary name and renamed by
 /// [`ZarrOutput::commit`].
 pub struct ZarrOutput {
     staged: Staged,
@@ -99,10 +99,6 @@ impl ZarrOutput {
             }
         }
         Ok(Self { staged, stack, fold, normalized, gathers })
-    }
-
-    pub fn staging_dir(&self) -> &Path {
-        self.staged.path()
     }
 
     /// Write the run record and move the directory into place.

@@ -59,7 +59,9 @@ pub fn slice_png(path: &Path, title: &str, data: &[f32], across: (&Axis, usize),
     let (ax, n_across) = across;
     let (dy, n_down) = down;
     let err = |e: &dyn std::fmt::Display| EngineError::Other(format!("{}: cannot draw image: {e}", path.display()));
-    let root = BitMapBackend::new(path, (900, 700)).into_drawing_area();
+    // Drawn under a temporary name (same extension: the encoder goes by it), then renamed.
+    let staged = pstm_io::Staged::new(path, true)?;
+    let root = BitMapBackend::new(staged.path(), (900, 700)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let (x0, x1) = (ax.start - 0.5 * ax.step, ax.end(n_across) - 0.5 * ax.step);
     let (y0, y1) = (dy.start - 0.5 * dy.step, dy.end(n_down) - 0.5 * dy.step);
@@ -90,6 +92,9 @@ pub fn slice_png(path: &Path, title: &str, data: &[f32], across: (&Axis, usize),
         }))
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
+    drop(chart);
+    drop(root);
+    staged.commit()?;
     Ok(())
 }
 

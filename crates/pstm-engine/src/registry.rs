@@ -62,10 +62,14 @@ impl KernelId {
     }
 
     /// Whether `auto` may pick it: never the debugging twin, and a GPU kernel only on a real GPU
-    /// (a software rasteriser such as lavapipe is slower than the CPU kernels).
+    /// (a software rasteriser such as lavapipe is slower than the CPU kernels) unless the user
+    /// named the adapter.
     fn auto_eligible(self, options: &KernelOptions) -> bool {
         match self {
-            KernelId::GpuV0 => pstm_gpu::probe(&options.gpu()).is_ok_and(|a| !a.is_software()),
+            KernelId::GpuV0 => {
+                let gpu = options.gpu();
+                pstm_gpu::probe(&gpu).is_ok_and(|a| gpu.adapter.is_some() || !a.is_software())
+            }
             KernelId::Cpu | KernelId::CpuRef => true,
             KernelId::GpuV0Twin => false,
         }
@@ -97,6 +101,13 @@ fn valid_names() -> String {
 /// run here.
 pub fn create_kernel(name: &str, options: &KernelOptions) -> Result<Box<dyn MigrationKernel>> {
     if name == "auto" {
+        // A named adapter that is not here is an error, not a quiet fall back to the CPU.
+        let gpu = options.gpu();
+        if let (Some(wanted), Err(e)) = (&gpu.adapter, pstm_gpu::probe(&gpu)) {
+            return Err(EngineError::Other(format!(
+                "the GPU adapter `{wanted}` (execution.gpu.adapter or PSTM_GPU_ADAPTER) is not available: {e}"
+            )));
+        }
         let mut reasons = Vec::new();
         for id in KernelId::ALL.into_iter().filter(|id| id.auto_eligible(options)) {
             match id.create(options) {

@@ -16,14 +16,27 @@ pub enum TraceSource<'a> {
     Stream { job: &'a MigrationJob },
 }
 
+thread_local! {
+    /// Each thread keeps the filter (FFT plans and buffers) of the last kind, length and interval
+    /// it filtered: streamed blocks of one survey reuse it instead of planning FFTs per block.
+    static FILTER: std::cell::RefCell<Option<((Prefilter, usize, u64), TraceFilter)>> = const { std::cell::RefCell::new(None) };
+}
+
 fn filter_traces(kind: Prefilter, samples: &mut [f32], ns: usize, dt: f64) {
     if kind == Prefilter::None {
         return;
     }
-    let mut filter = TraceFilter::new(kind, ns, dt);
-    for trace in samples.chunks_mut(ns) {
-        filter.apply(trace);
-    }
+    FILTER.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        let key = (kind, ns, dt.to_bits());
+        let (_, filter) = match cached.as_mut() {
+            Some(entry) if entry.0 == key => entry,
+            _ => cached.insert((key, TraceFilter::new(kind, ns, dt))),
+        };
+        for trace in samples.chunks_mut(ns) {
+            filter.apply(trace);
+        }
+    });
 }
 
 impl<'a> TraceSource<'a> {

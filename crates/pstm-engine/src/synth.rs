@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pstm_config::SynthSpec;
 use pstm_io::{DatasetLayout, DatasetWriter, TraceHeaders};
 use pstm_math::TraceGeometry;
@@ -76,6 +75,7 @@ pub fn ground_truth(spec: &SynthSpec, model: &ForwardModel) -> serde_json::Value
         .collect();
     serde_json::json!({
         "generator": "pstm synth",
+        "generator_version": GENERATOR_VERSION,
         "pstm_version": env!("CARGO_PKG_VERSION"),
         "diffractors": diffractors,
         "reflectors": reflectors,
@@ -101,17 +101,7 @@ pub fn generate(spec: &SynthSpec, out: &Path, overwrite: bool, progress: bool) -
     };
     let timing = TraceTiming { t_start: layout.t_start_s(), dt: layout.dt_s(), n: layout.n_samples };
     let mut writer = DatasetWriter::create(out, layout, layout.default_chunk_traces(), true, overwrite)?;
-    let bar = ProgressBar::with_draw_target(
-        Some(layout.n_traces as u64),
-        if progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
-    );
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] [{wide_bar}] {human_pos}/{human_len} traces, ETA {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
+    let bar = crate::progress::bar(progress, Some(layout.n_traces as u64), "{human_pos}/{human_len} traces");
     let geometry = |i: usize| {
         let (mx, my, offset, azimuth) = g.trace(i);
         TraceGeometry::from_midpoint(mx, my, offset, azimuth)
@@ -153,18 +143,22 @@ pub fn generate(spec: &SynthSpec, out: &Path, overwrite: bool, progress: bool) -
     })
 }
 
+/// Bumped whenever the generator writes something different for the same spec, so that cached
+/// datasets from an older generator are not reused.
+pub const GENERATOR_VERSION: u32 = 2;
+
 /// Where cached datasets live: `$PSTM_CACHE_DIR`, else `.pstm-cache` in the working directory.
 pub fn cache_dir() -> PathBuf {
     std::env::var_os("PSTM_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".pstm-cache"))
 }
 
 /// A dataset for `spec` from the cache, generated on first use. The cache key is the preset name
-/// (or `custom`) and a hash of the whole spec, so a changed parameter never reuses stale data.
+/// (or `custom`) and a hash of the whole spec and [`GENERATOR_VERSION`], so neither a changed
+/// parameter nor a changed generator reuses stale data.
 pub fn cached(name: &str, spec: &SynthSpec, progress: bool) -> Result<SynthSummary> {
     let started = Instant::now();
-    let text = serde_json::to_string(spec).expect("spec serialises");
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
-    let path = cache_dir().join("datasets").join(format!("{name}-{hash:016x}"));
+    let hash = pstm_config::job::digest(&(GENERATOR_VERSION, spec));
+    let path = cache_dir().join("datasets").join(format!("{name}-{hash}"));
     if let Ok(ds) = pstm_io::Dataset::open(&path)
         && ds
             .metadata()

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use pstm_engine::plan::plan;
 use pstm_kernel::TileTask;
-use pstm_kernel::parity::count_contributions;
+use pstm_kernel::parity::count_fold;
 
 fn survey(dir: &std::path::Path) -> std::path::PathBuf {
     let mut s = spec(600.0, 0.6, "{constant: 2200}");
@@ -37,7 +37,7 @@ fn fold_equals_an_independent_count() {
         }];
         let velocity = job.velocity.sample(&columns, &g.time).unwrap();
         let task = TileTask { columns: &columns, time: g.time, velocity: &velocity, params: &job.params };
-        let count = count_contributions(&task, std::slice::from_ref(&block));
+        let count = count_fold(&task, std::slice::from_ref(&block));
         let nt = g.time.nt;
         let c = ix * g.ny + iy;
         assert_eq!(&v.fold[c * nt..(c + 1) * nt], &count[..], "column ({ix}, {iy})");

@@ -15,15 +15,17 @@
 //! from opening the tile to its image on the host: buffer creation, upload, dispatches,
 //! readback) and the dispatches alone (timestamp queries, wall clock where the device has
 //! none). A contribution is one in-aperture trace into one output sample, counted on the host as
-//! in the probe (`gpu-probe.md`), so rates compare with its naive 531 G/s.
+//! in the wgpu-vs-CUDA probe behind docs/PERFORMANCE.md, so rates compare with its naive 531 G/s.
+//! This survey is not the `medium` preset of `pstm bench` (random samples, UTM coordinates, a
+//! velocity function): its figures are kernel-level, `pstm bench`'s are end to end.
 //! `--weights probe` (default) weighs by obliquity only, as the probe did; `full` adds a 10%
 //! cosine taper and spreading. `--check-columns K` (default 4, 0 to skip) runs `cpu-ref` on the
 //! K x K columns at the centre, times it, and compares the GPU's image there.
 //!
-//! Precision note: at 1501 samples the traveltime's float32 rounding alone (about
-//! `6e-8 * t / dt` samples of interpolation position) brings the centre-column check to about
-//! 1.1e-4 relative L2 (1.08e-4 on the H100, 1.19e-4 for the IEEE float32 CPU twin), above the
-//! 1e-4 the random parity cases (at most 550 samples) meet; fold is identical.
+//! Precision note: these records are white noise (every frequency to Nyquist), the worst case
+//! for float32 sample positions. Before positions were split into the output time's float64
+//! position plus the float32 moveout, the centre-column check read 1.08e-4 relative L2 on the
+//! H100 (1.19e-4 for the CPU twin); the split halves the position error.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -37,7 +39,7 @@ use pstm_math::{
     VelocityModel, VelocityType,
 };
 
-/// SFU-bound ceiling of the H100 for 2 sqrt + 1 reciprocal per contribution (`gpu-probe.md`).
+/// SFU-bound ceiling of the H100 for 2 sqrt + 1 reciprocal per contribution (docs/PERFORMANCE.md).
 const H100_SFU_CEILING: f64 = 1.40e12;
 const REL_L2_TOL: f64 = 1e-4;
 

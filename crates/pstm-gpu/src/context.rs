@@ -13,8 +13,8 @@
 //!   128 MiB even on a GPU that binds 2 GiB.
 //! - **Features**: only those in [`OPTIONAL_FEATURES`] that the adapter offers; kernels ask
 //!   [`GpuContext::has_feature`] and fall back when a feature is missing, never assume it.
-//! - **Shader runtime checks**: off for release pipelines (they cost 11-24% in the probe, see
-//!   `gpu-probe.md`); every kernel is compared with the reference instead. `PSTM_GPU_CHECKS=1`
+//! - **Shader runtime checks**: off for release pipelines (they cost 11-24% in a wgpu-vs-CUDA
+//!   probe on an H100, 12% for `gpu-v0`, docs/PERFORMANCE.md); every kernel is compared with the reference instead. `PSTM_GPU_CHECKS=1`
 //!   or [`GpuOptions::runtime_checks`] turns them back on to chase an out-of-bounds access.
 
 use std::fmt;

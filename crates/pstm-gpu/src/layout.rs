@@ -84,12 +84,7 @@ pub struct TileParams {
     /// Velocity columns: 1 (laterally invariant) or `n_columns`.
     pub velocity_columns: u32,
     pub pad0: u32,
-    /// Time of the first output sample (s).
-    pub out_t0_s: f32,
-    /// Output sample interval (s).
-    pub out_dt_s: f32,
-    pub pad1: f32,
-    pub pad2: f32,
+    /// Output times come per sample from the `times` binding ([`block_times`]).
     pub imaging: ImagingParams,
 }
 
@@ -103,13 +98,12 @@ pub struct BlockParams {
     /// 0: this dispatch writes every output sample (the tile's first); 1: it adds.
     pub accumulate: u32,
     pub pad0: u32,
-    /// Time of each trace's first sample (s).
-    pub trace_t0_s: f32,
-    /// Trace sample interval (s).
+    /// Trace sample interval (s); the first sample's time is folded into [`block_times`].
     pub trace_dt_s: f32,
     /// `1 / trace_dt_s` (1/s), computed in float64.
     pub inv_trace_dt: f32,
     pub pad1: f32,
+    pub pad2: f32,
 }
 
 /// A tile's float32 inputs.
@@ -160,10 +154,6 @@ impl TileInputs {
             nt: nt as u32,
             velocity_columns: vel.n_columns as u32,
             pad0: 0,
-            out_t0_s: task.time.t0_s as f32,
-            out_dt_s: task.time.dt_s as f32,
-            pad1: 0.0,
-            pad2: 0.0,
             imaging: ImagingParams::new(task.params),
         };
         let times = (0..nt).map(|it| task.time.time(it)).collect();
@@ -222,10 +212,10 @@ pub fn block_params(block: &TraceBlock, n_traces: usize, accumulate: bool) -> Bl
         n_samples: block.n_samples as u32,
         accumulate: accumulate as u32,
         pad0: 0,
-        trace_t0_s: block.t_start_s as f32,
         trace_dt_s: block.dt_s as f32,
         inv_trace_dt: (1.0 / block.dt_s) as f32,
         pad1: 0.0,
+        pad2: 0.0,
     }
 }
 

@@ -223,17 +223,7 @@ fn gpu_v0_bindings_structs_and_constants_match_the_rust_side() {
     assert_same_layout::<TileParams>(
         &module,
         "TileParams",
-        fields!(TileParams {
-            n_columns: u32,
-            nt: u32,
-            velocity_columns: u32,
-            pad0: u32,
-            out_t0_s: f32,
-            out_dt_s: f32,
-            pad1: f32,
-            pad2: f32,
-            imaging: ImagingParams,
-        }),
+        fields!(TileParams { n_columns: u32, nt: u32, velocity_columns: u32, pad0: u32, imaging: ImagingParams }),
     );
     assert_same_layout::<BlockParams>(
         &module,
@@ -243,10 +233,10 @@ fn gpu_v0_bindings_structs_and_constants_match_the_rust_side() {
             n_samples: u32,
             accumulate: u32,
             pad0: u32,
-            trace_t0_s: f32,
             trace_dt_s: f32,
             inv_trace_dt: f32,
             pad1: f32,
+            pad2: f32,
         }),
     );
 

@@ -263,8 +263,13 @@ impl RawColumns {
         }
         let take = |v: &Vec<f64>| order.iter().map(|&r| v[r]).collect::<Vec<f64>>();
         let mut get = |name: &str| self.f64s.remove(name).map(|v| take(&v));
-        let (sou_x, sou_y, rec_x, rec_y) =
-            (get(col::SOU_X).unwrap(), get(col::SOU_Y).unwrap(), get(col::REC_X).unwrap(), get(col::REC_Y).unwrap());
+        // The schema has these columns (checked on open); a file without rows has no batches.
+        let (sou_x, sou_y, rec_x, rec_y) = (
+            get(col::SOU_X).unwrap_or_default(),
+            get(col::SOU_Y).unwrap_or_default(),
+            get(col::REC_X).unwrap_or_default(),
+            get(col::REC_Y).unwrap_or_default(),
+        );
         let (cdp_x, cdp_y, offset, azimuth) = (get(col::CDP_X), get(col::CDP_Y), get(col::OFFSET), get(col::AZIMUTH));
         let geometry = |i: usize| TraceGeometry { sx: sou_x[i], sy: sou_y[i], rx: rec_x[i], ry: rec_y[i] };
         let cdp_x = cdp_x.unwrap_or_else(|| (0..n).map(|i| geometry(i).midpoint().0).collect());
@@ -317,6 +322,11 @@ mod tests {
         let back = TraceHeaders::read_parquet(&path).unwrap();
         assert_eq!(back.sou_x[3], h.sou_x[0]);
         assert_eq!(back.inline.as_ref().unwrap()[3], 0);
+
+        // A file with the columns but no rows is a valid, empty header set.
+        TraceHeaders { inline: None, crossline: None, ..Default::default() }.write_parquet(&path).unwrap();
+        assert_eq!(TraceHeaders::read_parquet(&path).unwrap().len(), 0);
+        shuffled.write_parquet(&path).unwrap();
 
         shuffled.trace_idx = vec![3, 0, 3, 1, 2];
         shuffled.write_parquet(&path).unwrap();

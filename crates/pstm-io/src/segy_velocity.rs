@@ -127,10 +127,13 @@ pub fn read_velocity_cube(path: &Path, map: &HeaderMap) -> Result<VelocityCube> 
     // Inline and crossline directions along world x and y, either way round.
     let inline_is_x = along_il.1.abs() <= along_il.0.abs() && along_xl.0.abs() <= along_xl.1.abs();
     let snap = |v: (f64, f64), x_axis: bool| if x_axis { (v.0, 0.0) } else { (0.0, v.1) };
+    // A single line is snapped to the world axis it mostly runs along, so that a diagonal line
+    // fails the regularity test below instead of being read along one of its components.
+    let dominant_x = |v: (f64, f64)| v.0.abs() >= v.1.abs();
     let (a_il, a_xl) = if n_il == 1 && n_xl > 1 {
-        ((0.0, 0.0), along_xl)
+        ((0.0, 0.0), snap(along_xl, dominant_x(along_xl)))
     } else if n_xl == 1 {
-        (along_il, (0.0, 0.0))
+        (snap(along_il, dominant_x(along_il)), (0.0, 0.0))
     } else {
         (snap(along_il, inline_is_x), snap(along_xl, !inline_is_x))
     };

@@ -1,7 +1,7 @@
 //! Write under a temporary name, rename when complete.
 //!
-//! A [`Staged`] path lives at `<dir>/.<name>.partial-<pid>-<n>` until [`Staged::commit`] renames
-//! it to `<dir>/<name>`. Dropped uncommitted (an error, a panic), it removes what it wrote. A
+//! A [`Staged`] path lives at `<dir>/.partial-<pid>-<n>.<name>` (hidden, the name's extension
+//! kept for writers that go by it) until [`Staged::commit`] renames it to `<dir>/<name>`. Dropped uncommitted (an error, a panic), it removes what it wrote. A
 //! process killed outright leaves only the hidden `.partial-` path, which no reader mistakes for
 //! output. A previous output at `<dir>/<name>` is moved aside before the rename and deleted only
 //! after it, so a failed commit puts it back.
@@ -61,7 +61,7 @@ impl Staged {
         // Unique within the process too, so two writers of one target never share a temporary.
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let temp = parent.join(format!(".{name}.partial-{}-{n}", std::process::id()));
+        let temp = parent.join(format!(".partial-{}-{n}.{name}", std::process::id()));
         remove_any(&temp)?;
         Ok(Self { target: target.to_path_buf(), temp, committed: false })
     }
@@ -79,7 +79,7 @@ impl Staged {
     /// Move the finished output into place, replacing any previous one.
     pub fn commit(mut self) -> Result<PathBuf> {
         let old = self.temp.with_file_name(
-            self.temp.file_name().expect("temporary has a name").to_string_lossy().replace(".partial-", ".old-"),
+            self.temp.file_name().expect("temporary has a name").to_string_lossy().replacen(".partial-", ".old-", 1),
         );
         let had_old = std::fs::symlink_metadata(&self.target).is_ok();
         if had_old {
@@ -105,6 +105,15 @@ impl Drop for Staged {
             let _ = remove_any(&self.temp);
         }
     }
+}
+
+/// Write a whole file through a [`Staged`] temporary: readers see the old file or the new one,
+/// never half of it.
+pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    let staged = Staged::new(path, true)?;
+    std::fs::write(staged.path(), contents).map_err(|e| IoError::fs(path, e))?;
+    staged.commit()?;
+    Ok(())
 }
 
 fn remove_any(path: &Path) -> Result<()> {

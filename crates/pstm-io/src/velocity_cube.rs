@@ -32,6 +32,7 @@ pub fn read(path: &Path) -> Result<VelocityCube> {
     })
 }
 
+/// Write a cube (refusing to replace anything at `path`), under a temporary name until complete.
 pub fn write(path: &Path, cube: &VelocityCube) -> Result<()> {
     let grid = OutputGrid {
         origin_x: cube.x0,
@@ -45,8 +46,11 @@ pub fn write(path: &Path, cube: &VelocityCube) -> Result<()> {
     };
     let mut extra = serde_json::Map::new();
     extra.insert("quantity".into(), "velocity_m_per_s".into());
-    let w = VolumeWriter::create(path, &grid, (cube.nx, cube.ny), VolumeElement::F32, extra)?;
-    w.write_tile_f32(&grid.full_tile(), &cube.data)
+    let staged = crate::Staged::new(path, false)?;
+    let w = VolumeWriter::create(staged.path(), &grid, (cube.nx, cube.ny), VolumeElement::F32, extra)?;
+    w.write_tile_f32(&grid.full_tile(), &cube.data)?;
+    staged.commit()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -86,14 +86,14 @@ fn bench(n_mid: usize, offsets: &[f64], n_samples: usize, tile: usize) -> Bench 
         weights: AmplitudeWeights { spreading: true, obliquity: true },
     };
     let mut b = Bench { columns, time, velocity, params, block, contributions: 0 };
-    b.contributions = count_contributions(&b);
+    b.contributions = count_fold(&b);
     b
 }
 
 /// Contributions of a tile, in float64. The velocity is constant, so the traveltime grows with
 /// `t0`: the samples before the trace start, and those before its end, are prefixes of the time
 /// axis, found by bisection. Sample positions as in `pstm_math::interp::sample_position`.
-fn count_contributions(b: &Bench) -> u64 {
+fn count_fold(b: &Bench) -> u64 {
     let block = &b.block;
     let (inv_dt, last) = (1.0 / block.dt_s, (block.n_samples - 1) as f64);
     let mut total = 0u64;

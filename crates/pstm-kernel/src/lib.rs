@@ -186,7 +186,12 @@ pub fn migrate_tile(
 
 /// The machine's CPU, for kernel descriptions: model name and logical cores.
 pub fn cpu_description() -> String {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
+    format!("{}, {} threads", cpu_model(), rayon::current_num_threads())
+}
+
+/// The CPU's model name (`/proc/cpuinfo`), or the architecture where that is not readable.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
             s.lines()
@@ -194,6 +199,5 @@ pub fn cpu_description() -> String {
                 .and_then(|l| l.split(':').nth(1))
                 .map(|s| s.trim().to_string())
         })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    format!("{model}, {} threads", rayon::current_num_threads())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }

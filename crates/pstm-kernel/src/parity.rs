@@ -263,7 +263,7 @@ pub fn compare(reference: &TileImage, candidate: &TileImage, mask: Option<&[bool
 
 /// Exact count of contributions (in aperture, inside the trace) per output sample, for checking
 /// fold independently of any kernel.
-pub fn count_contributions(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<u32> {
+pub fn count_fold(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<u32> {
     let nt = task.time.nt;
     let mut fold = vec![0u32; task.n_output_samples()];
     for (c, &[x, y]) in task.columns.iter().enumerate() {
@@ -313,7 +313,7 @@ mod tests {
         for seed in 0..4 {
             let case = ParityCase::random(seed);
             let reference = migrate_tile(&CpuRefKernel, case.task(), &case.blocks).unwrap();
-            assert_eq!(reference.fold, count_contributions(&case.task(), &case.blocks), "seed {seed}");
+            assert_eq!(reference.fold, count_fold(&case.task(), &case.blocks), "seed {seed}");
             assert!(reference.fold.iter().any(|&f| f > 0));
         }
     }

@@ -163,8 +163,8 @@ impl ForwardModel {
                 return Err(format!("reflector {i}: dipping reflectors need a constant velocity"));
             }
             // Written so that NaN fails too.
-            if r.dip_deg.abs().partial_cmp(&80.0) != Some(std::cmp::Ordering::Less) {
-                return Err(format!("reflector {i}: dip {} degrees must be under 80", r.dip_deg));
+            if r.dip_deg.abs().partial_cmp(&80.0).is_none_or(|o| o == std::cmp::Ordering::Greater) {
+                return Err(format!("reflector {i}: dip {} degrees must be at most 80", r.dip_deg));
             }
         }
         for (i, d) in self.diffractors.iter().enumerate() {

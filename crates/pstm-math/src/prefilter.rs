@@ -76,10 +76,6 @@ impl TraceFilter {
         }
     }
 
-    pub fn kind(&self) -> Prefilter {
-        self.kind
-    }
-
     /// Filter one trace in place (a no-op for `Prefilter::None`).
     pub fn apply(&mut self, trace: &mut [f32]) {
         if self.kind == Prefilter::None {

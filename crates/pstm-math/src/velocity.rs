@@ -257,11 +257,6 @@ impl TileVelocity {
     pub fn is_laterally_invariant(&self) -> bool {
         self.n_columns == 1
     }
-
-    /// Largest velocity, for sizing apertures.
-    pub fn max(&self) -> f64 {
-        self.values.iter().fold(0.0f64, |m, &v| m.max(v as f64))
-    }
 }
 
 impl VelocityModel {

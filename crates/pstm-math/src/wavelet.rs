@@ -54,7 +54,7 @@ impl Wavelet {
         }
     }
 
-    /// A short description for errors and metadata.
+    /// Reject corner frequencies that make no wavelet, with a message naming them.
     pub fn check(&self) -> Result<(), String> {
         match *self {
             Wavelet::Ricker { freq_hz } if !(freq_hz.is_finite() && freq_hz > 0.0) => {

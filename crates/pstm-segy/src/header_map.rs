@@ -240,11 +240,12 @@ impl HeaderMap {
         if !(loc.width == 2 || loc.width == 4) {
             return Err(format!("width {} must be 2 or 4", loc.width));
         }
-        if loc.byte == 0 || loc.byte + loc.width - 1 > TRACE_HEADER_BYTES as u32 {
+        let last = loc.byte.checked_add(loc.width - 1).filter(|&l| loc.byte > 0 && l <= TRACE_HEADER_BYTES as u32);
+        if last.is_none() {
             return Err(format!(
                 "bytes {}-{} are outside the trace header (1-{TRACE_HEADER_BYTES})",
                 loc.byte,
-                loc.byte + loc.width - 1
+                loc.byte.saturating_add(loc.width - 1)
             ));
         }
         self.locs[key.index()] = loc;
@@ -383,6 +384,8 @@ mod tests {
         let e = HeaderMap::parse("sx=239").unwrap_err().to_string();
         assert!(e.contains("sx=239: bytes 239-242 are outside the trace header (1-240)"), "{e}");
         assert!(HeaderMap::parse("sx=0").is_err());
+        // Positions near u32::MAX must not wrap past the check.
+        assert!(HeaderMap::parse("sx=4294967295").unwrap_err().to_string().contains("outside the trace header"));
         assert!(HeaderMap::parse("sx=abc").unwrap_err().to_string().contains("not a byte position"));
         assert!(HeaderMap::parse("sx=73:3").unwrap_err().to_string().contains("must be 2 or 4"));
         assert_eq!(HeaderMap::parse("sx=1,sx=5").unwrap_err(), HeaderMapError::Duplicate { key: "sx" });

@@ -18,10 +18,6 @@ struct TileParams {
     nt: u32,
     velocity_columns: u32,
     pad0: u32,
-    out_t0_s: f32,
-    out_dt_s: f32,
-    pad1: f32,
-    pad2: f32,
     imaging: Imaging,
 }
 
@@ -31,10 +27,10 @@ struct BlockParams {
     n_samples: u32,
     accumulate: u32,
     pad0: u32,
-    trace_t0_s: f32,
     trace_dt_s: f32,
     inv_trace_dt: f32,
     pad1: f32,
+    pad2: f32,
 }
 
 @group(0) @binding(0) var<uniform> tile: TileParams;
