@@ -190,3 +190,29 @@ fn good_job_runs_and_dry_run_writes_nothing() {
     assert_eq!(code, 0);
     assert!(out.contains("cpu-ref"));
 }
+
+#[test]
+fn overwriting_never_deletes_what_pstm_did_not_write() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    survey(dir);
+    // The output pointed at the input dataset.
+    let f = job(dir, "self.yaml", &GOOD.replace("directory: out", "directory: survey, overwrite: true"));
+    fails(&["migrate", &f], dir, &["output.directory", "overlaps the input dataset"]);
+    assert!(dir.join("survey/traces.zarr").exists(), "the dataset must survive");
+    // A directory of the user's own at the output path.
+    std::fs::create_dir_all(dir.join("mine")).unwrap();
+    std::fs::write(dir.join("mine/notes.txt"), b"keep me").unwrap();
+    let f = job(dir, "mine.yaml", &GOOD.replace("directory: out", "directory: mine, overwrite: true"));
+    fails(&["migrate", &f], dir, &["mine", "is not a pstm output directory", "refusing to replace"]);
+    assert!(dir.join("mine/notes.txt").exists());
+    // A previous pstm output is replaced.
+    let f = job(dir, "ok.yaml", &GOOD.replace("directory: out", "directory: out, overwrite: true"));
+    for _ in 0..2 {
+        let (code, _, err) = pstm(&["migrate", &f], dir);
+        assert_eq!(code, 0, "{err}");
+    }
+    // synth --overwrite replaces a dataset, not a directory of the user's own.
+    fails(&["synth", "--size", "tiny", "--out", "mine", "--overwrite"], dir, &["is not a pstm dataset"]);
+    assert!(dir.join("mine/notes.txt").exists());
+}

@@ -56,6 +56,9 @@ fn results_do_not_depend_on_tiles_threads_or_streaming() {
     let k = pstm_engine::create_kernel("cpu-ref", &Default::default()).unwrap();
     assert!(plan(&a, k.as_ref()).unwrap().traces_in_memory);
     assert!(!plan(&c, k.as_ref()).unwrap().traces_in_memory, "the small budget should stream");
+    // The job's thread count is the kernels' too: they run inside its pool.
+    let (_, summary) = pstm_engine::executor::migrate_to_memory(&a, k.as_ref(), Default::default()).unwrap();
+    assert!(summary.device.ends_with(", 1 threads"), "{}", summary.device);
     let (va, vb, vc) = (run(&a, "cpu-ref"), run(&b, "cpu-ref"), run(&c, "cpu-ref"));
     assert!(va.stack.iter().all(|v| v.is_finite()));
     assert!(va.stack == vb.stack && va.fold == vb.fold, "tiles or threads changed the result");
