@@ -199,7 +199,8 @@ fn resolve_grid(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Resu
         ));
     }
     let steps = ((t_last - t0_s) / dt_s + 1e-9).floor();
-    if !(steps < MAX_NT as f64) {
+    // NaN (from an absurd dt) fails too.
+    if steps.is_nan() || steps >= MAX_NT as f64 {
         return Err(EngineError::job(
             "output.grid",
             format!("t_min_ms to t_max_ms every dt_ms makes {steps:.0} output times; at most {MAX_NT}"),
@@ -238,7 +239,7 @@ fn resolve_grid(config: &JobConfig, dataset: &Dataset, selected: &[u32]) -> Resu
         given.map_or(((extent / d + 1e-6).floor().max(0.0)) + 1.0, |n| n as f64)
     };
     let (nx, ny) = (count(g.nx, umax - ou, dx), count(g.ny, vmax - ov, dy));
-    if !(nx * ny <= MAX_COLUMNS as f64) {
+    if (nx * ny).is_nan() || nx * ny > MAX_COLUMNS as f64 {
         return Err(EngineError::job(
             "output.grid",
             format!("{nx:.0} x {ny:.0} output columns; at most {MAX_COLUMNS} (check dx, dy, nx, ny)"),

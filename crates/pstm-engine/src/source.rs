@@ -16,10 +16,13 @@ pub enum TraceSource<'a> {
     Stream { job: &'a MigrationJob },
 }
 
+/// What a planned filter is for: kind, trace length, sample interval (bits).
+type FilterKey = (Prefilter, usize, u64);
+
 thread_local! {
     /// Each thread keeps the filter (FFT plans and buffers) of the last kind, length and interval
     /// it filtered: streamed blocks of one survey reuse it instead of planning FFTs per block.
-    static FILTER: std::cell::RefCell<Option<((Prefilter, usize, u64), TraceFilter)>> = const { std::cell::RefCell::new(None) };
+    static FILTER: std::cell::RefCell<Option<(FilterKey, TraceFilter)>> = const { std::cell::RefCell::new(None) };
 }
 
 fn filter_traces(kind: Prefilter, samples: &mut [f32], ns: usize, dt: f64) {
