@@ -2,16 +2,9 @@
 //! and no output that looks complete.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn pstm(args: &[&str], dir: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pstm")).args(args).current_dir(dir).output().expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use common::pstm;
 
 /// A failing command: non-zero exit and every `needle` in its error message.
 fn fails(args: &[&str], dir: &Path, needles: &[&str]) -> String {

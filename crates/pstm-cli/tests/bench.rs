@@ -2,22 +2,9 @@
 //! regressions, and the files they write.
 
 use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn pstm(args: &[&str], dir: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pstm"))
-        .args(args)
-        .current_dir(dir)
-        // Presets, if any test used one, land in the temporary directory.
-        .env("PSTM_CACHE_DIR", dir.join("cache"))
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use common::pstm;
 
 /// A 10 x 10 midpoint survey with 251 samples in `dir/survey` (5e6 contributions under the
 /// benchmark job).
