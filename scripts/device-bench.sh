@@ -26,18 +26,7 @@ mkdir -p "$OUT"
 PSTM=${PSTM:-.devbin/pstm}
 RUNS=${RUNS:-5}
 MACHINE=${MACHINE:-h100}
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
-export PSTM_CACHE_DIR=${PSTM_CACHE_DIR:-/tmp/pstm-cache}
-
-# The Vulkan loader travels as Debian packages; the NVIDIA driver (ICD) is already there.
-if [ -d .gl ] && ls .gl/*.deb >/dev/null 2>&1; then
-    for f in .gl/*.deb; do dpkg -x "$f" /; done
-    ldconfig
-fi
-if ! "$PSTM" kernels 2>/dev/null | grep -q "^gpu-v0 \+available"; then
-    # The loader did not find the driver's manifest in its default places.
-    export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-fi
+. scripts/device-vulkan.sh
 
 status=0
 step() {

@@ -9,7 +9,7 @@ use pstm_kernel::parity::compare;
 use pstm_kernel::{MigrationKernel, TileImage};
 
 use crate::compare::{Tolerance, as_image, failures};
-use crate::dataset::{BENCH_JOB, BenchDataset, bench_job, resolve};
+use crate::dataset::{BenchDataset, bench_job, bench_jobs_yaml, resolve};
 use crate::error::{BenchError, Result};
 use crate::machine::{Machine, load_average};
 use crate::record::{
@@ -114,7 +114,7 @@ pub fn run(options: &BenchOptions, log: &mut dyn FnMut(&str)) -> Result<BenchRes
             ceiling_contributions_per_s: options.ceiling,
             accuracy_limit_contributions: options.accuracy_limit,
             rtol: options.tolerance.rtol,
-            job: BENCH_JOB.to_string(),
+            job: bench_jobs_yaml(&options.datasets),
         },
         results,
     })
@@ -221,7 +221,8 @@ fn time_kernel(
     let grid = &job.grid;
     let record = BenchRecord {
         version: kernel.name().to_string(),
-        device: kernel.device(),
+        // As the run saw it, inside the job's pool (a CPU kernel's thread count is the job's).
+        device: s.device.clone(),
         dataset: dataset.name.clone(),
         dataset_path: dataset.path.display().to_string(),
         n_traces,

@@ -20,7 +20,7 @@ use pstm_kernel::{MigrationKernel, TileImage};
 use crate::error::{BenchError, Result};
 
 /// The project's parity rule: relative L2 error of a float32 kernel against `cpu-ref`.
-pub const PARITY_RTOL: f64 = 1e-4;
+pub const PARITY_RTOL: f64 = pstm_kernel::parity::REL_L2_TOLERANCE;
 
 /// When a candidate passes.
 #[derive(Debug, Clone, Copy, PartialEq)]

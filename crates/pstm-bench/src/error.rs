@@ -16,7 +16,7 @@ pub enum BenchError {
     #[error("{path}: not a pstm benchmark results file: {source}")]
     Results { path: PathBuf, source: serde_json::Error },
     /// A dataset name that is neither a preset nor an existing dataset directory.
-    #[error("dataset `{0}` is neither a preset (tiny, small, medium, large) nor an existing dataset directory")]
+    #[error("dataset `{0}` is neither a preset (tiny, small, medium, large, wide) nor an existing dataset directory")]
     UnknownDataset(String),
     /// Settings that cannot work together (no runs, an empty kernel list).
     #[error("{0}")]

@@ -2,7 +2,8 @@
 //! library, behind `pstm compare` and `pstm bench`.
 //!
 //! - [`dataset`]: benchmark datasets by preset name (generated once, then cached) or path, and
-//!   the one job ([`dataset::BENCH_JOB`]) every benchmark and comparison migrates.
+//!   the job every benchmark and comparison migrates ([`dataset::BENCH_JOB`]; on the `wide`
+//!   preset [`dataset::WIDE_BENCH_JOB`]).
 //! - [`compare`]: two kernels on a whole job, measured outside the borderline mask, with the
 //!   repeated-run race check; the parity rule decides pass or fail.
 //! - [`bench`]: every kernel on every dataset, warm-up then timed runs, into [`record`]s: times

@@ -50,7 +50,8 @@ pub struct Settings {
     pub accuracy_limit_contributions: u64,
     /// The parity rule applied to accuracy (relative L2 error).
     pub rtol: f64,
-    /// The job every run migrated (`BENCH_JOB`, YAML), with the dataset path left as given there.
+    /// The job every run migrated (`BENCH_JOB`, YAML), with the dataset path left as given there;
+    /// when `wide` is among the datasets, `WIDE_BENCH_JOB` follows a `---` line (`bench_jobs_yaml`).
     pub job: String,
 }
 

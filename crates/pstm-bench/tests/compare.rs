@@ -61,6 +61,9 @@ impl MigrationKernel for Faulty {
     fn bytes_per_output_sample(&self) -> usize {
         self.inner.bytes_per_output_sample()
     }
+    fn cost_model(&self) -> pstm_kernel::CostModel {
+        self.inner.cost_model()
+    }
 }
 
 impl TileMigration for FaultyTile<'_> {
@@ -197,7 +200,7 @@ fn the_grid_mask_is_the_tile_mask_of_the_whole_grid() {
         samples: Vec::new(),
         geometry: job.selected.iter().map(|&t| headers.geometry(t as usize)).collect(),
     };
-    let task = TileTask { columns: &columns, time: grid.time, velocity: &velocity, params: &job.params };
+    let task = TileTask { columns: &columns, time: grid.time, velocity: &velocity, operator: &job.operator };
     let expect = pstm_kernel::parity::borderline_mask(&task, &[block]);
     assert!(expect.iter().any(|&m| m), "the survey has borderline samples to find");
     assert_eq!(pstm_engine::check::borderline_mask(&job).unwrap(), expect);

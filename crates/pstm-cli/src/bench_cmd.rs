@@ -12,7 +12,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use pstm_bench::bench::DEFAULT_ACCURACY_LIMIT;
 use pstm_bench::compare::{PARITY_RTOL, Tolerance};
-use pstm_bench::dataset::{BENCH_JOB, bench_job, resolve};
+use pstm_bench::dataset::{bench_job, bench_jobs_yaml, resolve};
 use pstm_bench::record::BenchResults;
 use pstm_bench::regress::{DEFAULT_MAX_DROP, check};
 use pstm_bench::{BenchOptions, report, run_bench, run_compare};
@@ -26,8 +26,9 @@ pub struct CompareArgs {
     /// Kernel under test.
     #[arg(long)]
     candidate: String,
-    /// A preset (tiny, small, medium, large; generated once and cached under $PSTM_CACHE_DIR)
-    /// or a dataset directory. The job is `pstm bench --print-job`.
+    /// A preset (tiny, small, medium, large, wide; generated once and cached under
+    /// $PSTM_CACHE_DIR) or a dataset directory. The job is `pstm bench --print-job --datasets
+    /// NAME`.
     #[arg(long)]
     dataset: String,
     /// Candidate runs. Above 1, every run must equal the first bit for bit (the race check).
@@ -51,7 +52,7 @@ pub struct BenchArgs {
     /// Kernels to benchmark, comma-separated; the first is the speedup baseline.
     #[arg(long, value_delimiter = ',', required_unless_present_any = ["print_job", "from"])]
     kernels: Vec<String>,
-    /// Presets or dataset directories, comma-separated.
+    /// Presets (tiny, small, medium, large, wide) or dataset directories, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "tiny,small,medium")]
     datasets: Vec<String>,
     /// Timed runs per kernel and dataset.
@@ -93,7 +94,8 @@ pub struct BenchArgs {
     /// another machine) to draw --report and check --compare.
     #[arg(long, conflicts_with_all = ["kernels", "output"])]
     from: Option<PathBuf>,
-    /// Print the benchmark job (YAML) and stop.
+    /// Print the benchmark job of the --datasets (YAML; wide has its own, after a `---` line)
+    /// and stop.
     #[arg(long)]
     print_job: bool,
     /// No progress lines on standard error.
@@ -122,7 +124,7 @@ pub fn compare(args: CompareArgs) -> Result<()> {
 
 pub fn bench(args: BenchArgs) -> Result<()> {
     if args.print_job {
-        print!("{BENCH_JOB}");
+        print!("{}", bench_jobs_yaml(&args.datasets));
         return Ok(());
     }
     if !(args.max_drop >= 0.0 && args.max_drop < 1.0) {

@@ -67,9 +67,10 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Generate a synthetic survey: a roadmap preset or a spec file.
+    /// Generate a synthetic survey: a preset or a spec file.
     Synth {
-        /// Roadmap preset: tiny, small, medium, large.
+        /// Preset: tiny, small, medium, large (the roadmap's) or wide (the reference package's
+        /// published job shape, 3.5 GB).
         #[arg(long, conflicts_with = "spec")]
         size: Option<String>,
         /// A YAML synthetic-survey spec (see --print-spec for the format).

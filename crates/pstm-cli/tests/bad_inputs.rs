@@ -165,6 +165,12 @@ fn good_job_runs_and_dry_run_writes_nothing() {
     let (code, out, err) = pstm(&["migrate", &f, "--dry-run"], dir);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("tiles") && out.contains("contributions") && out.contains("memory"), "{out}");
+    // The grid it will write and how much of the work it visits is useful.
+    assert!(out.contains("chosen by cost") && out.contains("visit efficiency"), "{out}");
+    assert!(
+        out.contains("grid ") && out.contains(" columns of ") && out.contains(" from (") && out.contains(" ms every "),
+        "{out}"
+    );
     no_output(dir);
     let (code, out, err) = pstm(&["migrate", &f, "--kernel", "cpu-ref"], dir);
     assert_eq!(code, 0, "{err}");

@@ -110,6 +110,16 @@ fn bench_prints_its_job_and_rejects_a_bad_previous_file() {
     let (code, out, _) = pstm(&["bench", "--print-job"], dir);
     assert_eq!(code, 0);
     assert!(out.contains("max_m: 1500") && out.contains("constant: 2500") && out.contains("dx: 25"), "{out}");
+    assert!(!out.contains("---") && !out.contains("max_m: 2000"), "the wide job only when asked for:\n{out}");
+    let (code, out, _) = pstm(&["bench", "--print-job", "--datasets", "tiny,wide"], dir);
+    assert_eq!(code, 0);
+    let jobs: Vec<&str> = out.split("---\n").collect();
+    assert_eq!(jobs.len(), 2, "{out}");
+    assert!(jobs[0].contains("max_m: 1500") && jobs[1].contains("max_m: 2000"), "{out}");
+    assert!(jobs[1].contains("{origin_x: 12.5, origin_y: 12.5, dx: 25, dy: 25, nx: 511, ny: 427}"), "{out}");
+    let (code, out, _) = pstm(&["synth", "--size", "wide", "--print-spec"], dir);
+    assert_eq!(code, 0);
+    assert!(out.contains("extent_x_m: 12775") && out.contains("spacing_m: 12.5"), "{out}");
     std::fs::write(dir.join("bad.json"), "{\"schema\": 1}").unwrap();
     let (code, _, err) = pstm(&["bench", "--kernels", "cpu", "--datasets", "tiny", "--compare", "bad.json"], dir);
     assert_eq!(code, 1);

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use pstm_math::{ApertureMode, Prefilter, TaperKind, VelocityType};
+use pstm_math::{AmplitudeWeights, Aperture, ApertureMode, ImagingOperator, Prefilter, Taper, TaperKind, VelocityType};
+pub use pstm_math::{Interpolation, Traveltime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -68,20 +69,6 @@ pub struct LinearVelocity {
     pub k: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Traveltime {
-    #[default]
-    StraightRay,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Interpolation {
-    #[default]
-    Linear,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlgorithmConfig {
@@ -92,6 +79,22 @@ pub struct AlgorithmConfig {
     pub weights: WeightsConfig,
     /// `none`, `derivative` (3D: keeps reflectors zero phase) or `half_derivative` (2D).
     pub prefilter: Prefilter,
+}
+
+impl AlgorithmConfig {
+    /// The imaging operator this section describes: the one place where configuration becomes
+    /// the value every kernel takes.
+    pub fn operator(&self) -> ImagingOperator {
+        let a = &self.aperture;
+        ImagingOperator {
+            traveltime: self.traveltime,
+            interpolation: self.interpolation,
+            aperture: Aperture { mode: a.mode, max_m: a.max_m, min_m: a.min_m, max_dip_deg: a.max_dip_deg },
+            taper: Taper { kind: self.taper.kind, fraction: self.taper.fraction },
+            weights: AmplitudeWeights { spreading: self.weights.spreading, obliquity: self.weights.obliquity },
+            prefilter: self.prefilter,
+        }
+    }
 }
 
 impl Default for AlgorithmConfig {

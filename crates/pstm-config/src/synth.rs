@@ -128,28 +128,35 @@ impl SurveyGeometry {
     }
 }
 
-/// The roadmap's dataset sizes (Testing Infrastructure, DATASETS).
-pub const PRESETS: [&str; 4] = ["tiny", "small", "medium", "large"];
+/// The roadmap's dataset sizes (Testing Infrastructure, DATASETS), then [`WIDE`].
+pub const PRESETS: [&str; 5] = ["tiny", "small", "medium", "large", WIDE];
+
+/// The preset that reproduces the reference package's own published job shape: 1022 x 854
+/// midpoints at 12.5 m (12,775 x 10,675 m), one 1000 m offset, 1001 samples; 872,788 traces,
+/// 3.5 GB of samples.
+pub const WIDE: &str = "wide";
 
 impl SynthSpec {
-    /// A roadmap preset: square survey of `extent` m at 25 m, the listed offsets, azimuths 0 and
-    /// 90 cycling, one diffractor at the centre 800 m deep, v = 2500 m/s, 2 ms, 25 Hz Ricker,
-    /// noise 0.05.
+    /// A preset: a survey of the given extent, the listed offsets, azimuths 0 and 90 cycling,
+    /// one diffractor at the centre 800 m deep, v = 2500 m/s, 2 ms, 25 Hz Ricker, noise 0.05.
+    /// The roadmap's (`tiny` to `large`) are square at 25 m; [`WIDE`] is 12,775 x 10,675 m at
+    /// 12.5 m with one 1000 m offset.
     pub fn preset(name: &str) -> Option<Self> {
-        let (extent, offsets, n_samples): (f64, Vec<f64>, usize) = match name {
-            "tiny" => (500.0, vec![200.0, 400.0], 501),
-            "small" => (1000.0, vec![200.0, 400.0, 600.0, 800.0], 1001),
-            "medium" => (2000.0, (1..=8).map(|i| 200.0 * i as f64).collect(), 1501),
-            "large" => (4000.0, (1..=16).map(|i| 200.0 * i as f64).collect(), 2001),
+        let (extent_x, extent_y, spacing, offsets, n_samples): (f64, f64, f64, Vec<f64>, usize) = match name {
+            "tiny" => (500.0, 500.0, 25.0, vec![200.0, 400.0], 501),
+            "small" => (1000.0, 1000.0, 25.0, vec![200.0, 400.0, 600.0, 800.0], 1001),
+            "medium" => (2000.0, 2000.0, 25.0, (1..=8).map(|i| 200.0 * i as f64).collect(), 1501),
+            "large" => (4000.0, 4000.0, 25.0, (1..=16).map(|i| 200.0 * i as f64).collect(), 2001),
+            WIDE => (12_775.0, 10_675.0, 12.5, vec![1000.0], 1001),
             _ => return None,
         };
         Some(Self {
             geometry: SurveyGeometry {
                 origin_x: 0.0,
                 origin_y: 0.0,
-                extent_x_m: extent,
-                extent_y_m: extent,
-                spacing_m: 25.0,
+                extent_x_m: extent_x,
+                extent_y_m: extent_y,
+                spacing_m: spacing,
                 offsets_m: offsets,
                 azimuths_deg: vec![0.0, 90.0],
                 azimuth_mode: AzimuthMode::Cycle,
@@ -163,7 +170,7 @@ impl SynthSpec {
                 cube: None,
                 segy_map: None,
             },
-            diffractors: vec![Diffractor { x: extent / 2.0, y: extent / 2.0, z: 800.0, amplitude: 1.0 }],
+            diffractors: vec![Diffractor { x: extent_x / 2.0, y: extent_y / 2.0, z: 800.0, amplitude: 1.0 }],
             reflectors: vec![],
             wavelet: Wavelet::Ricker { freq_hz: 25.0 },
             spreading: false,
@@ -227,11 +234,39 @@ mod tests {
     #[test]
     fn presets_match_the_roadmap_trace_counts() {
         let counts: Vec<usize> = PRESETS.iter().map(|p| SynthSpec::preset(p).unwrap().geometry.n_traces()).collect();
-        assert_eq!(counts, vec![800, 6_400, 51_200, 409_600]);
+        assert_eq!(counts, vec![800, 6_400, 51_200, 409_600, 872_788]);
         let large = SynthSpec::preset("large").unwrap();
         assert_eq!(large.timing.n_samples, 2001);
         assert_eq!(large.geometry.offsets_m.len(), 16);
         assert_eq!(large.geometry.offsets_m[15], 3200.0);
+    }
+
+    #[test]
+    fn wide_is_the_reference_job_shape() {
+        // The spec as published, key for key; never generated in tests (3.5 GB).
+        let published: SynthSpec = from_yaml_str(
+            r#"
+geometry: {origin_x: 0.0, origin_y: 0.0, extent_x_m: 12775.0, extent_y_m: 10675.0, spacing_m: 12.5,
+           offsets_m: [1000.0], azimuths_deg: [0.0, 90.0], azimuth_mode: cycle}
+timing: {n_samples: 1001, dt_ms: 2.0, start_time_ms: 0.0}
+velocity: {type: rms, constant: 2500.0}
+diffractors: [{x: 6387.5, "y": 5337.5, z: 800.0, amplitude: 1.0}]
+reflectors: []
+wavelet: {type: ricker, freq_hz: 25.0}
+spreading: false
+noise: 0.05
+seed: 42
+"#,
+        )
+        .unwrap();
+        let wide = SynthSpec::preset(WIDE).unwrap();
+        assert_eq!(wide, published);
+        let g = &wide.geometry;
+        assert_eq!((g.n_midpoints_x(), g.n_midpoints_y(), g.n_traces()), (1022, 854, 872_788));
+        assert_eq!(g.trace(0), (6.25, 6.25, 1000.0, 0.0));
+        let (x, y, _, _) = g.trace(g.n_traces() - 1);
+        assert_eq!((x, y), (12_768.75, 10_668.75), "the last midpoint, half a cell inside the extent");
+        assert_eq!(g.n_traces() as u64 * wide.timing.n_samples as u64 * 4, 3_494_643_152);
     }
 
     #[test]

@@ -36,7 +36,7 @@ fn mask_all_tiles(job: &MigrationJob) -> Result<Vec<bool>> {
     let nt = grid.time.nt;
     let layout = job.dataset.layout();
     let headers = job.dataset.headers();
-    let aperture = job.params.aperture.max_m;
+    let aperture = job.operator.aperture.max_m;
     // The same index (and cell size) as the plan.
     let index = MidpointIndex::new(headers, &job.selected, (aperture / 16.0).max(1.0));
     let radius = aperture * (1.0 + 2.0 * APERTURE_EDGE_EPS);
@@ -57,8 +57,12 @@ fn mask_all_tiles(job: &MigrationJob) -> Result<Vec<bool>> {
                 samples: Vec::new(),
                 geometry: traces.iter().map(|&t| headers.geometry(t as usize)).collect(),
             };
-            let task =
-                pstm_kernel::TileTask { columns: &columns, time: grid.time, velocity: &velocity, params: &job.params };
+            let task = pstm_kernel::TileTask {
+                columns: &columns,
+                time: grid.time,
+                velocity: &velocity,
+                operator: &job.operator,
+            };
             Ok((*tile, tile_mask(&task, std::slice::from_ref(&block))))
         })
         .collect::<Result<_>>()?;

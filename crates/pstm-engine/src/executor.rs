@@ -1,18 +1,23 @@
-//! Running a planned job: tiles through a kernel, blocks of traces through each tile.
+//! Running a planned job: a pipeline of tiles from a scheduler, through the kernel's session, to
+//! the outputs.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use pstm_kernel::{MigrationKernel, TileImage, TileTask};
+use indicatif::ProgressBar;
+use pstm_kernel::{FinishedTile, JobSetup, KernelSession, MigrationKernel, TileImage, TileWork};
 use serde::Serialize;
 
 use crate::error::{EngineError, Result};
 use crate::job::MigrationJob;
 use crate::output::{MemoryOutput, MemoryVolumes, OutputSink, ZarrOutput};
-use crate::plan::{Plan, TilePlan, plan};
-use crate::source::TraceSource;
+use crate::plan::{Plan, plan};
+use crate::scheduler::{LocalQueue, TileScheduler};
+use crate::store::JobTraces;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -99,8 +104,8 @@ impl std::fmt::Display for RunSummary {
     }
 }
 
-/// A thread pool of the job's size (execution.threads, 0 = all cores). Everything a run does,
-/// tile workers and the kernels' own parallel loops alike, runs inside it.
+/// A thread pool of the job's size (execution.threads, 0 = all cores). Everything a run computes,
+/// the kernels' parallel loops and the pipeline's stages alike, runs inside it.
 pub fn pool(job: &MigrationJob) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(job.execution.threads)
@@ -115,25 +120,24 @@ pub fn plan_only(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Pla
 
 /// Migrate a job into its output directory.
 pub fn migrate(job: &MigrationJob, kernel: &dyn MigrationKernel, options: RunOptions) -> Result<RunSummary> {
-    pool(job)?.install(|| {
-        let started = Instant::now();
-        let plan = plan(job, kernel)?;
-        let plan_s = started.elapsed().as_secs_f64();
-        let output = ZarrOutput::create(job, kernel.name(), plan.tile_shape)?;
-        let mut summary = execute(job, kernel, &plan, &output, options)?;
-        summary.plan_s = plan_s;
-        summary.total_s = started.elapsed().as_secs_f64();
-        let record = serde_json::json!({
-            "summary": summary,
-            "config": job.config,
-            "config_hash": job.config_hash,
-            "grid": job.grid,
-            "pstm_version": env!("CARGO_PKG_VERSION"),
-        });
-        summary.output = Some(output.commit(&record)?);
-        summary.total_s = started.elapsed().as_secs_f64();
-        Ok(summary)
-    })
+    let pool = pool(job)?;
+    let started = Instant::now();
+    let plan = pool.install(|| plan(job, kernel))?;
+    let plan_s = started.elapsed().as_secs_f64();
+    let output = ZarrOutput::create(job, kernel.name(), plan.tile_shape)?;
+    let mut summary = execute(&pool, job, kernel, &plan, &output, options)?;
+    summary.plan_s = plan_s;
+    summary.total_s = started.elapsed().as_secs_f64();
+    let record = serde_json::json!({
+        "summary": summary,
+        "config": job.config,
+        "config_hash": job.config_hash,
+        "grid": job.grid,
+        "pstm_version": env!("CARGO_PKG_VERSION"),
+    });
+    summary.output = Some(pool.install(|| output.commit(&record))?);
+    summary.total_s = started.elapsed().as_secs_f64();
+    Ok(summary)
 }
 
 /// Migrate a job into memory (tests, comparisons, benchmarks). Nothing is written to disk.
@@ -142,83 +146,220 @@ pub fn migrate_to_memory(
     kernel: &dyn MigrationKernel,
     options: RunOptions,
 ) -> Result<(MemoryVolumes, RunSummary)> {
-    pool(job)?.install(|| {
-        let started = Instant::now();
-        let plan = plan(job, kernel)?;
-        let plan_s = started.elapsed().as_secs_f64();
-        let output = MemoryOutput::new(job.grid, job.gathers.as_ref().map_or(0, |g| g.bins.len()));
-        let mut summary = execute(job, kernel, &plan, &output, options)?;
-        summary.plan_s = plan_s;
-        summary.total_s = started.elapsed().as_secs_f64();
-        Ok((output.into_volumes(), summary))
-    })
+    let pool = pool(job)?;
+    let started = Instant::now();
+    let plan = pool.install(|| plan(job, kernel))?;
+    let plan_s = started.elapsed().as_secs_f64();
+    let output = MemoryOutput::new(job.grid, job.gathers.as_ref().map_or(0, |g| g.bins.len()));
+    let mut summary = execute(&pool, job, kernel, &plan, &output, options)?;
+    summary.plan_s = plan_s;
+    summary.total_s = started.elapsed().as_secs_f64();
+    Ok((output.into_volumes(), summary))
+}
+
+/// Finished pieces of work the writer may hold beyond those being migrated (queued for it, being
+/// written, or waiting for an earlier offset bin of their tile): each holds a tile's image and
+/// fold, so the plan's memory estimate counts them.
+pub const WRITE_QUEUE_TILES: usize = 2;
+
+/// Counts pieces of work submitted and not yet consumed by the writer, so that finished ones
+/// cannot pile up beyond what the plan budgeted however unevenly they finish.
+struct Permits {
+    free: Mutex<usize>,
+    changed: std::sync::Condvar,
+}
+
+impl Permits {
+    fn new(n: usize) -> Self {
+        Self { free: Mutex::new(n.max(1)), changed: std::sync::Condvar::new() }
+    }
+
+    /// Take one, waiting while none is free; false once the run failed.
+    fn acquire(&self, failure: &Failure) -> bool {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if failure.is_set() {
+                return false;
+            }
+            if *free > 0 {
+                *free -= 1;
+                return true;
+            }
+            // Timed, so that a failure elsewhere is seen without every stage notifying here.
+            free = self.changed.wait_timeout(free, Duration::from_millis(20)).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    fn release(&self) {
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.changed.notify_one();
+    }
+}
+
+/// Held by every pipeline stage: a stage that panics fails the run and closes the session, so
+/// that no other stage waits forever for it (the panic itself reaches the caller).
+struct StageGuard<'a> {
+    session: &'a dyn KernelSession,
+    failure: &'a Failure,
+}
+
+impl Drop for StageGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.failure.set(EngineError::Other("a stage of the migration pipeline panicked".to_string()));
+            self.session.close(true);
+        }
+    }
+}
+
+/// The first error of any stage; the others stop when they see it.
+#[derive(Default)]
+struct Failure {
+    failed: AtomicBool,
+    first: Mutex<Option<EngineError>>,
+}
+
+impl Failure {
+    fn set(&self, e: EngineError) {
+        self.first.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    fn is_set(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Default)]
 struct Timings {
-    read: Duration,
-    kernel: Duration,
-    write: Duration,
+    read: f64,
+    kernel: f64,
+    write: f64,
     fold: u64,
 }
 
-/// Run every tile of a plan into a sink. Call it inside the job's [`pool`]: tile workers are
-/// tasks of that pool, so the kernels' parallel loops share its threads.
+/// Run every tile of a plan into a sink, as three stages joined by bounded queues:
+///
+/// - this thread asks the scheduler for tiles, finds their traces and submits them to the
+///   kernel's session (which takes a bounded number at once);
+/// - the session's workers migrate them, reading each tile's next block of traces while the
+///   kernel sums the current one;
+/// - a writer writes finished tiles (summing the stack from the gathers, bin after bin) while
+///   the next ones migrate, and reports each tile complete to the scheduler.
+///
+/// The kernels, reading and writing compute inside `pool`; finding each tile's traces and
+/// summing gathers into the stack run on the feeding and writing threads. Call it from outside
+/// `pool`: its stages wait on each other, and a wait must not hold a thread the work needs.
 pub fn execute(
+    pool: &rayon::ThreadPool,
     job: &MigrationJob,
     kernel: &dyn MigrationKernel,
     plan: &Plan,
     sink: &dyn OutputSink,
     options: RunOptions,
 ) -> Result<RunSummary> {
+    if pool.current_thread_index().is_some() {
+        return Err(EngineError::Other(
+            "executor::execute was called from a thread of the job's own pool; call it from outside".to_string(),
+        ));
+    }
     let started = Instant::now();
     let t = Instant::now();
-    let source = TraceSource::new(job, plan.traces_in_memory)?;
+    let store = pool.install(|| JobTraces::new(job, plan.traces_in_memory))?;
     let load_s = t.elapsed().as_secs_f64();
+    let setup = JobSetup {
+        grid: &job.grid,
+        velocity: &job.velocity,
+        operator: &job.operator,
+        traces: &store,
+        block_traces: plan.block_traces,
+        concurrent_tiles: plan.memory.concurrent_tiles,
+        pool,
+    };
+    let session = pool.install(|| kernel.open_session(setup))?;
+    let session = session.as_ref();
+    let scheduler = LocalQueue::new(plan.tiles.len());
     let bar = crate::progress::bar(options.progress, Some(plan.contributions), "{percent:>3}% {msg}");
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let first_error: Mutex<Option<EngineError>> = Mutex::new(None);
+    let failure = Failure::default();
     let totals = Mutex::new(Timings::default());
-    let done = AtomicUsize::new(0);
-    let workers = plan.memory.concurrent_tiles.min(plan.tiles.len()).max(1);
-    rayon::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|_| {
-                let mut mine = Timings::default();
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(tile_plan) = plan.tiles.get(i) else { break };
-                    match run_tile(job, kernel, plan, tile_plan, &source, sink, &mut mine) {
-                        Ok(()) => {
-                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                            bar.inc(tile_plan.contributions);
-                            let rate = bar.position() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                            bar.set_message(format!("tile {n}/{}, {:.3} G contrib/s", plan.tiles.len(), rate * 1e-9));
+    let permits = Permits::new(plan.memory.concurrent_tiles + WRITE_QUEUE_TILES);
+    let submitted = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let _guard = StageGuard { session, failure: &failure };
+        let (finished, to_write) = std::sync::mpsc::sync_channel::<FinishedTile>(WRITE_QUEUE_TILES);
+        let writer = scope.spawn(|| {
+            let _guard = StageGuard { session, failure: &failure };
+            let stage = WriteStage {
+                pool,
+                job,
+                plan,
+                scheduler: &scheduler,
+                sink,
+                bar: &bar,
+                started,
+                permits: &permits,
+                submitted: &submitted,
+            };
+            let result = stage.run(to_write);
+            if let Err(e) = &result.0 {
+                failure.set(EngineError::Other(e.to_string()));
+                session.close(true);
+            }
+            result
+        });
+        for _ in 0..session.worker_threads().max(1) {
+            let finished = finished.clone();
+            let (failure, totals) = (&failure, &totals);
+            // Waiting happens outside the pool: the session enters it to compute.
+            scope.spawn(move || {
+                let _guard = StageGuard { session, failure };
+                let (mut read, mut kernel_s) = (0.0, 0.0);
+                loop {
+                    match session.next_finished() {
+                        Ok(Some(tile)) => {
+                            read += tile.read_s;
+                            kernel_s += tile.kernel_s;
+                            if finished.send(tile).is_err() {
+                                // The writer stopped: it failed, and the run with it.
+                                session.close(true);
+                                break;
+                            }
                         }
+                        Ok(None) => break,
                         Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            first_error.lock().expect("no panic").get_or_insert(e);
+                            failure.set(e.into());
+                            session.close(true);
                             break;
                         }
                     }
                 }
-                let mut t = totals.lock().expect("no panic");
-                t.read += mine.read;
-                t.kernel += mine.kernel;
-                t.write += mine.write;
-                t.fold += mine.fold;
+                let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
+                t.read += read;
+                t.kernel += kernel_s;
             });
+        }
+        drop(finished);
+        feed(job, plan, &scheduler, session, &failure, &permits, &submitted);
+        session.close(failure.is_set());
+        match writer.join() {
+            Ok((result, write, fold)) => {
+                // The writer's own error is already the run's failure.
+                let _ = result;
+                let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
+                t.write += write;
+                t.fold += fold;
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
         }
     });
     bar.finish_and_clear();
-    if let Some(e) = first_error.into_inner().expect("no panic") {
+    if let Some(e) = failure.first.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
-    let t = totals.into_inner().expect("no panic");
+    let t = totals.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok(RunSummary {
         kernel: kernel.name().to_string(),
-        device: kernel.device(),
+        device: pool.install(|| kernel.device()),
         tiles: plan.tiles.len(),
         tile_shape: plan.tile_shape,
         block_traces: plan.block_traces,
@@ -230,75 +371,176 @@ pub fn execute(
         fold_sum: t.fold,
         plan_s: 0.0,
         load_s,
-        read_s: t.read.as_secs_f64(),
-        kernel_s: t.kernel.as_secs_f64(),
-        write_s: t.write.as_secs_f64(),
+        read_s: t.read,
+        kernel_s: t.kernel,
+        write_s: t.write,
         total_s: started.elapsed().as_secs_f64(),
         output: None,
     })
 }
 
-/// One tile: velocities, then each offset bin (or all traces) block by block.
-fn run_tile(
+/// The first stage: tiles from the scheduler, with their traces (split by offset bin when
+/// gathers are written), into the session.
+fn feed(
     job: &MigrationJob,
-    kernel: &dyn MigrationKernel,
     plan: &Plan,
-    tile_plan: &TilePlan,
-    source: &TraceSource<'_>,
+    scheduler: &dyn TileScheduler,
+    session: &dyn KernelSession,
+    failure: &Failure,
+    permits: &Permits,
+    submitted: &AtomicUsize,
+) {
+    while !failure.is_set() {
+        let Some(index) = scheduler.next_tile() else { break };
+        let tile_plan = &plan.tiles[index];
+        let traces = plan.traces(tile_plan);
+        let work: Vec<TileWork> = match &job.gathers {
+            None => vec![TileWork { tile_index: index, tile: tile_plan.tile, bin: None, traces }],
+            Some(gathers) => {
+                let mut by_bin = vec![Vec::new(); gathers.bins.len()];
+                for &t in &traces {
+                    by_bin[gathers.trace_bin[t as usize] as usize].push(t);
+                }
+                by_bin
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, traces)| TileWork { tile_index: index, tile: tile_plan.tile, bin: Some(k), traces })
+                    .collect()
+            }
+        };
+        for w in work {
+            if !permits.acquire(failure) {
+                return;
+            }
+            if let Err(e) = session.submit(w) {
+                // A session closes only when another stage failed, and that failure is the one
+                // to report.
+                if !failure.is_set() {
+                    failure.set(e.into());
+                }
+                return;
+            }
+        }
+        submitted.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Write one volume's tile inside the pool; the seconds spent writing, not waiting for a thread.
+fn timed_write(
+    pool: &rayon::ThreadPool,
     sink: &dyn OutputSink,
-    timings: &mut Timings,
-) -> Result<()> {
-    let grid = &job.grid;
-    let columns = grid.tile_columns(&tile_plan.tile);
-    let velocity =
-        job.velocity.sample(&columns, &grid.time).map_err(|e| EngineError::job("velocity", e.to_string()))?;
-    let task = TileTask { columns: &columns, time: grid.time, velocity: &velocity, params: &job.params };
-    let n = task.n_output_samples();
-    let migrate = |traces: &[u32], timings: &mut Timings| -> Result<TileImage> {
+    tile: &pstm_math::Tile,
+    bin: Option<usize>,
+    image: &TileImage,
+) -> Result<f64> {
+    pool.install(|| {
         let t = Instant::now();
-        let mut open = kernel.begin_tile(task)?;
-        timings.kernel += t.elapsed();
-        for chunk in traces.chunks(plan.block_traces) {
-            let t = Instant::now();
-            let block = source.block(chunk)?;
-            timings.read += t.elapsed();
-            let t = Instant::now();
-            open.add_traces(&block)?;
-            timings.kernel += t.elapsed();
-        }
-        let t = Instant::now();
-        let mut out = TileImage::poisoned(n);
-        open.finish(&mut out)?;
-        timings.kernel += t.elapsed();
-        Ok(out)
-    };
-    let traces = plan.traces(tile_plan);
-    let stack = match &job.gathers {
-        None => migrate(&traces, timings)?,
-        Some(gathers) => {
-            let mut by_bin = vec![Vec::new(); gathers.bins.len()];
-            for &t in &traces {
-                by_bin[gathers.trace_bin[t as usize] as usize].push(t);
+        sink.write_tile(tile, bin, image)?;
+        Ok(t.elapsed().as_secs_f64())
+    })
+}
+
+/// A tile's stack being summed from its gathers, in bin order whatever order they finish in, so
+/// that the sum is the same bit for bit however many tiles are in flight.
+struct StackSum {
+    stack: TileImage,
+    next_bin: usize,
+    waiting: BTreeMap<usize, TileImage>,
+}
+
+/// The last stage: writes finished pieces (compressing inside the pool, waiting outside it),
+/// sums each tile's stack from its gathers in bin order, and reports tiles complete.
+struct WriteStage<'a> {
+    pool: &'a rayon::ThreadPool,
+    job: &'a MigrationJob,
+    plan: &'a Plan,
+    scheduler: &'a dyn TileScheduler,
+    sink: &'a dyn OutputSink,
+    bar: &'a ProgressBar,
+    started: Instant,
+    permits: &'a Permits,
+    /// Tiles the feeder submitted, final once the workers are done.
+    submitted: &'a AtomicUsize,
+}
+
+impl WriteStage<'_> {
+    /// Write until the workers are done; the outcome, the seconds spent writing and the fold's
+    /// sum. A session that returns a piece twice, one it was never given, or too few is an error,
+    /// never an output with holes.
+    fn run(&self, to_write: Receiver<FinishedTile>) -> (Result<()>, f64, u64) {
+        let n_bins = self.job.gathers.as_ref().map_or(0, |g| g.bins.len());
+        let (mut write_s, mut fold, mut done) = (0.0, 0u64, 0usize);
+        let mut sums: HashMap<usize, StackSum> = HashMap::new();
+        let mut complete = |index: usize, stack: &TileImage, write_s: &mut f64| -> Result<()> {
+            let tile_plan = &self.plan.tiles[index];
+            *write_s += timed_write(self.pool, self.sink, &tile_plan.tile, None, stack)?;
+            fold += stack.fold.iter().map(|&f| f as u64).sum::<u64>();
+            self.scheduler.completed(index)?;
+            done += 1;
+            self.bar.inc(tile_plan.contributions);
+            let rate = self.bar.position() as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+            self.bar.set_message(format!("tile {done}/{}, {:.3} G contrib/s", self.plan.tiles.len(), rate * 1e-9));
+            Ok(())
+        };
+        let wrong = |tile: &FinishedTile, what: &str| {
+            Err(EngineError::Other(format!(
+                "kernel session returned tile {} (bin {:?}) {what}",
+                tile.tile_index, tile.bin
+            )))
+        };
+        for tile in to_write {
+            let stack_piece = tile.bin.is_none();
+            let result = match tile.bin {
+                _ if tile.tile_index >= self.plan.tiles.len() => wrong(&tile, "that the plan does not have"),
+                None if n_bins > 0 => wrong(&tile, "without an offset bin although gathers are written"),
+                Some(k) if k >= n_bins => wrong(&tile, "for an offset bin the job does not have"),
+                None => complete(tile.tile_index, &tile.image, &mut write_s),
+                Some(k) => (|| {
+                    write_s += timed_write(self.pool, self.sink, &tile.tile, Some(k), &tile.image)?;
+                    let n = tile.image.image.len();
+                    let sum = sums.entry(tile.tile_index).or_insert_with(|| StackSum {
+                        stack: TileImage { image: vec![0.0; n], fold: vec![0; n] },
+                        next_bin: 0,
+                        waiting: BTreeMap::new(),
+                    });
+                    if k < sum.next_bin || sum.waiting.contains_key(&k) {
+                        return wrong(&tile, "twice");
+                    }
+                    sum.waiting.insert(k, tile.image);
+                    while let Some(gather) = sum.waiting.remove(&sum.next_bin) {
+                        for (s, g) in sum.stack.image.iter_mut().zip(&gather.image) {
+                            *s += g;
+                        }
+                        for (s, g) in sum.stack.fold.iter_mut().zip(&gather.fold) {
+                            *s += g;
+                        }
+                        sum.next_bin += 1;
+                        self.permits.release();
+                    }
+                    if sum.next_bin == n_bins {
+                        let sum = sums.remove(&tile.tile_index).expect("present");
+                        complete(tile.tile_index, &sum.stack, &mut write_s)?;
+                    }
+                    Ok(())
+                })(),
+            };
+            // A gather's permit returns when the stack has consumed it (above).
+            if stack_piece {
+                self.permits.release();
             }
-            let mut stack = TileImage { image: vec![0.0; n], fold: vec![0; n] };
-            for (k, traces) in by_bin.iter().enumerate() {
-                let gather = migrate(traces, timings)?;
-                for (s, g) in stack.image.iter_mut().zip(&gather.image) {
-                    *s += g;
-                }
-                for (s, g) in stack.fold.iter_mut().zip(&gather.fold) {
-                    *s += g;
-                }
-                let t = Instant::now();
-                sink.write_tile(&tile_plan.tile, Some(k), &gather)?;
-                timings.write += t.elapsed();
+            if let Err(e) = result {
+                return (Err(e), write_s, fold);
             }
-            stack
         }
-    };
-    timings.fold += stack.fold.iter().map(|&f| f as u64).sum::<u64>();
-    let t = Instant::now();
-    sink.write_tile(&tile_plan.tile, None, &stack)?;
-    timings.write += t.elapsed();
-    Ok(())
+        let submitted = self.submitted.load(Ordering::Relaxed);
+        if done < submitted {
+            let missing = submitted - done;
+            return (
+                Err(EngineError::Other(format!("kernel session finished with {missing} tiles never returned"))),
+                write_s,
+                fold,
+            );
+        }
+        (Ok(()), write_s, fold)
+    }
 }

@@ -99,6 +99,33 @@ impl MidpointIndex {
 }
 
 impl MidpointIndex {
+    /// Number of traces [`MidpointIndex::near_rect`] would return, without listing them.
+    pub fn count_near_rect(&self, rect: (f64, f64, f64, f64), radius: f64) -> usize {
+        let (x0, y0, x1, y1) = rect;
+        let (Some((ia, ib)), Some((ja, jb))) = (
+            self.cell_range(x0 - radius, x1 + radius, self.x0, self.nx),
+            self.cell_range(y0 - radius, y1 + radius, self.y0, self.ny),
+        ) else {
+            return 0;
+        };
+        let r2 = radius * radius;
+        let mut n = 0;
+        for ix in ia..=ib {
+            for iy in ja..=jb {
+                n += self.cells[ix * self.ny + iy]
+                    .iter()
+                    .filter(|&&t| {
+                        let [mx, my] = self.midpoints[t as usize];
+                        let dx = (x0 - mx).max(mx - x1).max(0.0);
+                        let dy = (y0 - my).max(my - y1).max(0.0);
+                        dx * dx + dy * dy <= r2
+                    })
+                    .count();
+            }
+        }
+        n
+    }
+
     /// Number of traces whose midpoint lies within `radius` of `(x, y)`. Cells entirely inside
     /// the circle are counted whole, so the cost grows with the circle's edge, not its area.
     pub fn count_within(&self, x: f64, y: f64, radius: f64) -> u64 {
@@ -175,6 +202,7 @@ mod tests {
                     dx * dx + dy * dy <= r * r
                 })
                 .collect();
+            assert_eq!(index.count_near_rect(rect, r), expect.len());
             assert_eq!(got, expect);
         }
         for (x, y, r) in [(1300.0, 100.0, 200.0), (1000.0, -500.0, 900.0), (2440.0, 689.0, 20.0), (0.0, 0.0, 1.0)] {

@@ -6,7 +6,7 @@ use pstm_config::JobConfig;
 use pstm_config::job::ExecutionConfig;
 use pstm_io::Dataset;
 use pstm_math::velocity::VelocityFunction;
-use pstm_math::{AmplitudeWeights, Aperture, MigrationParams, OutputGrid, Prefilter, Taper, TimeAxis, VelocityModel};
+use pstm_math::{ImagingOperator, OutputGrid, TimeAxis, VelocityModel};
 
 use crate::error::{EngineError, Result};
 
@@ -40,8 +40,7 @@ pub struct MigrationJob {
     pub selected: Vec<u32>,
     pub velocity: VelocityModel,
     pub grid: OutputGrid,
-    pub params: MigrationParams,
-    pub prefilter: Prefilter,
+    pub operator: ImagingOperator,
     /// Offset image gathers, if any; the stack is then their sum.
     pub gathers: Option<GatherBins>,
     pub output_dir: PathBuf,
@@ -77,22 +76,12 @@ impl MigrationJob {
         }
         let velocity = build_velocity(&config)?;
         let grid = resolve_grid(&config, &dataset, &selected)?;
-        let a = &config.algorithm;
-        let params = MigrationParams {
-            aperture: Aperture {
-                mode: a.aperture.mode,
-                max_m: a.aperture.max_m,
-                min_m: a.aperture.min_m,
-                max_dip_deg: a.aperture.max_dip_deg,
-            },
-            taper: Taper { kind: a.taper.kind, fraction: a.taper.fraction },
-            weights: AmplitudeWeights { spreading: a.weights.spreading, obliquity: a.weights.obliquity },
-        };
+        let operator = config.algorithm.operator();
         let (x0, y0, x1, y1) = grid.tile_bounds(&grid.full_tile());
         velocity
             .check_covers((x0, y0, x1, y1), (grid.time.t0_s, grid.time.last()))
             .map_err(|e| EngineError::job("velocity.cube", e.to_string()))?;
-        check_grid_reaches_traces(&grid, &dataset, &selected, params.aperture.max_m)?;
+        check_grid_reaches_traces(&grid, &dataset, &selected, operator.aperture.max_m)?;
         let gathers = gather_bins(&config, &dataset, &selected)?;
         // With gathers the stack is their sum: traces outside every bin are not migrated.
         let selected = match &gathers {
@@ -104,7 +93,6 @@ impl MigrationJob {
         }
         let config_hash = config.hash();
         Ok(Self {
-            prefilter: a.prefilter,
             output_dir: config.output.directory.clone(),
             overwrite: config.output.overwrite,
             normalized_stack: config.output.normalized_stack,
@@ -114,7 +102,7 @@ impl MigrationJob {
             selected,
             velocity,
             grid,
-            params,
+            operator,
             gathers,
             config_hash,
         })

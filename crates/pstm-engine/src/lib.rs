@@ -5,13 +5,14 @@
 //! 1. [`job`]: a checked [`pstm_config::JobConfig`] becomes a [`MigrationJob`]: the dataset
 //!    opened, the velocity model built (Dix-converted if needed), the output grid resolved
 //!    against the data, and every problem only the data can show reported by name.
-//! 2. [`plan`]: the grid is cut into tiles sized from the memory budget; a spatial index on
-//!    midpoints ([`index`]) finds, for each tile, the traces within the largest aperture; the
-//!    contributions each tile will compute are counted exactly (the progress bar and the
-//!    benchmark figures use them).
-//! 3. [`executor`]: tiles run through a kernel from the [`registry`], several at once on CPU
-//!    kernels; traces stream in blocks from the dataset, or from memory when the survey fits the
-//!    budget ([`source`]); each finished tile is written to the outputs ([`output`]).
+//! 2. [`plan`]: the grid is cut into tiles whose shape the kernel's cost model chooses
+//!    ([`cost`]) within the memory budget; a spatial index on midpoints ([`index`]) finds, for
+//!    each tile, the traces within the largest aperture; the contributions each tile will compute
+//!    are counted exactly (the progress bar and the benchmark figures use them).
+//! 3. [`executor`]: a pipeline: tiles from a [`scheduler`], with their trace ids, into the
+//!    kernel's per-job session (from the [`registry`]), which reads pre-filtered traces from the
+//!    job's trace store ([`store`]: memory when the survey fits the budget, else the dataset);
+//!    a writer stage puts finished tiles into the outputs ([`output`]) while the next migrate.
 //! 4. The output directory is written under a temporary name and renamed when complete.
 //!
 //! [`synth`] writes synthetic surveys with their ground truth, [`demo`] runs the whole chain on
@@ -20,6 +21,7 @@
 
 pub mod check;
 pub mod convert;
+pub mod cost;
 pub mod demo;
 pub mod error;
 pub mod executor;
@@ -31,7 +33,8 @@ pub mod plan;
 pub mod plot;
 pub mod progress;
 pub mod registry;
-pub mod source;
+pub mod scheduler;
+pub mod store;
 pub mod synth;
 
 pub use error::{EngineError, Result};

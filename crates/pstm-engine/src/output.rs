@@ -54,7 +54,7 @@ impl ZarrOutput {
                 "note": note,
                 "kernel": kernel,
                 "config_hash": job.config_hash,
-                "prefilter": job.prefilter,
+                "prefilter": job.operator.prefilter,
                 "pstm_version": env!("CARGO_PKG_VERSION"),
             }) else {
                 unreachable!()

@@ -1,4 +1,5 @@
-//! Cutting the work into tiles that fit the memory budget, and counting it.
+//! Cutting the work into tiles that fit the memory budget, shaped by cost ([`crate::cost`]), and
+//! counting it.
 
 use std::fmt;
 
@@ -6,7 +7,9 @@ use pstm_kernel::MigrationKernel;
 use pstm_math::{ApertureMode, Tile};
 use rayon::prelude::*;
 
+use crate::cost::{CostInputs, ShapeCost};
 use crate::error::{EngineError, Result};
+use crate::executor::WRITE_QUEUE_TILES;
 use crate::index::MidpointIndex;
 use crate::job::MigrationJob;
 
@@ -35,15 +38,20 @@ pub struct MemoryEstimate {
     pub headers: u64,
     /// Trace samples held in memory (0 when streamed).
     pub traces: u64,
-    /// One tile in flight: outputs, kernel accumulators, velocities, one trace block.
+    /// One tile being migrated: outputs, kernel accumulators, velocities, its trace blocks.
     pub per_tile: u64,
+    /// A finished tile waiting for the writer: image and fold.
+    pub per_written_tile: u64,
     pub concurrent_tiles: usize,
     pub budget: u64,
 }
 
 impl MemoryEstimate {
     pub fn total(&self) -> u64 {
-        self.headers + self.traces + self.per_tile * self.concurrent_tiles as u64
+        self.headers
+            + self.traces
+            + self.per_tile * self.concurrent_tiles as u64
+            + self.per_written_tile * WRITE_QUEUE_TILES as u64
     }
 }
 
@@ -62,6 +70,12 @@ pub struct Plan {
     pub contributions: u64,
     /// False when a dip-mode aperture's count was extrapolated from a sample of columns.
     pub contributions_exact: bool,
+    /// (trace, output sample) pairs a kernel visits: every trace that reaches a tile, for every
+    /// output sample of the tile.
+    pub visits: u64,
+    /// The cost model's price of the chosen shape, when the planner chose it.
+    pub shape_cost: Option<ShapeCost>,
+    pub grid: pstm_math::OutputGrid,
     pub n_bins: usize,
 }
 
@@ -70,6 +84,11 @@ impl Plan {
     /// ascending: the same query the plan counted.
     pub fn traces(&self, tile: &TilePlan) -> Vec<u32> {
         self.index.near_rect(tile.bounds, self.reach)
+    }
+
+    /// Contributions per visited (trace, output sample) pair: 1 when every visit contributes.
+    pub fn visit_efficiency(&self) -> f64 {
+        self.contributions as f64 / self.visits.max(1) as f64
     }
 }
 
@@ -111,8 +130,9 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
     let mut concurrent = kernel.concurrent_tiles().clamp(1, columns_total.max(1));
     let (block_traces, columns_fit) = loop {
         let share = rest / concurrent as u64;
-        // A block is read, then filtered into its own buffer when streamed.
-        let copies = if traces_in_memory { 1 } else { 2 };
+        // Each worker holds the block it migrates and the next one, read ahead; a streamed block
+        // passes through a read buffer too.
+        let copies = if traces_in_memory { 2 } else { 3 };
         let wanted = job.execution.trace_block.unwrap_or(DEFAULT_BLOCK_TRACES);
         let afford = (share / 2 / (ns as u64 * 4 * copies)) as usize;
         let block = wanted
@@ -121,7 +141,9 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
             .min(if job.execution.trace_block.is_some() { usize::MAX } else { afford.max(1) })
             .max(1);
         let block_bytes = block as u64 * ns as u64 * 4 * copies;
-        let cols = share.saturating_sub(block_bytes) / (nt as u64 * per_sample);
+        // Finished tiles wait for the writer beside those being migrated.
+        let written = WRITE_QUEUE_TILES as u64 * 8;
+        let cols = share.saturating_sub(block_bytes) / (nt as u64 * (per_sample + written / concurrent as u64 + 1));
         if cols >= 1 || concurrent == 1 {
             break (block, cols as usize);
         }
@@ -138,6 +160,26 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
         )));
     }
     let max_tile_columns = (kernel.max_tile_samples() / nt.max(1)).max(1).min(columns_fit);
+    let aperture = job.operator.aperture.max_m;
+    let index = MidpointIndex::new(job.dataset.headers(), &job.selected, (aperture / 16.0).max(1.0));
+    // The contributions' own time, for the balance of a kernel's lanes: every midpoint within
+    // the aperture of every column, estimated from the grid's centre column.
+    let centre = grid.column_xy(grid.nx / 2, grid.ny / 2);
+    let per_column = index.count_within(centre.0, centre.1, aperture) as f64;
+    let costs = CostInputs {
+        grid,
+        index: &index,
+        reach: aperture,
+        n_samples: ns,
+        block_traces,
+        traces_in_memory,
+        prefilter: job.operator.prefilter,
+        concurrent,
+        n_bins,
+        model: kernel.cost_model(),
+        contributions: per_column * (columns_total * nt) as f64,
+    };
+    let mut shape_cost = None;
     let tile_shape = match job.execution.tile {
         Some([tx, ty]) => {
             let (tx, ty) = (tx.min(grid.nx), ty.min(grid.ny));
@@ -149,13 +191,15 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
             }
             (tx, ty)
         }
-        None => auto_tile_shape(grid.nx, grid.ny, max_tile_columns, concurrent),
+        None => {
+            let cost = costs.choose(max_tile_columns);
+            shape_cost = Some(cost);
+            cost.shape
+        }
     };
     let tiles = grid.tiles(tile_shape.0, tile_shape.1);
     let concurrent = concurrent.min(tiles.len()).max(1);
-    let aperture = job.params.aperture.max_m;
-    let index = MidpointIndex::new(job.dataset.headers(), &job.selected, (aperture / 16.0).max(1.0));
-    let dip = job.params.aperture.mode == ApertureMode::Dip;
+    let dip = job.operator.aperture.mode == ApertureMode::Dip;
     let stride = if dip { (columns_total / DIP_COUNT_COLUMNS).max(1) } else { 1 };
     let tile_plans: Vec<TilePlan> = tiles
         .par_iter()
@@ -182,12 +226,14 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
             format!(
                 "no trace midpoint lies within the aperture of any output column ({} m{}); widen algorithm.aperture.max_m or move the grid",
                 aperture,
-                if dip { format!(", dip mode with min_m = {} m", job.params.aperture.min_m) } else { String::new() }
+                if dip { format!(", dip mode with min_m = {} m", job.operator.aperture.min_m) } else { String::new() }
             ),
         ));
     }
-    let per_tile = (tile_shape.0 * tile_shape.1 * nt) as u64 * per_sample
-        + block_traces as u64 * ns as u64 * 4 * if traces_in_memory { 1 } else { 2 };
+    let visits: u64 = tile_plans.iter().map(|t| (t.n_traces * t.tile.n_columns() * nt) as u64).sum();
+    let tile_samples = (tile_shape.0 * tile_shape.1 * nt) as u64;
+    let per_tile =
+        tile_samples * per_sample + block_traces as u64 * ns as u64 * 4 * if traces_in_memory { 2 } else { 3 };
     Ok(Plan {
         index: std::sync::Arc::new(index),
         reach: aperture,
@@ -200,25 +246,18 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
             headers,
             traces: if traces_in_memory { trace_bytes } else { 0 },
             per_tile,
+            // With gathers, a tile's running stack sum waits beside its finished bins.
+            per_written_tile: tile_samples * 8 * if n_bins > 1 { 2 } else { 1 },
             concurrent_tiles: concurrent,
             budget,
         },
         contributions,
         contributions_exact: stride == 1,
+        visits,
+        shape_cost,
+        grid: *grid,
         n_bins,
     })
-}
-
-/// Square-ish tiles as large as memory allows, but small enough that every worker has several.
-fn auto_tile_shape(nx: usize, ny: usize, max_columns: usize, concurrent: usize) -> (usize, usize) {
-    let mut side = (max_columns as f64).sqrt().floor().max(1.0) as usize;
-    if concurrent > 1 {
-        let balanced = ((nx * ny) as f64 / (4 * concurrent) as f64).sqrt().floor() as usize;
-        side = side.min(balanced.max(4)).min(64);
-    }
-    let tx = side.min(nx).max(1);
-    let ty = (max_columns / tx).min(side.max(1)).min(ny).max(1);
-    (tx, ty)
 }
 
 /// Contributions of a dip-mode aperture: per column, the traces within the radius at each time.
@@ -245,7 +284,7 @@ fn count_dip(
         }));
         dist.sort_unstable_by(f64::total_cmp);
         for (it, &v) in velocity.column(c).iter().enumerate() {
-            let a = job.params.aperture.radius(grid.time.time(it), v as f64);
+            let a = job.operator.aperture.radius(grid.time.time(it), v as f64);
             total += dist.partition_point(|&d| d <= a) as u64;
         }
     }
@@ -261,14 +300,39 @@ impl fmt::Display for Plan {
         let (min, max) = (traces.iter().min().copied().unwrap_or(0), traces.iter().max().copied().unwrap_or(0));
         let mean = traces.iter().sum::<usize>() as f64 / traces.len().max(1) as f64;
         let m = &self.memory;
+        let g = &self.grid;
+        let (x0, y0, x1, y1) = g.tile_bounds(&g.full_tile());
         writeln!(f, "kernel            {}", self.kernel)?;
         writeln!(
             f,
-            "tiles             {} of {} x {} columns, {} at a time",
+            "grid              {} x {} columns of {} x {} m from ({}, {}){}, x {x0:.1}..{x1:.1} m, y {y0:.1}..{y1:.1} m",
+            g.nx,
+            g.ny,
+            g.dx,
+            g.dy,
+            g.origin_x,
+            g.origin_y,
+            if g.rotation_deg != 0.0 { format!(" rotated {} deg", g.rotation_deg) } else { String::new() }
+        )?;
+        writeln!(
+            f,
+            "times             {} samples, {} to {} ms every {} ms",
+            g.time.nt,
+            g.time.t0_s * 1e3,
+            g.time.last() * 1e3,
+            g.time.dt_s * 1e3
+        )?;
+        writeln!(
+            f,
+            "tiles             {} of {} x {} columns, {} at a time{}",
             self.tiles.len(),
             self.tile_shape.0,
             self.tile_shape.1,
-            m.concurrent_tiles
+            m.concurrent_tiles,
+            match &self.shape_cost {
+                Some(c) => format!(" (chosen by cost: {:.2} s of visits and overheads estimated)", c.overhead_s),
+                None => " (execution.tile)".to_string(),
+            }
         )?;
         writeln!(f, "traces per tile   min {min}, mean {mean:.0}, max {max} (within the aperture of the tile)")?;
         writeln!(
@@ -285,6 +349,12 @@ impl fmt::Display for Plan {
             "contributions     {:.4e}{} (in-aperture trace x output sample pairs)",
             self.contributions as f64,
             if self.contributions_exact { "" } else { " (estimated from a sample of columns)" }
+        )?;
+        writeln!(
+            f,
+            "visit efficiency  {:.1}% ({:.4e} trace x output sample pairs visited)",
+            100.0 * self.visit_efficiency(),
+            self.visits as f64
         )?;
         write!(
             f,

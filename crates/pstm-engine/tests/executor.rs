@@ -29,14 +29,14 @@ fn fold_equals_an_independent_count() {
     let g = &job.grid;
     // Every trace, in one block, straight from the dataset: no index, no tiles.
     let all: Vec<u32> = (0..job.dataset.layout().n_traces as u32).collect();
-    let block = pstm_engine::source::TraceSource::new(&job, true).unwrap().block(&all).unwrap();
+    let block = pstm_kernel::TraceStore::block(&pstm_engine::store::JobTraces::new(&job, true).unwrap(), &all).unwrap();
     for (ix, iy) in [(0, 0), (3, 7), (g.nx / 2, g.ny / 2), (g.nx - 1, g.ny - 1), (g.nx - 2, 1)] {
         let columns = [{
             let (x, y) = g.column_xy(ix, iy);
             [x, y]
         }];
         let velocity = job.velocity.sample(&columns, &g.time).unwrap();
-        let task = TileTask { columns: &columns, time: g.time, velocity: &velocity, params: &job.params };
+        let task = TileTask { columns: &columns, time: g.time, velocity: &velocity, operator: &job.operator };
         let count = count_fold(&task, std::slice::from_ref(&block));
         let nt = g.time.nt;
         let c = ix * g.ny + iy;
@@ -95,5 +95,129 @@ fn gathers_match_single_bin_migrations_and_sum_to_the_stack() {
     for i in 0..v.stack.len() {
         let sum: f32 = v.gathers.iter().map(|g| g[i]).sum();
         assert_eq!(v.stack[i], sum);
+    }
+}
+
+/// `cpu-ref` that fails (returns an error, or panics) in the `fail_at`-th block it is given,
+/// wherever the pipeline is then.
+struct FailingKernel {
+    inner: pstm_kernel::CpuRefKernel,
+    blocks: std::sync::atomic::AtomicUsize,
+    fail_at: usize,
+    panic: bool,
+}
+
+struct FailingTile<'a> {
+    inner: Box<dyn pstm_kernel::TileMigration + 'a>,
+    kernel: &'a FailingKernel,
+}
+
+impl pstm_kernel::MigrationKernel for FailingKernel {
+    fn name(&self) -> &'static str {
+        "failing"
+    }
+    fn device(&self) -> String {
+        "test".into()
+    }
+    fn begin_tile<'a>(
+        &'a self,
+        task: TileTask<'a>,
+    ) -> Result<Box<dyn pstm_kernel::TileMigration + 'a>, pstm_kernel::KernelError> {
+        Ok(Box::new(FailingTile { inner: self.inner.begin_tile(task)?, kernel: self }))
+    }
+    fn concurrent_tiles(&self) -> usize {
+        self.inner.concurrent_tiles()
+    }
+    fn bytes_per_output_sample(&self) -> usize {
+        self.inner.bytes_per_output_sample()
+    }
+    fn cost_model(&self) -> pstm_kernel::CostModel {
+        self.inner.cost_model()
+    }
+}
+
+impl pstm_kernel::TileMigration for FailingTile<'_> {
+    fn add_traces(&mut self, block: &pstm_kernel::TraceBlock) -> Result<(), pstm_kernel::KernelError> {
+        if self.kernel.blocks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 == self.kernel.fail_at {
+            assert!(!self.kernel.panic, "injected panic");
+            return Err(pstm_kernel::KernelError::Device { kernel: "failing".into(), message: "injected".into() });
+        }
+        self.inner.add_traces(block)
+    }
+    fn finish(self: Box<Self>, out: &mut pstm_kernel::TileImage) -> Result<(), pstm_kernel::KernelError> {
+        self.inner.finish(out)
+    }
+}
+
+#[test]
+fn an_error_inside_the_pipeline_is_reported_and_leaves_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = survey(dir.path());
+    for (threads, fail_at, panic) in [(1, 1, false), (2, 5, false), (2, 40, false), (1, 3, true), (2, 7, true)] {
+        let job = job(
+            &ds,
+            "{constant: 2200}",
+            ALGORITHM,
+            GRID,
+            &format!("{{tile: [3, 2], threads: {threads}, trace_block: 50}}"),
+        );
+        let kernel = FailingKernel { inner: pstm_kernel::CpuRefKernel, blocks: Default::default(), fail_at, panic };
+        let e = pstm_engine::executor::migrate(&job, &kernel, pstm_engine::RunOptions { progress: false })
+            .err()
+            .unwrap_or_else(|| panic!("threads {threads}, failing at block {fail_at}: the run succeeded"));
+        assert!(e.to_string().contains("injected"), "{e}");
+        if panic {
+            assert!(e.to_string().contains("panicked"), "{e}");
+        }
+        assert!(!job.output_dir.exists(), "a failed run left {}", job.output_dir.display());
+    }
+}
+
+/// Fails the `fail_at`-th write.
+struct FailingSink {
+    writes: std::sync::atomic::AtomicUsize,
+    fail_at: usize,
+}
+
+impl pstm_engine::output::OutputSink for FailingSink {
+    fn write_tile(
+        &self,
+        _tile: &pstm_math::Tile,
+        _bin: Option<usize>,
+        _image: &pstm_kernel::TileImage,
+    ) -> pstm_engine::Result<()> {
+        if self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 == self.fail_at {
+            return Err(pstm_engine::EngineError::Other("disk full (injected)".into()));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_write_error_stops_every_stage_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = survey(dir.path());
+    for threads in [1, 2] {
+        let job = job(&ds, "{constant: 2200}", ALGORITHM, GRID, &format!("{{tile: [2, 2], threads: {threads}}}"));
+        let kernel = pstm_kernel::CpuKernel::new();
+        let pool = pstm_engine::executor::pool(&job).unwrap();
+        let plan = pool.install(|| plan(&job, &kernel)).unwrap();
+        assert!(plan.tiles.len() > 10);
+        let sink = FailingSink { writes: Default::default(), fail_at: 3 };
+        let e = pstm_engine::executor::execute(
+            &pool,
+            &job,
+            &kernel,
+            &plan,
+            &sink,
+            pstm_engine::RunOptions { progress: false },
+        )
+        .expect_err("the write error");
+        assert!(e.to_string().contains("disk full"), "{e}");
+        // Called from inside its own pool, the pipeline would wait on threads it holds.
+        let e = pool
+            .install(|| pstm_engine::executor::execute(&pool, &job, &kernel, &plan, &sink, Default::default()))
+            .expect_err("refused");
+        assert!(e.to_string().contains("outside"), "{e}");
     }
 }

@@ -35,13 +35,13 @@ use pstm_kernel::parity::{ParityCase, borderline_mask, compare};
 use pstm_kernel::{CpuRefKernel, MigrationKernel, TileImage, TileTask, TraceBlock, migrate_tile};
 use pstm_math::rng::SplitMix64;
 use pstm_math::{
-    AmplitudeWeights, Aperture, MigrationParams, Taper, TaperKind, TimeAxis, TraceGeometry, VelocityFunction,
+    AmplitudeWeights, Aperture, ImagingOperator, Taper, TaperKind, TimeAxis, TraceGeometry, VelocityFunction,
     VelocityModel, VelocityType,
 };
 
 /// SFU-bound ceiling of the H100 for 2 sqrt + 1 reciprocal per contribution (docs/PERFORMANCE.md).
 const H100_SFU_CEILING: f64 = 1.40e12;
-const REL_L2_TOL: f64 = 1e-4;
+use pstm_kernel::parity::REL_L2_TOLERANCE as REL_L2_TOL;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -167,7 +167,7 @@ struct Survey {
     spacing: f64,
     n_grid: usize,
     time: TimeAxis,
-    params: MigrationParams,
+    params: ImagingOperator,
 }
 
 impl Survey {
@@ -188,10 +188,11 @@ impl Survey {
         }
         let mut rng = SplitMix64::new(0x5EED);
         let samples = (0..geometry.len() * nt).map(|_| (2.0 * rng.uniform() - 1.0) as f32).collect();
-        let params = MigrationParams {
+        let params = ImagingOperator {
             aperture: Aperture::fixed(aperture_m),
             taper: if full_weights { Taper { kind: TaperKind::Cosine, fraction: 0.1 } } else { Taper::NONE },
             weights: AmplitudeWeights { spreading: full_weights, obliquity: true },
+            ..ImagingOperator::plain(0.0)
         };
         Self {
             geometry,
@@ -302,7 +303,7 @@ fn medium(args: &Args) -> Result<(), String> {
         gpu.take_gpu_timings();
         let rep_started = Instant::now();
         for (plan, velocity) in plans.iter().zip(&velocities) {
-            let task = TileTask { columns: &plan.columns, time: survey.time, velocity, params: &survey.params };
+            let task = TileTask { columns: &plan.columns, time: survey.time, velocity, operator: &survey.params };
             let tile_started = Instant::now();
             let image = migrate_tile(&gpu, task, &plan.blocks).map_err(|e| e.to_string())?;
             if rep > 0 {
@@ -390,7 +391,7 @@ fn check_columns(survey: &Survey, velocity_model: &VelocityModel, volume: &TileI
         geometry: survey.geometry.clone(),
     };
     let velocity = velocity_model.sample(&plan.columns, &survey.time).map_err(|e| e.to_string())?;
-    let task = TileTask { columns: &plan.columns, time: survey.time, velocity: &velocity, params: &survey.params };
+    let task = TileTask { columns: &plan.columns, time: survey.time, velocity: &velocity, operator: &survey.params };
     let blocks = [block];
     let pairs: usize = plan
         .columns

@@ -25,7 +25,8 @@ use std::time::Instant;
 use pstm_kernel::{KernelError, MigrationKernel, TileImage, TileMigration, TileTask, TraceBlock};
 use wgpu::util::DeviceExt;
 
-use crate::layout::{TileInputs, block_geometry, block_params, block_times, dispatch_size};
+use crate::layout::{BlockParams, TileInputs, TileParams, block_geometry, block_params, block_times, dispatch_size};
+pub use crate::shaders::{Binding, BindingKind, KernelShader};
 use crate::shaders::{GPU_V0, compose};
 use crate::{GpuContext, GpuError};
 
@@ -36,35 +37,26 @@ pub const ENTRY_POINT: &str = "migrate";
 /// Invocations per workgroup, along output time (WGSL `WORKGROUP_SIZE`).
 pub const WORKGROUP_SIZE: u32 = 64;
 
-/// How the shader sees a binding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BindingKind {
-    Uniform,
-    StorageRead,
-    StorageReadWrite,
-}
-
-/// One binding of group 0: the Rust side of the WGSL's `@binding` declarations. The layout is
-/// built from this table, and `tests/wgsl.rs` checks it against the WGSL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Binding {
-    pub binding: u32,
-    /// The WGSL variable's name.
-    pub name: &'static str,
-    pub kind: BindingKind,
-}
-
+/// Group 0 of `shaders/gpu_v0.wgsl`; `tests/wgsl.rs` checks it against the WGSL.
 pub const BINDINGS: [Binding; 9] = [
-    Binding { binding: 0, name: "tile", kind: BindingKind::Uniform },
-    Binding { binding: 1, name: "block", kind: BindingKind::Uniform },
-    Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead },
-    Binding { binding: 3, name: "velocity", kind: BindingKind::StorageRead },
-    Binding { binding: 4, name: "geometry", kind: BindingKind::StorageRead },
-    Binding { binding: 5, name: "traces", kind: BindingKind::StorageRead },
-    Binding { binding: 6, name: "image", kind: BindingKind::StorageReadWrite },
-    Binding { binding: 7, name: "fold", kind: BindingKind::StorageReadWrite },
-    Binding { binding: 8, name: "times", kind: BindingKind::StorageRead },
+    Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParams>() },
+    Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParams>() },
+    Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead, element_bytes: 8 },
+    Binding { binding: 3, name: "velocity", kind: BindingKind::StorageRead, element_bytes: 4 },
+    Binding { binding: 4, name: "geometry", kind: BindingKind::StorageRead, element_bytes: 16 },
+    Binding { binding: 5, name: "traces", kind: BindingKind::StorageRead, element_bytes: 4 },
+    Binding { binding: 6, name: "image", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
+    Binding { binding: 7, name: "fold", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
+    Binding { binding: 8, name: "times", kind: BindingKind::StorageRead, element_bytes: 16 },
 ];
+
+/// The shader as the host sees it.
+pub const SHADER: KernelShader = KernelShader {
+    file: GPU_V0,
+    entry_point: ENTRY_POINT,
+    workgroup_size: [WORKGROUP_SIZE, 1, 1],
+    bindings: &BINDINGS,
+};
 
 /// Consecutive ranges of at most `max` of `n` traces.
 pub fn block_ranges(n: usize, max: usize) -> impl Iterator<Item = Range<usize>> {
@@ -251,6 +243,24 @@ impl MigrationKernel for GpuV0Kernel {
         let by_samples = self.max_binding_bytes / per_trace_bytes;
         let by_geometry = self.max_binding_bytes / 16;
         by_samples.min(by_geometry).max(1) as usize
+    }
+
+    fn cost_model(&self) -> pstm_kernel::CostModel {
+        // Fitted to end-to-end runs on an H200 (docs/PERFORMANCE.md, `wide` with one tile and
+        // with 32 to 128-column tiles): 2.6 ps per contribution, 0.54 ps per visit that falls
+        // outside the aperture, and 0.9 ns per trace sample handed to a tile (each block is
+        // uploaded into a new buffer and waited for).
+        pstm_kernel::CostModel {
+            per_sample_visit_s: 0.54e-12,
+            per_column_visit_s: 0.0,
+            per_contribution_s: 2.6e-12,
+            per_trace_sample_s: 0.9e-9,
+            per_tile_s: 1e-3,
+            per_block_s: 100e-6,
+            // About four output samples per resident thread of an H100-class device.
+            min_tile_samples: 1 << 20,
+            shares_host_cores: false,
+        }
     }
 
     fn max_tile_samples(&self) -> usize {
@@ -528,12 +538,5 @@ mod tests {
         assert_eq!(ranges, vec![0..4, 4..8, 8..10]);
         assert_eq!(block_ranges(0, 4).count(), 0);
         assert_eq!(block_ranges(3, usize::MAX).collect::<Vec<_>>(), vec![0..3]);
-    }
-
-    #[test]
-    fn bindings_are_numbered_in_order() {
-        for (i, b) in BINDINGS.iter().enumerate() {
-            assert_eq!(b.binding as usize, i, "{}", b.name);
-        }
     }
 }

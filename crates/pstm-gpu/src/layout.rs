@@ -26,7 +26,7 @@ pub const TAPER_COSINE: u32 = 1;
 pub const TAPER_LINEAR: u32 = 2;
 pub const TAPER_GAUSSIAN: u32 = 3;
 
-/// The imaging settings ([`pstm_math::MigrationParams`]) in float32; WGSL `Imaging`
+/// The imaging settings ([`pstm_math::ImagingOperator`]) in float32; WGSL `Imaging`
 /// (`shaders/shared/weights.wgsl`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
@@ -50,7 +50,12 @@ pub struct ImagingParams {
 }
 
 impl ImagingParams {
-    pub fn new(params: &pstm_math::MigrationParams) -> Self {
+    pub fn new(params: &pstm_math::ImagingOperator) -> Self {
+        // `shared/traveltime.wgsl` is the straight-ray DSR and the kernels interpolate linearly;
+        // no wildcard, so a new type does not compile until the shaders handle it.
+        match (params.traveltime, params.interpolation) {
+            (pstm_math::Traveltime::StraightRay, pstm_math::Interpolation::Linear) => {}
+        }
         let aperture = &params.aperture;
         Self {
             aperture_mode: match aperture.mode {
@@ -154,7 +159,7 @@ impl TileInputs {
             nt: nt as u32,
             velocity_columns: vel.n_columns as u32,
             pad0: 0,
-            imaging: ImagingParams::new(task.params),
+            imaging: ImagingParams::new(task.operator),
         };
         let times = (0..nt).map(|it| task.time.time(it)).collect();
         Ok(Self { params, origin, columns, times })

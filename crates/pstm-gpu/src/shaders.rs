@@ -32,6 +32,38 @@ pub const GPU_V0: WgslFile = WgslFile { path: "gpu_v0.wgsl", source: include_str
 /// Kernels: files with entry points, composed before compilation.
 pub const KERNELS: &[WgslFile] = &[GPU_V0];
 
+/// How the shader sees a binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingKind {
+    Uniform,
+    StorageRead,
+    StorageReadWrite,
+}
+
+/// One binding of group 0: the Rust side of a WGSL `@binding` declaration. Pipelines build their
+/// layouts from these tables, and `tests/wgsl.rs` checks every kernel's table against its WGSL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    pub binding: u32,
+    /// The WGSL variable's name.
+    pub name: &'static str,
+    pub kind: BindingKind,
+    /// Bytes of one array element the host writes (of the struct, for a uniform).
+    pub element_bytes: usize,
+}
+
+/// A kernel's shader as its host sees it: the file, its entry point, workgroup size and bindings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelShader {
+    pub file: WgslFile,
+    pub entry_point: &'static str,
+    pub workgroup_size: [u32; 3],
+    pub bindings: &'static [Binding],
+}
+
+/// Every kernel's shader, for the reflection tests: one entry per file of [`KERNELS`].
+pub const KERNEL_SHADERS: &[KernelShader] = &[crate::gpu_v0::SHADER];
+
 const INCLUDE: &str = "#include";
 
 /// `file` with its `#include` lines replaced by the modules they name.

@@ -12,7 +12,7 @@ use pstm_kernel::{CpuRefKernel, KernelError, MigrationKernel, TileImage, migrate
 /// Parity of a float32 kernel with the float64 reference (issue 4): relative L2 over the samples
 /// that `borderline_mask` does not excuse. Float32 rounding of the traveltime alone costs about
 /// `6e-8 * t / dt` samples of interpolation position, 2e-5 to 4e-5 relative on these cases.
-const REL_L2_TOL: f64 = 1e-4;
+use pstm_kernel::parity::REL_L2_TOLERANCE as REL_L2_TOL;
 
 /// Seeds every run checks; more are drawn fresh each run (printed, to replay a failure with
 /// `PSTM_PARITY_SEED`).

@@ -3,15 +3,15 @@
 //! - every module and entry point translates to MSL (what runs on Apple Silicon; no Mac is
 //!   available here, so Metal breakage must be caught in CI) and to SPIR-V (Vulkan);
 //! - the bindings, struct layouts, workgroup size and constants the WGSL declares match the Rust
-//!   side (`pstm_gpu::gpu_v0::BINDINGS`, `pstm_gpu::layout`), so host and shader cannot drift;
+//!   side for every kernel (`pstm_gpu::shaders::KERNEL_SHADERS`, `pstm_gpu::layout`), so host
+//!   and shader cannot drift;
 //! - every `.wgsl` file under `src/shaders` is registered, so none escapes these checks.
 
 use naga::back::{msl, spv};
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{AddressSpace, Module, StorageAccess, TypeInner};
-use pstm_gpu::gpu_v0::{self, BINDINGS, BindingKind};
 use pstm_gpu::layout::{self, BlockParams, ImagingParams, TileParams};
-use pstm_gpu::shaders::{self, KERNELS, SHARED, WgslFile};
+use pstm_gpu::shaders::{self, BindingKind, KERNEL_SHADERS, KERNELS, SHARED, WgslFile};
 
 /// Parse and validate a composed source with the capabilities every WebGPU device has: a
 /// module that needs more fails here before it fails on some user's machine.
@@ -146,16 +146,11 @@ fn struct_layout(module: &Module, name: &str) -> (Vec<(String, u32, u32)>, u32) 
     (members, *span)
 }
 
-fn assert_same_layout<T>(module: &Module, wgsl_name: &str, rust: Vec<(&str, u32, u32)>) {
+fn assert_same_layout(module: &Module, wgsl_name: &str, rust: Vec<(&str, u32, u32)>, rust_size: usize) {
     let (wgsl, span) = struct_layout(module, wgsl_name);
     let rust: Vec<_> = rust.into_iter().map(|(n, o, s)| (n.to_string(), o, s)).collect();
-    assert_eq!(
-        wgsl,
-        rust,
-        "WGSL {wgsl_name} vs Rust {}: (name, offset, size) of each field",
-        std::any::type_name::<T>()
-    );
-    assert_eq!(span as usize, std::mem::size_of::<T>(), "size of {wgsl_name}");
+    assert_eq!(wgsl, rust, "WGSL {wgsl_name} vs its Rust struct: (name, offset, size) of each field");
+    assert_eq!(span as usize, rust_size, "size of {wgsl_name}");
 }
 
 fn u32_constant(module: &Module, name: &str) -> u32 {
@@ -170,89 +165,111 @@ fn u32_constant(module: &Module, name: &str) -> u32 {
     }
 }
 
-#[test]
-fn gpu_v0_bindings_structs_and_constants_match_the_rust_side() {
-    let (_, module, _) = parse(&shaders::GPU_V0);
+/// `(name, offset, size)` of each field.
+type Fields = Vec<(&'static str, u32, u32)>;
 
-    let mut declared: Vec<_> =
-        module.global_variables.iter().filter_map(|(_, var)| var.binding.as_ref().map(|b| (*b, var))).collect();
-    declared.sort_by_key(|(b, _)| (b.group, b.binding));
-    assert_eq!(declared.len(), BINDINGS.len(), "number of bindings");
-    let element_size = |var: &naga::GlobalVariable| match module.types[var.ty].inner {
-        TypeInner::Array { stride, .. } => Some(stride),
-        _ => None,
-    };
-    for ((binding, var), rust) in declared.iter().zip(&BINDINGS) {
-        let name = var.name.as_deref().unwrap_or("?");
-        assert_eq!((binding.group, binding.binding, name), (0, rust.binding, rust.name));
-        let kind = match var.space {
-            AddressSpace::Uniform => BindingKind::Uniform,
-            AddressSpace::Storage { access } if access.contains(StorageAccess::STORE) => BindingKind::StorageReadWrite,
-            AddressSpace::Storage { .. } => BindingKind::StorageRead,
-            other => panic!("binding {name} in address space {other:?}"),
-        };
-        assert_eq!(kind, rust.kind, "access of binding {name}");
-        // Element sizes of the arrays the host fills.
-        let expected = match name {
-            "tile" => Some(size_of::<TileParams>()),
-            "block" => Some(size_of::<BlockParams>()),
-            "columns" => Some(size_of::<[f32; 2]>()),
-            "velocity" | "traces" | "image" => Some(size_of::<f32>()),
-            "geometry" | "times" => Some(size_of::<[f32; 4]>()),
-            "fold" => Some(size_of::<u32>()),
+/// Every struct the host lays out for a shader, with its fields and size: checked in each kernel
+/// module that declares it.
+fn host_structs() -> Vec<(&'static str, Fields, usize)> {
+    vec![
+        (
+            "Imaging",
+            fields!(ImagingParams {
+                aperture_mode: u32,
+                taper_kind: u32,
+                spreading: u32,
+                obliquity: u32,
+                aperture_max_m: f32,
+                aperture_min_m: f32,
+                tan_max_dip: f32,
+                taper_fraction: f32,
+            }),
+            size_of::<ImagingParams>(),
+        ),
+        (
+            "TileParams",
+            fields!(TileParams { n_columns: u32, nt: u32, velocity_columns: u32, pad0: u32, imaging: ImagingParams }),
+            size_of::<TileParams>(),
+        ),
+        (
+            "BlockParams",
+            fields!(BlockParams {
+                n_traces: u32,
+                n_samples: u32,
+                accumulate: u32,
+                pad0: u32,
+                trace_dt_s: f32,
+                inv_trace_dt: f32,
+                pad1: f32,
+                pad2: f32,
+            }),
+            size_of::<BlockParams>(),
+        ),
+    ]
+}
+
+#[test]
+fn every_kernel_has_a_host_description() {
+    let described: Vec<_> = KERNEL_SHADERS.iter().map(|k| k.file.path).collect();
+    let files: Vec<_> = KERNELS.iter().map(|f| f.path).collect();
+    assert_eq!(described, files, "every kernel in shaders::KERNELS needs a KernelShader in KERNEL_SHADERS");
+}
+
+#[test]
+fn every_kernel_s_bindings_structs_and_constants_match_the_rust_side() {
+    let mut structs_seen = std::collections::BTreeSet::new();
+    for shader in KERNEL_SHADERS {
+        let path = shader.file.path;
+        let (_, module, _) = parse(&shader.file);
+        let mut declared: Vec<_> =
+            module.global_variables.iter().filter_map(|(_, var)| var.binding.as_ref().map(|b| (*b, var))).collect();
+        declared.sort_by_key(|(b, _)| (b.group, b.binding));
+        assert_eq!(declared.len(), shader.bindings.len(), "{path}: number of bindings");
+        for (i, b) in shader.bindings.iter().enumerate() {
+            assert_eq!(b.binding as usize, i, "{path}: bindings are numbered in order ({})", b.name);
+        }
+        let element_size = |var: &naga::GlobalVariable| match module.types[var.ty].inner {
+            TypeInner::Array { stride, .. } => Some(stride),
             _ => None,
         };
-        let actual = element_size(var).unwrap_or_else(|| module.types[var.ty].inner.size(module.to_ctx()));
-        assert_eq!(Some(actual as usize), expected, "element size of binding {name}");
+        for ((binding, var), rust) in declared.iter().zip(shader.bindings) {
+            let name = var.name.as_deref().unwrap_or("?");
+            assert_eq!((binding.group, binding.binding, name), (0, rust.binding, rust.name), "{path}");
+            let kind = match var.space {
+                AddressSpace::Uniform => BindingKind::Uniform,
+                AddressSpace::Storage { access } if access.contains(StorageAccess::STORE) => {
+                    BindingKind::StorageReadWrite
+                }
+                AddressSpace::Storage { .. } => BindingKind::StorageRead,
+                other => panic!("{path}: binding {name} in address space {other:?}"),
+            };
+            assert_eq!(kind, rust.kind, "{path}: access of binding {name}");
+            let actual = element_size(var).unwrap_or_else(|| module.types[var.ty].inner.size(module.to_ctx()));
+            assert_eq!(actual as usize, rust.element_bytes, "{path}: element size of binding {name}");
+        }
+        for (name, rust, size) in host_structs() {
+            if module.types.iter().any(|(_, t)| t.name.as_deref() == Some(name)) {
+                assert_same_layout(&module, name, rust, size);
+                structs_seen.insert(name);
+            }
+        }
+        for (name, rust) in [
+            ("APERTURE_FIXED", layout::APERTURE_FIXED),
+            ("APERTURE_DIP", layout::APERTURE_DIP),
+            ("TAPER_NONE", layout::TAPER_NONE),
+            ("TAPER_COSINE", layout::TAPER_COSINE),
+            ("TAPER_LINEAR", layout::TAPER_LINEAR),
+            ("TAPER_GAUSSIAN", layout::TAPER_GAUSSIAN),
+        ] {
+            assert_eq!(u32_constant(&module, name), rust, "{path}: constant {name}");
+        }
+        let entry = module.entry_points.iter().find(|ep| ep.name == shader.entry_point).expect("entry point");
+        assert_eq!(entry.stage, naga::ShaderStage::Compute, "{path}");
+        assert_eq!(entry.workgroup_size, shader.workgroup_size, "{path}: workgroup size");
+        if module.constants.iter().any(|(_, c)| c.name.as_deref() == Some("WORKGROUP_SIZE")) {
+            assert_eq!(u32_constant(&module, "WORKGROUP_SIZE"), shader.workgroup_size[0], "{path}: WORKGROUP_SIZE");
+        }
     }
-
-    assert_same_layout::<ImagingParams>(
-        &module,
-        "Imaging",
-        fields!(ImagingParams {
-            aperture_mode: u32,
-            taper_kind: u32,
-            spreading: u32,
-            obliquity: u32,
-            aperture_max_m: f32,
-            aperture_min_m: f32,
-            tan_max_dip: f32,
-            taper_fraction: f32,
-        }),
-    );
-    assert_same_layout::<TileParams>(
-        &module,
-        "TileParams",
-        fields!(TileParams { n_columns: u32, nt: u32, velocity_columns: u32, pad0: u32, imaging: ImagingParams }),
-    );
-    assert_same_layout::<BlockParams>(
-        &module,
-        "BlockParams",
-        fields!(BlockParams {
-            n_traces: u32,
-            n_samples: u32,
-            accumulate: u32,
-            pad0: u32,
-            trace_dt_s: f32,
-            inv_trace_dt: f32,
-            pad1: f32,
-            pad2: f32,
-        }),
-    );
-
-    for (name, rust) in [
-        ("APERTURE_FIXED", layout::APERTURE_FIXED),
-        ("APERTURE_DIP", layout::APERTURE_DIP),
-        ("TAPER_NONE", layout::TAPER_NONE),
-        ("TAPER_COSINE", layout::TAPER_COSINE),
-        ("TAPER_LINEAR", layout::TAPER_LINEAR),
-        ("TAPER_GAUSSIAN", layout::TAPER_GAUSSIAN),
-        ("WORKGROUP_SIZE", gpu_v0::WORKGROUP_SIZE),
-    ] {
-        assert_eq!(u32_constant(&module, name), rust, "constant {name}");
-    }
-
-    let entry = module.entry_points.iter().find(|ep| ep.name == gpu_v0::ENTRY_POINT).expect("entry point");
-    assert_eq!(entry.stage, naga::ShaderStage::Compute);
-    assert_eq!(entry.workgroup_size, [gpu_v0::WORKGROUP_SIZE, 1, 1]);
+    let all: std::collections::BTreeSet<_> = host_structs().into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(structs_seen, all, "every host struct is declared by some kernel");
 }

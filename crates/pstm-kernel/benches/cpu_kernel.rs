@@ -19,7 +19,7 @@ use pstm_kernel::{CpuRefKernel, MigrationKernel, TileTask, TraceBlock, migrate_t
 use pstm_math::rng::SplitMix64;
 use pstm_math::traveltime::dsr_time;
 use pstm_math::{
-    AmplitudeWeights, Aperture, MigrationParams, Taper, TaperKind, TileVelocity, TimeAxis, TraceGeometry, VelocityModel,
+    AmplitudeWeights, Aperture, ImagingOperator, Taper, TaperKind, TileVelocity, TimeAxis, TraceGeometry, VelocityModel,
 };
 
 fn main() {
@@ -37,14 +37,14 @@ struct Bench {
     columns: Vec<[f64; 2]>,
     time: TimeAxis,
     velocity: TileVelocity,
-    params: MigrationParams,
+    params: ImagingOperator,
     block: TraceBlock,
     contributions: u64,
 }
 
 impl Bench {
     fn task(&self) -> TileTask<'_> {
-        TileTask { columns: &self.columns, time: self.time, velocity: &self.velocity, params: &self.params }
+        TileTask { columns: &self.columns, time: self.time, velocity: &self.velocity, operator: &self.params }
     }
 }
 
@@ -80,10 +80,11 @@ fn bench(n_mid: usize, offsets: &[f64], n_samples: usize, tile: usize) -> Bench 
     let block = TraceBlock { n_samples, dt_s: dt, t_start_s: 0.0, samples, geometry };
     let time = TimeAxis { t0_s: 0.0, dt_s: dt, nt: n_samples };
     let velocity = VelocityModel::constant(VELOCITY).sample(&columns, &time).unwrap();
-    let params = MigrationParams {
+    let params = ImagingOperator {
         aperture: Aperture::fixed(APERTURE_M),
         taper: Taper { kind: TaperKind::Cosine, fraction: 0.1 },
         weights: AmplitudeWeights { spreading: true, obliquity: true },
+        ..ImagingOperator::plain(0.0)
     };
     let mut b = Bench { columns, time, velocity, params, block, contributions: 0 };
     b.contributions = count_fold(&b);

@@ -1,36 +1,53 @@
 //! Migration kernels and the one trait they share.
 //!
-//! A kernel computes, for one output tile, the Kirchhoff sum described in [`pstm_math`] over the
-//! traces it is given. The executor owns everything around that: choosing tiles, finding the
-//! traces near each tile, reading and pre-filtering them, and writing outputs. A kernel sees:
+//! A backend meets the engine at a per-job [`session::KernelSession`]: it receives the job's
+//! static data once (grid, velocity model, [`pstm_math::ImagingOperator`], a
+//! [`session::TraceStore`] serving traces by id), then tiles of work without blocking, and
+//! hands finished tiles back as they complete ([`MigrationKernel::open_session`]). The engine
+//! owns everything around that: choosing tiles and their order, finding the traces near each
+//! tile, and writing outputs.
 //!
-//! - a [`TileTask`]: the tile's column positions, the output time axis, RMS velocities sampled at
-//!   every output sample ([`pstm_math::TileVelocity`]), and the imaging settings
-//!   ([`pstm_math::MigrationParams`]);
-//! - one or more [`TraceBlock`]s of traces, in ascending trace order;
-//! - and returns a [`TileImage`]: the summed image and the fold of every output sample.
-//!
-//! The tile is opened with [`MigrationKernel::begin_tile`], which returns a [`TileMigration`]
-//! holding the kernel's accumulators (float64 on the CPU reference, device buffers on a GPU), so
-//! blocks can stream through without a round trip per block. Every output sample sums its
-//! traces in trace order, whatever the block size; kernels that promise more (the reference
-//! kernel's results do not depend on tiling or threads, bit for bit) say so.
+//! Most kernels need no session of their own: they implement the per-tile protocol below and
+//! the default [`MigrationKernel::open_session`] runs them through [`session::TileSession`]. A
+//! tile is opened with [`MigrationKernel::begin_tile`] on a [`TileTask`] (the tile's column
+//! positions, the output time axis, RMS velocities sampled at every output sample, the
+//! operator), which returns a [`TileMigration`] holding the kernel's accumulators (float64 on
+//! the CPU reference, device buffers on a GPU); [`TraceBlock`]s stream through it in ascending
+//! trace order, and [`TileMigration::finish`] writes the [`TileImage`]: the summed image and
+//! the fold of every output sample. Every output sample sums its traces in trace order,
+//! whatever the block size; kernels that promise more (the reference kernel's results do not
+//! depend on tiling or threads, bit for bit) say so.
 //!
 //! This crate holds the CPU kernels: [`cpu_ref`], the float64 oracle, and [`cpu`], the float32
 //! SIMD kernel checked against it.
 //!
-//! Adding a kernel version: implement the two traits in a module of its backend crate, add a
-//! variant to the registry's `KernelId` in `pstm-engine` (its `match` has no wildcard, so the
-//! compiler lists every place to touch), and add it to the parity tests against `cpu-ref`.
+//! # Adding a kernel version
+//!
+//! 1. One file in its backend's crate (`pstm-gpu/src/gpu_v1.rs`, with its WGSL under
+//!    `src/shaders/` and its CPU twin under `src/cpu/`): implement [`MigrationKernel`]; override
+//!    [`MigrationKernel::open_session`] when the kernel keeps state across tiles (buffers,
+//!    textures, resident traces) or works asynchronously, else the per-tile protocol suffices.
+//!    Match on the operator's [`pstm_math::Traveltime`] and [`pstm_math::Interpolation`] without
+//!    a wildcard, so a new type does not compile until the kernel handles or refuses it.
+//! 2. Give it a [`MigrationKernel::cost_model`] measured on the hardware it targets: the
+//!    planner chooses tile shapes from it.
+//! 3. One registry line: a variant of `KernelId` in `pstm-engine/src/registry.rs` (its matches
+//!    have no wildcard, so the compiler lists the rest: name, description, `auto` eligibility,
+//!    creation).
+//! 4. Parity against `cpu-ref` within [`parity::REL_L2_TOLERANCE`] on random
+//!    [`parity::ParityCase`]s with poisoned outputs, a focusing test, and a row in the README's
+//!    kernel table; `pstm bench` and `pstm compare` then take it by name.
 
-use pstm_math::{MigrationParams, TileVelocity, TimeAxis, TraceGeometry};
+use pstm_math::{ImagingOperator, TileVelocity, TimeAxis, TraceGeometry};
 
 pub mod cpu;
 pub mod cpu_ref;
 pub mod parity;
+pub mod session;
 
 pub use cpu::CpuKernel;
 pub use cpu_ref::CpuRefKernel;
+pub use session::{CostModel, FinishedTile, JobSetup, KernelSession, TileSession, TileWork, TraceLayout, TraceStore};
 
 /// Traces handed to a kernel: samples already pre-filtered, with their geometry.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +90,7 @@ pub struct TileTask<'a> {
     pub columns: &'a [[f64; 2]],
     pub time: TimeAxis,
     pub velocity: &'a TileVelocity,
-    pub params: &'a MigrationParams,
+    pub operator: &'a ImagingOperator,
 }
 
 impl TileTask<'_> {
@@ -101,6 +118,9 @@ pub enum KernelError {
     /// The inputs break a rule of the kernel (a block too large for its buffers).
     #[error("kernel {kernel}: {message}")]
     Input { kernel: String, message: String },
+    /// The trace store could not serve traces (a read error, named by the store).
+    #[error("{0}")]
+    Traces(String),
 }
 
 /// A migration kernel. Implementations are cheap to share between threads; per-tile state lives
@@ -114,6 +134,15 @@ pub trait MigrationKernel: Send + Sync {
 
     /// Open a tile for migration.
     fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError>;
+
+    /// Open the kernel's session for one job. The default runs [`MigrationKernel::begin_tile`]
+    /// through [`TileSession`].
+    fn open_session<'a>(&'a self, setup: JobSetup<'a>) -> Result<Box<dyn KernelSession + 'a>, KernelError> {
+        Ok(Box::new(TileSession::new(self, setup)))
+    }
+
+    /// How the kernel's time depends on tile shape, for the planner.
+    fn cost_model(&self) -> CostModel;
 
     /// How many tiles the executor may migrate at once (CPU kernels: one per worker thread; a
     /// GPU kernel: as many as it can keep in flight).
@@ -151,7 +180,7 @@ pub struct KernelTimings {
 }
 
 /// An open tile: feed it blocks, then take the image.
-pub trait TileMigration {
+pub trait TileMigration: Send {
     fn add_traces(&mut self, block: &TraceBlock) -> Result<(), KernelError>;
 
     /// Write the tile's image and fold into `out`, whose vectors hold exactly

@@ -17,11 +17,14 @@ use pstm_math::interp::sample_position;
 use pstm_math::rng::SplitMix64;
 use pstm_math::traveltime::dsr_time;
 use pstm_math::{
-    AmplitudeWeights, Aperture, ApertureMode, MigrationParams, Taper, TaperKind, TileVelocity, TimeAxis, TraceGeometry,
+    AmplitudeWeights, Aperture, ApertureMode, ImagingOperator, Taper, TaperKind, TileVelocity, TimeAxis, TraceGeometry,
 };
 
 use crate::{TileImage, TileTask, TraceBlock};
 
+/// The relative L2 error every float32 kernel must stay below against `cpu-ref`: the one
+/// tolerance of the parity tests, `pstm compare` and the benchmarks' accuracy check.
+pub const REL_L2_TOLERANCE: f64 = 1e-4;
 /// Trace-end distance (in samples) inside which a sample is excused.
 pub const TRACE_END_EPS_SAMPLES: f64 = 1e-3;
 /// Relative distance to the aperture edge inside which a sample is excused.
@@ -34,13 +37,13 @@ pub struct ParityCase {
     pub columns: Vec<[f64; 2]>,
     pub time: TimeAxis,
     pub velocity: TileVelocity,
-    pub params: MigrationParams,
+    pub operator: ImagingOperator,
     pub blocks: Vec<TraceBlock>,
 }
 
 impl ParityCase {
     pub fn task(&self) -> TileTask<'_> {
-        TileTask { columns: &self.columns, time: self.time, velocity: &self.velocity, params: &self.params }
+        TileTask { columns: &self.columns, time: self.time, velocity: &self.velocity, operator: &self.operator }
     }
 
     /// A random case. Sizes stay small enough for the reference kernel to run in well under a
@@ -105,7 +108,7 @@ impl ParityCase {
         let velocity = TileVelocity { values, n_columns: vcols, nt: time.nt };
         let mode = if uni(0.0, 1.0) < 0.5 { ApertureMode::Fixed } else { ApertureMode::Dip };
         let max_m = uni(600.0, 1800.0);
-        let params = MigrationParams {
+        let operator = ImagingOperator {
             aperture: Aperture { mode, max_m, min_m: uni(50.0, 400.0).min(max_m), max_dip_deg: uni(20.0, 70.0) },
             taper: Taper {
                 kind: [TaperKind::None, TaperKind::Cosine, TaperKind::Linear, TaperKind::Gaussian]
@@ -113,6 +116,7 @@ impl ParityCase {
                 fraction: uni(0.0, 0.4),
             },
             weights: AmplitudeWeights { spreading: uni(0.0, 1.0) < 0.5, obliquity: uni(0.0, 1.0) < 0.5 },
+            ..ImagingOperator::plain(0.0)
         };
         let n_traces =
             if long { 60 + (uni(0.0, 1.0) * 100.0) as usize } else { 100 + (uni(0.0, 1.0) * 300.0) as usize };
@@ -146,7 +150,7 @@ impl ParityCase {
             .map(|b| whole.slice(b * cut..((b + 1) * cut).min(n_traces)))
             .filter(|b| b.n_traces() > 0)
             .collect();
-        Self { seed, columns, time, velocity, params, blocks }
+        Self { seed, columns, time, velocity, operator, blocks }
     }
 }
 
@@ -161,14 +165,14 @@ pub fn borderline_mask(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<bool> 
             let last = (block.n_samples - 1) as f64;
             for g in &block.geometry {
                 let dm = g.midpoint_distance_sq(x, y).sqrt();
-                if dm > task.params.aperture.max_m * (1.0 + APERTURE_EDGE_EPS) {
+                if dm > task.operator.aperture.max_m * (1.0 + APERTURE_EDGE_EPS) {
                     continue;
                 }
                 let (ds2, dr2) = g.leg_distances_sq(x, y);
                 for it in 0..nt {
                     let t0 = task.time.time(it);
                     let v = vrms[it] as f64;
-                    let a = task.params.aperture.radius(t0, v);
+                    let a = task.operator.aperture.radius(t0, v);
                     if (dm - a).abs() <= APERTURE_EDGE_EPS * a.max(1.0) {
                         mask[c * nt + it] = true;
                         continue;
@@ -273,7 +277,7 @@ pub fn count_fold(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<u32> {
                 let (ds2, dr2) = g.leg_distances_sq(x, y);
                 for it in 0..nt {
                     let (t0, v) = (task.time.time(it), task.velocity.column(c)[it] as f64);
-                    let inside = dm <= task.params.aperture.radius(t0, v)
+                    let inside = dm <= task.operator.aperture.radius(t0, v)
                         && sample_position(
                             dsr_time(t0, ds2, dr2, v),
                             block.t_start_s,

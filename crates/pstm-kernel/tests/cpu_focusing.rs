@@ -6,7 +6,7 @@ use pstm_kernel::{TileTask, TraceBlock, migrate_tile};
 use pstm_math::model::{Diffractor, ForwardModel, TraceTiming};
 use pstm_math::wavelet::Wavelet;
 use pstm_math::{
-    AmplitudeWeights, Aperture, MigrationParams, Taper, TaperKind, TimeAxis, TraceGeometry, VelocityModel,
+    AmplitudeWeights, Aperture, ImagingOperator, Taper, TaperKind, TimeAxis, TraceGeometry, VelocityModel,
 };
 
 #[test]
@@ -46,12 +46,13 @@ fn a_diffractor_focuses_at_its_position_and_time() {
         .collect();
     let time = TimeAxis { t0_s: 0.5, dt_s: 0.002, nt: 141 };
     let velocity = VelocityModel::constant(v).sample(&columns, &time).unwrap();
-    let params = MigrationParams {
+    let params = ImagingOperator {
         aperture: Aperture::fixed(600.0),
         taper: Taper { kind: TaperKind::Cosine, fraction: 0.2 },
         weights: AmplitudeWeights { spreading: true, obliquity: true },
+        ..ImagingOperator::plain(0.0)
     };
-    let task = TileTask { columns: &columns, time, velocity: &velocity, params: &params };
+    let task = TileTask { columns: &columns, time, velocity: &velocity, operator: &params };
     let expect_t0 = 2.0 * diffractor.z / v;
 
     for isa in CpuIsa::available() {

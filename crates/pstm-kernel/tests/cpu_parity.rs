@@ -8,7 +8,7 @@ use pstm_kernel::{CpuRefKernel, TileImage, TraceBlock, migrate_tile};
 use pstm_math::{AmplitudeWeights, ApertureMode, Taper, TaperKind, TimeAxis, VelocityModel};
 
 /// Float32 traveltimes against float64 (see `pstm_kernel::cpu`): about 1e-5 expected.
-const REL_L2_TOL: f64 = 1e-4;
+use pstm_kernel::parity::REL_L2_TOLERANCE as REL_L2_TOL;
 
 fn kernels() -> Vec<CpuKernel> {
     CpuIsa::available().into_iter().map(|isa| CpuKernel::with_isa(isa).unwrap()).collect()
@@ -58,11 +58,11 @@ fn every_option_combination_matches_the_reference() {
             for (spreading, obliquity) in [(false, false), (true, false), (false, true), (true, true)] {
                 seed += 1;
                 let mut case = ParityCase::random(seed);
-                case.params.aperture.mode = mode;
+                case.operator.aperture.mode = mode;
                 // Dip apertures that grow through the time axis, so the taper moves past traces.
-                case.params.aperture.max_dip_deg = 45.0;
-                case.params.taper = Taper { kind, fraction: 0.3 };
-                case.params.weights = AmplitudeWeights { spreading, obliquity };
+                case.operator.aperture.max_dip_deg = 45.0;
+                case.operator.taper = Taper { kind, fraction: 0.3 };
+                case.operator.weights = AmplitudeWeights { spreading, obliquity };
                 let what = format!("seed {seed}: {mode:?}, {kind:?}, spreading {spreading}, obliquity {obliquity}");
                 results.extend(check(&case, &what));
             }

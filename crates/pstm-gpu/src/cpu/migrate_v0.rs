@@ -160,6 +160,20 @@ impl MigrationKernel for CpuTwinV0Kernel {
     fn max_block_traces(&self, _n_samples: usize) -> usize {
         self.max_dispatch_traces
     }
+
+    fn cost_model(&self) -> pstm_kernel::CostModel {
+        // The shader's loop on one thread: every output sample visits every trace.
+        pstm_kernel::CostModel {
+            per_sample_visit_s: 3e-9,
+            per_column_visit_s: 0.0,
+            per_contribution_s: 20e-9,
+            per_trace_sample_s: 0.0,
+            per_tile_s: 0.0,
+            per_block_s: 0.0,
+            min_tile_samples: 0,
+            shares_host_cores: true,
+        }
+    }
 }
 
 impl TileMigration for TwinTile<'_> {
@@ -206,7 +220,7 @@ mod tests {
     use pstm_kernel::{CpuRefKernel, migrate_tile};
 
     /// The tolerance of every float32 kernel against the float64 reference (issue 4).
-    const REL_L2_TOL: f64 = 1e-4;
+    use pstm_kernel::parity::REL_L2_TOLERANCE as REL_L2_TOL;
 
     #[test]
     fn twin_matches_reference_on_random_cases() {

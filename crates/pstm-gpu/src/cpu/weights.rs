@@ -62,7 +62,7 @@ pub fn amplitude_weight(imaging: &Imaging, t0: f32, t: f32, v: f32, trace_dt: f3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pstm_math::{AmplitudeWeights, Aperture, ApertureMode, MigrationParams, Taper, TaperKind};
+    use pstm_math::{AmplitudeWeights, Aperture, ApertureMode, ImagingOperator, Taper, TaperKind};
 
     #[test]
     fn half_cosine_polynomial_is_float32_exact() {
@@ -79,10 +79,11 @@ mod tests {
     fn weights_match_the_float64_definitions() {
         for kind in [TaperKind::None, TaperKind::Cosine, TaperKind::Linear, TaperKind::Gaussian] {
             for mode in [ApertureMode::Fixed, ApertureMode::Dip] {
-                let params = MigrationParams {
+                let params = ImagingOperator {
                     aperture: Aperture { mode, max_m: 1800.0, min_m: 150.0, max_dip_deg: 40.0 },
                     taper: Taper { kind, fraction: 0.3 },
                     weights: AmplitudeWeights { spreading: true, obliquity: true },
+                    ..ImagingOperator::plain(0.0)
                 };
                 let imaging = ImagingParams::new(&params);
                 for &(t0, v) in &[(0.0f64, 2000.0f64), (0.3, 1800.0), (1.1, 2600.0), (3.0, 3000.0)] {

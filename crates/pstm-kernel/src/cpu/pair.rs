@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use pstm_math::{ApertureMode, MigrationParams, TimeAxis, TraceGeometry};
+use pstm_math::{ApertureMode, ImagingOperator, TimeAxis, TraceGeometry};
 
 use super::tables::VelocityColumn;
 
@@ -50,7 +50,7 @@ pub(crate) fn pair(
     g: &TraceGeometry,
     [x, y]: [f64; 2],
     col: &VelocityColumn,
-    params: &MigrationParams,
+    params: &ImagingOperator,
     time: &TimeAxis,
     span: TraceSpan,
     lanes: usize,

@@ -102,7 +102,7 @@ impl TileTables {
 
 impl VelocityColumn {
     fn new(task: &TileTask<'_>, vc: usize, nt_padded: usize) -> Self {
-        let params = task.params;
+        let params = task.operator;
         let vrms: Vec<f64> = task.velocity.values[vc * task.velocity.nt..(vc + 1) * task.velocity.nt]
             .iter()
             .map(|&v| v as f64)

@@ -1,6 +1,7 @@
-//! Where a tile's traces come from: memory when the survey fits the budget, else the dataset.
+//! The job's traces as a [`TraceStore`]: held in memory when the survey fits the budget, else
+//! read from the dataset on demand; pre-filtered either way.
 
-use pstm_kernel::TraceBlock;
+use pstm_kernel::{KernelError, TraceLayout, TraceStore};
 use pstm_math::prefilter::TraceFilter;
 use pstm_math::{Prefilter, TraceGeometry};
 use rayon::prelude::*;
@@ -8,12 +9,11 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::job::MigrationJob;
 
-/// Pre-filtered traces, served in blocks.
-pub enum TraceSource<'a> {
-    /// Every selected trace, filtered once, with its row in `samples`.
-    Memory { samples: Vec<f32>, row: Vec<u32>, job: &'a MigrationJob },
-    /// Read (and filtered) from the dataset for every block.
-    Stream { job: &'a MigrationJob },
+/// Pre-filtered traces of a job, by trace id.
+pub struct JobTraces<'a> {
+    job: &'a MigrationJob,
+    /// Every selected trace, filtered once, and each trace id's row in it; `None` when streamed.
+    memory: Option<(Vec<f32>, Vec<u32>)>,
 }
 
 /// What a planned filter is for: kind, trace length, sample interval (bits).
@@ -26,7 +26,7 @@ thread_local! {
 }
 
 fn filter_traces(kind: Prefilter, samples: &mut [f32], ns: usize, dt: f64) {
-    if kind == Prefilter::None {
+    if kind == Prefilter::None || ns == 0 {
         return;
     }
     FILTER.with(|cell| {
@@ -42,11 +42,11 @@ fn filter_traces(kind: Prefilter, samples: &mut [f32], ns: usize, dt: f64) {
     });
 }
 
-impl<'a> TraceSource<'a> {
+impl<'a> JobTraces<'a> {
     /// Load the selected traces into memory (filtered), or prepare to stream them.
     pub fn new(job: &'a MigrationJob, in_memory: bool) -> Result<Self> {
         if !in_memory {
-            return Ok(TraceSource::Stream { job });
+            return Ok(Self { job, memory: None });
         }
         let layout = job.dataset.layout();
         let ns = layout.n_samples;
@@ -58,49 +58,62 @@ impl<'a> TraceSource<'a> {
         // placed in order: the raw buffers stay a few chunks large.
         let piece = job.dataset.chunk_traces().max(256);
         let mut samples = vec![0.0f32; job.selected.len() * ns];
-        samples.par_chunks_mut(piece * ns).zip(job.selected.par_chunks(piece)).try_for_each(
+        samples.par_chunks_mut((piece * ns).max(1)).zip(job.selected.par_chunks(piece)).try_for_each(
             |(out, traces)| -> Result<()> {
                 let indices: Vec<usize> = traces.iter().map(|&t| t as usize).collect();
                 let mut buffer = Vec::new();
                 job.dataset.read_trace_list(&indices, &mut buffer)?;
-                filter_traces(job.prefilter, &mut buffer, ns, layout.dt_s());
+                filter_traces(job.operator.prefilter, &mut buffer, ns, layout.dt_s());
                 out.copy_from_slice(&buffer);
                 Ok(())
             },
         )?;
-        Ok(TraceSource::Memory { samples, row, job })
+        Ok(Self { job, memory: Some((samples, row)) })
     }
 
-    fn job(&self) -> &'a MigrationJob {
-        match self {
-            TraceSource::Memory { job, .. } | TraceSource::Stream { job } => job,
-        }
+    pub fn in_memory(&self) -> bool {
+        self.memory.is_some()
+    }
+}
+
+impl TraceStore for JobTraces<'_> {
+    fn layout(&self) -> TraceLayout {
+        let layout = self.job.dataset.layout();
+        TraceLayout { n_samples: layout.n_samples, dt_s: layout.dt_s(), t_start_s: layout.t_start_s() }
     }
 
-    /// A block of the given traces (ascending trace numbers).
-    pub fn block(&self, traces: &[u32]) -> Result<TraceBlock> {
-        let job = self.job();
-        let layout = job.dataset.layout();
+    fn geometry(&self, trace: u32) -> TraceGeometry {
+        self.job.dataset.headers().geometry(trace as usize)
+    }
+
+    fn fill(&self, traces: &[u32], out: &mut [f32]) -> std::result::Result<(), KernelError> {
+        let layout = self.job.dataset.layout();
         let ns = layout.n_samples;
-        let headers = job.dataset.headers();
-        let geometry: Vec<TraceGeometry> = traces.iter().map(|&t| headers.geometry(t as usize)).collect();
-        let samples = match self {
-            TraceSource::Memory { samples, row, .. } => {
-                let mut out = Vec::with_capacity(traces.len() * ns);
-                for &t in traces {
+        if out.len() != traces.len() * ns {
+            return Err(KernelError::Traces(format!(
+                "{} samples of room for {} traces of {ns} samples",
+                out.len(),
+                traces.len()
+            )));
+        }
+        match &self.memory {
+            Some((samples, row)) => {
+                for (&t, dst) in traces.iter().zip(out.chunks_exact_mut(ns.max(1))) {
                     let r = row[t as usize] as usize;
-                    out.extend_from_slice(&samples[r * ns..(r + 1) * ns]);
+                    dst.copy_from_slice(&samples[r * ns..(r + 1) * ns]);
                 }
-                out
             }
-            TraceSource::Stream { .. } => {
+            None => {
                 let indices: Vec<usize> = traces.iter().map(|&t| t as usize).collect();
-                let mut out = Vec::new();
-                job.dataset.read_trace_list(&indices, &mut out)?;
-                filter_traces(job.prefilter, &mut out, ns, layout.dt_s());
-                out
+                let mut buffer = Vec::new();
+                self.job
+                    .dataset
+                    .read_trace_list(&indices, &mut buffer)
+                    .map_err(|e| KernelError::Traces(e.to_string()))?;
+                filter_traces(self.job.operator.prefilter, &mut buffer, ns, layout.dt_s());
+                out.copy_from_slice(&buffer);
             }
-        };
-        Ok(TraceBlock { n_samples: ns, dt_s: layout.dt_s(), t_start_s: layout.t_start_s(), samples, geometry })
+        }
+        Ok(())
     }
 }
