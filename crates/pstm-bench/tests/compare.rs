@@ -205,3 +205,23 @@ fn the_grid_mask_is_the_tile_mask_of_the_whole_grid() {
     assert!(expect.iter().any(|&m| m), "the survey has borderline samples to find");
     assert_eq!(pstm_engine::check::borderline_mask(&job).unwrap(), expect);
 }
+
+/// `gpu-v0` through the whole engine (plan, session, pipeline) on the device this machine has;
+/// skipped without one unless `PSTM_REQUIRE_GPU=1`.
+#[test]
+fn the_gpu_kernel_passes_parity_on_a_whole_job() {
+    let gpu = match pstm_engine::create_kernel("gpu-v0", &Default::default()) {
+        Ok(k) => k,
+        Err(e) => {
+            let required = std::env::var("PSTM_REQUIRE_GPU").is_ok_and(|v| v == "1");
+            assert!(!required, "PSTM_REQUIRE_GPU=1 but gpu-v0 cannot run: {e}");
+            eprintln!("SKIPPED: no GPU adapter ({e})");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, job) = common::job(dir.path());
+    let out = run(&job, "survey", &CpuRefKernel, gpu.as_ref(), Tolerance::default(), 2).unwrap();
+    assert!(out.passed(), "{out}");
+    assert!(out.repeat.unwrap().all_identical(), "{out}");
+}
