@@ -105,13 +105,9 @@ impl TraceStore for JobTraces<'_> {
             }
             None => {
                 let indices: Vec<usize> = traces.iter().map(|&t| t as usize).collect();
-                let mut buffer = Vec::new();
-                self.job
-                    .dataset
-                    .read_trace_list(&indices, &mut buffer)
-                    .map_err(|e| KernelError::Traces(e.to_string()))?;
-                filter_traces(self.job.operator.prefilter, &mut buffer, ns, layout.dt_s());
-                out.copy_from_slice(&buffer);
+                // Decoded chunks are copied once, into the caller's memory, and filtered there.
+                self.job.dataset.read_trace_list_into(&indices, out).map_err(|e| KernelError::Traces(e.to_string()))?;
+                filter_traces(self.job.operator.prefilter, out, ns, layout.dt_s());
             }
         }
         Ok(())

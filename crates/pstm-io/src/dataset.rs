@@ -184,9 +184,22 @@ impl Dataset {
     /// Samples of the traces listed (ascending), trace after trace, into `out`; each chunk that
     /// holds a listed trace is read once.
     pub fn read_trace_list(&self, indices: &[usize], out: &mut Vec<f32>) -> Result<()> {
-        let ns = self.layout.n_samples;
         out.clear();
-        out.reserve(indices.len() * ns);
+        out.resize(indices.len() * self.layout.n_samples, 0.0);
+        self.read_trace_list_into(indices, out)
+    }
+
+    /// [`Dataset::read_trace_list`] into memory the caller provides (a staging buffer, a mapped
+    /// device range), which holds exactly `indices.len() * n_samples` values: the decoded chunk is
+    /// copied once, straight to where the samples are used.
+    pub fn read_trace_list_into(&self, indices: &[usize], out: &mut [f32]) -> Result<()> {
+        let ns = self.layout.n_samples;
+        if out.len() != indices.len() * ns {
+            return Err(IoError::invalid(
+                self.root.join(TRACES),
+                format!("room for {} samples given for {} traces of {ns}", out.len(), indices.len()),
+            ));
+        }
         let mut i = 0;
         while i < indices.len() {
             let chunk = indices[i] / self.chunk_traces;
@@ -202,9 +215,9 @@ impl Dataset {
                 ));
             }
             let block = self.read_range(first, last + 1)?;
-            for &t in &indices[i..j] {
+            for (slot, &t) in (i..j).zip(&indices[i..j]) {
                 let k = t - first;
-                out.extend_from_slice(&block[k * ns..(k + 1) * ns]);
+                out[slot * ns..(slot + 1) * ns].copy_from_slice(&block[k * ns..(k + 1) * ns]);
             }
             i = j;
         }
