@@ -63,16 +63,10 @@ impl CostInputs<'_> {
     pub fn price(&self, tx: usize, ty: usize) -> ShapeCost {
         let (nx, ny) = (self.grid.nx, self.grid.ny);
         let (tx, ty) = (tx.clamp(1, nx.max(1)), ty.clamp(1, ny.max(1)));
-        let (ntx, nty) = (nx.div_ceil(tx), ny.div_ceil(ty));
+        let (ntx, nty) = self.grid.tile_counts(tx, ty);
         let n_tiles = ntx * nty;
         let per_axis = (SAMPLED_TILES as f64).sqrt().ceil() as usize;
         let (kx, ky) = (per_axis.min(ntx).max(1), per_axis.min(nty).max(1));
-        let tile = |ix: usize, iy: usize| pstm_math::Tile {
-            ix0: ix * tx,
-            iy0: iy * ty,
-            nx: tx.min(nx - ix * tx),
-            ny: ty.min(ny - iy * ty),
-        };
         let m = &self.model;
         let nt = self.grid.time.nt as f64;
         let ns = self.n_samples as f64;
@@ -82,7 +76,7 @@ impl CostInputs<'_> {
         for a in 0..kx {
             for b in 0..ky {
                 // The middle tile of each stratum, so no stride aliases onto one row of tiles.
-                let t = tile((2 * a + 1) * ntx / (2 * kx), (2 * b + 1) * nty / (2 * ky));
+                let t = self.grid.tile(tx, ty, (2 * a + 1) * ntx / (2 * kx), (2 * b + 1) * nty / (2 * ky));
                 sampled += 1;
                 let n = self.index.count_near_rect(self.grid.tile_bounds(&t), self.reach) as f64;
                 let c = t.n_columns() as f64;
@@ -115,19 +109,14 @@ impl CostInputs<'_> {
     /// bins) of cost proportional to their columns go, largest first, to the least loaded lane.
     fn balance(&self, tx: usize, ty: usize) -> f64 {
         let lanes = self.concurrent.max(1);
-        let (nx, ny) = (self.grid.nx, self.grid.ny);
-        let (ntx, nty) = (nx.div_ceil(tx), ny.div_ceil(ty));
+        let (ntx, nty) = self.grid.tile_counts(tx, ty);
         let pieces = ntx * nty * self.n_bins.max(1);
         if lanes == 1 || pieces > BALANCE_PIECES {
             return 1.0;
         }
-        let (ex, ey) = (nx - (ntx - 1) * tx, ny - (nty - 1) * ty);
         let mut sizes = Vec::with_capacity(pieces);
-        for ix in 0..ntx {
-            for iy in 0..nty {
-                let c = if ix + 1 == ntx { ex } else { tx } * if iy + 1 == nty { ey } else { ty };
-                sizes.extend(std::iter::repeat_n(c as f64, self.n_bins.max(1)));
-            }
+        for tile in self.grid.tiles(tx, ty) {
+            sizes.extend(std::iter::repeat_n(tile.n_columns() as f64, self.n_bins.max(1)));
         }
         sizes.sort_unstable_by(|a, b| b.total_cmp(a));
         let mut load = vec![0.0f64; lanes];

@@ -120,14 +120,8 @@ pub fn plan_only(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Pla
 
 /// Migrate a job into its output directory.
 pub fn migrate(job: &MigrationJob, kernel: &dyn MigrationKernel, options: RunOptions) -> Result<RunSummary> {
-    let pool = pool(job)?;
-    let started = Instant::now();
-    let plan = pool.install(|| plan(job, kernel))?;
-    let plan_s = started.elapsed().as_secs_f64();
-    let output = ZarrOutput::create(job, kernel.name(), plan.tile_shape)?;
-    let mut summary = execute(&pool, job, kernel, &plan, &output, options)?;
-    summary.plan_s = plan_s;
-    summary.total_s = started.elapsed().as_secs_f64();
+    let run = plan_and_execute(job, kernel, options, |plan| ZarrOutput::create(job, kernel.name(), plan.tile_shape))?;
+    let mut summary = run.summary;
     let record = serde_json::json!({
         "summary": summary,
         "config": job.config,
@@ -135,8 +129,8 @@ pub fn migrate(job: &MigrationJob, kernel: &dyn MigrationKernel, options: RunOpt
         "grid": job.grid,
         "pstm_version": env!("CARGO_PKG_VERSION"),
     });
-    summary.output = Some(pool.install(|| output.commit(&record))?);
-    summary.total_s = started.elapsed().as_secs_f64();
+    summary.output = Some(run.pool.install(|| run.sink.commit(&record))?);
+    summary.total_s = run.started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
@@ -146,15 +140,35 @@ pub fn migrate_to_memory(
     kernel: &dyn MigrationKernel,
     options: RunOptions,
 ) -> Result<(MemoryVolumes, RunSummary)> {
+    let run = plan_and_execute(job, kernel, options, |_| {
+        Ok(MemoryOutput::new(job.grid, job.gathers.as_ref().map_or(0, |g| g.bins.len())))
+    })?;
+    Ok((run.sink.into_volumes(), run.summary))
+}
+
+/// A job planned and executed into the sink `make_sink` made for its plan.
+struct Run<S> {
+    pool: rayon::ThreadPool,
+    sink: S,
+    summary: RunSummary,
+    started: Instant,
+}
+
+fn plan_and_execute<S: OutputSink>(
+    job: &MigrationJob,
+    kernel: &dyn MigrationKernel,
+    options: RunOptions,
+    make_sink: impl FnOnce(&Plan) -> Result<S>,
+) -> Result<Run<S>> {
     let pool = pool(job)?;
     let started = Instant::now();
     let plan = pool.install(|| plan(job, kernel))?;
     let plan_s = started.elapsed().as_secs_f64();
-    let output = MemoryOutput::new(job.grid, job.gathers.as_ref().map_or(0, |g| g.bins.len()));
-    let mut summary = execute(&pool, job, kernel, &plan, &output, options)?;
+    let sink = make_sink(&plan)?;
+    let mut summary = execute(&pool, job, kernel, &plan, &sink, options)?;
     summary.plan_s = plan_s;
     summary.total_s = started.elapsed().as_secs_f64();
-    Ok((output.into_volumes(), summary))
+    Ok(Run { pool, sink, summary, started })
 }
 
 /// Finished pieces of work the writer may hold beyond those being migrated (queued for it, being
@@ -289,9 +303,8 @@ pub fn execute(
         let (finished, to_write) = std::sync::mpsc::sync_channel::<FinishedTile>(WRITE_QUEUE_TILES);
         let writer = scope.spawn(|| {
             let _guard = StageGuard { session, failure: &failure };
-            let stage = WriteStage {
+            let mut stage = WriteStage {
                 pool,
-                job,
                 plan,
                 scheduler: &scheduler,
                 sink,
@@ -299,13 +312,17 @@ pub fn execute(
                 started,
                 permits: &permits,
                 submitted: &submitted,
+                n_bins: job.gathers.as_ref().map_or(0, |g| g.bins.len()),
+                sums: HashMap::new(),
+                done: 0,
+                write_s: 0.0,
+                fold: 0,
             };
-            let result = stage.run(to_write);
-            if let Err(e) = &result.0 {
-                failure.set(EngineError::Other(e.to_string()));
+            if let Err(e) = stage.run(to_write) {
+                failure.set(e);
                 session.close(true);
             }
-            result
+            (stage.write_s, stage.fold)
         });
         for _ in 0..session.worker_threads().max(1) {
             let finished = finished.clone();
@@ -342,9 +359,7 @@ pub fn execute(
         feed(job, plan, &scheduler, session, &failure, &permits, &submitted);
         session.close(failure.is_set());
         match writer.join() {
-            Ok((result, write, fold)) => {
-                // The writer's own error is already the run's failure.
-                let _ = result;
+            Ok((write, fold)) => {
                 let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
                 t.write += write;
                 t.fold += fold;
@@ -452,7 +467,6 @@ struct StackSum {
 /// sums each tile's stack from its gathers in bin order, and reports tiles complete.
 struct WriteStage<'a> {
     pool: &'a rayon::ThreadPool,
-    job: &'a MigrationJob,
     plan: &'a Plan,
     scheduler: &'a dyn TileScheduler,
     sink: &'a dyn OutputSink,
@@ -461,86 +475,95 @@ struct WriteStage<'a> {
     permits: &'a Permits,
     /// Tiles the feeder submitted, final once the workers are done.
     submitted: &'a AtomicUsize,
+    /// Offset bins of the job's gathers (0 without gathers).
+    n_bins: usize,
+    sums: HashMap<usize, StackSum>,
+    /// Tiles written completely.
+    done: usize,
+    write_s: f64,
+    fold: u64,
 }
 
 impl WriteStage<'_> {
-    /// Write until the workers are done; the outcome, the seconds spent writing and the fold's
-    /// sum. A session that returns a piece twice, one it was never given, or too few is an error,
-    /// never an output with holes.
-    fn run(&self, to_write: Receiver<FinishedTile>) -> (Result<()>, f64, u64) {
-        let n_bins = self.job.gathers.as_ref().map_or(0, |g| g.bins.len());
-        let (mut write_s, mut fold, mut done) = (0.0, 0u64, 0usize);
-        let mut sums: HashMap<usize, StackSum> = HashMap::new();
-        let mut complete = |index: usize, stack: &TileImage, write_s: &mut f64| -> Result<()> {
-            let tile_plan = &self.plan.tiles[index];
-            *write_s += timed_write(self.pool, self.sink, &tile_plan.tile, None, stack)?;
-            fold += stack.fold.iter().map(|&f| f as u64).sum::<u64>();
-            self.scheduler.completed(index)?;
-            done += 1;
-            self.bar.inc(tile_plan.contributions);
-            let rate = self.bar.position() as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-            self.bar.set_message(format!("tile {done}/{}, {:.3} G contrib/s", self.plan.tiles.len(), rate * 1e-9));
-            Ok(())
-        };
-        let wrong = |tile: &FinishedTile, what: &str| {
+    /// Write until the workers are done. A session that returns a piece twice, one it was never
+    /// given, or too few is an error, never an output with holes.
+    fn run(&mut self, to_write: Receiver<FinishedTile>) -> Result<()> {
+        for tile in to_write {
+            let stack_piece = tile.bin.is_none();
+            self.write(tile)?;
+            // A gather's permit returns when the stack has consumed it ([`WriteStage::gather`]).
+            if stack_piece {
+                self.permits.release();
+            }
+        }
+        let submitted = self.submitted.load(Ordering::Relaxed);
+        if self.done < submitted {
+            let missing = submitted - self.done;
+            return Err(EngineError::Other(format!("kernel session finished with {missing} tiles never returned")));
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, tile: FinishedTile) -> Result<()> {
+        let wrong = |what: &str| {
             Err(EngineError::Other(format!(
                 "kernel session returned tile {} (bin {:?}) {what}",
                 tile.tile_index, tile.bin
             )))
         };
-        for tile in to_write {
-            let stack_piece = tile.bin.is_none();
-            let result = match tile.bin {
-                _ if tile.tile_index >= self.plan.tiles.len() => wrong(&tile, "that the plan does not have"),
-                None if n_bins > 0 => wrong(&tile, "without an offset bin although gathers are written"),
-                Some(k) if k >= n_bins => wrong(&tile, "for an offset bin the job does not have"),
-                None => complete(tile.tile_index, &tile.image, &mut write_s),
-                Some(k) => (|| {
-                    write_s += timed_write(self.pool, self.sink, &tile.tile, Some(k), &tile.image)?;
-                    let n = tile.image.image.len();
-                    let sum = sums.entry(tile.tile_index).or_insert_with(|| StackSum {
-                        stack: TileImage { image: vec![0.0; n], fold: vec![0; n] },
-                        next_bin: 0,
-                        waiting: BTreeMap::new(),
-                    });
-                    if k < sum.next_bin || sum.waiting.contains_key(&k) {
-                        return wrong(&tile, "twice");
-                    }
-                    sum.waiting.insert(k, tile.image);
-                    while let Some(gather) = sum.waiting.remove(&sum.next_bin) {
-                        for (s, g) in sum.stack.image.iter_mut().zip(&gather.image) {
-                            *s += g;
-                        }
-                        for (s, g) in sum.stack.fold.iter_mut().zip(&gather.fold) {
-                            *s += g;
-                        }
-                        sum.next_bin += 1;
-                        self.permits.release();
-                    }
-                    if sum.next_bin == n_bins {
-                        let sum = sums.remove(&tile.tile_index).expect("present");
-                        complete(tile.tile_index, &sum.stack, &mut write_s)?;
-                    }
-                    Ok(())
-                })(),
-            };
-            // A gather's permit returns when the stack has consumed it (above).
-            if stack_piece {
-                self.permits.release();
-            }
-            if let Err(e) = result {
-                return (Err(e), write_s, fold);
+        match tile.bin {
+            _ if tile.tile_index >= self.plan.tiles.len() => wrong("that the plan does not have"),
+            None if self.n_bins > 0 => wrong("without an offset bin although gathers are written"),
+            Some(k) if k >= self.n_bins => wrong("for an offset bin the job does not have"),
+            None => self.complete(tile.tile_index, &tile.image),
+            Some(k) => {
+                let sum = self.sums.get(&tile.tile_index);
+                if sum.is_some_and(|sum| k < sum.next_bin || sum.waiting.contains_key(&k)) {
+                    return wrong("twice");
+                }
+                self.write_s += timed_write(self.pool, self.sink, &tile.tile, Some(k), &tile.image)?;
+                self.gather(tile.tile_index, k, tile.image)
             }
         }
-        let submitted = self.submitted.load(Ordering::Relaxed);
-        if done < submitted {
-            let missing = submitted - done;
-            return (
-                Err(EngineError::Other(format!("kernel session finished with {missing} tiles never returned"))),
-                write_s,
-                fold,
-            );
+    }
+
+    /// Add gather `k` of tile `index` to its stack, with every later bin already waiting; write
+    /// the stack once the last bin is in.
+    fn gather(&mut self, index: usize, k: usize, image: TileImage) -> Result<()> {
+        let n = image.image.len();
+        let sum = self.sums.entry(index).or_insert_with(|| StackSum {
+            stack: TileImage { image: vec![0.0; n], fold: vec![0; n] },
+            next_bin: 0,
+            waiting: BTreeMap::new(),
+        });
+        sum.waiting.insert(k, image);
+        while let Some(gather) = sum.waiting.remove(&sum.next_bin) {
+            for (s, g) in sum.stack.image.iter_mut().zip(&gather.image) {
+                *s += g;
+            }
+            for (s, g) in sum.stack.fold.iter_mut().zip(&gather.fold) {
+                *s += g;
+            }
+            sum.next_bin += 1;
+            self.permits.release();
         }
-        (Ok(()), write_s, fold)
+        if sum.next_bin == self.n_bins {
+            let sum = self.sums.remove(&index).expect("present");
+            self.complete(index, &sum.stack)?;
+        }
+        Ok(())
+    }
+
+    /// Write tile `index`'s stack and fold, and report the tile complete.
+    fn complete(&mut self, index: usize, stack: &TileImage) -> Result<()> {
+        let tile_plan = &self.plan.tiles[index];
+        self.write_s += timed_write(self.pool, self.sink, &tile_plan.tile, None, stack)?;
+        self.fold += stack.fold.iter().map(|&f| f as u64).sum::<u64>();
+        self.scheduler.completed(index)?;
+        self.done += 1;
+        self.bar.inc(tile_plan.contributions);
+        let rate = self.bar.position() as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        self.bar.set_message(format!("tile {}/{}, {:.3} G contrib/s", self.done, self.plan.tiles.len(), rate * 1e-9));
+        Ok(())
     }
 }

@@ -128,11 +128,11 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
     let max_block = kernel.max_block_traces(ns).max(1);
     let columns_total = grid.n_columns();
     let mut concurrent = kernel.concurrent_tiles().clamp(1, columns_total.max(1));
+    // Each worker holds the block it migrates and the next one, read ahead; a streamed block
+    // passes through a read buffer too.
+    let copies: u64 = if traces_in_memory { 2 } else { 3 };
     let (block_traces, columns_fit) = loop {
         let share = rest / concurrent as u64;
-        // Each worker holds the block it migrates and the next one, read ahead; a streamed block
-        // passes through a read buffer too.
-        let copies = if traces_in_memory { 2 } else { 3 };
         let wanted = job.execution.trace_block.unwrap_or(DEFAULT_BLOCK_TRACES);
         let afford = (share / 2 / (ns as u64 * 4 * copies)) as usize;
         let block = wanted
@@ -232,8 +232,7 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
     }
     let visits: u64 = tile_plans.iter().map(|t| (t.n_traces * t.tile.n_columns() * nt) as u64).sum();
     let tile_samples = (tile_shape.0 * tile_shape.1 * nt) as u64;
-    let per_tile =
-        tile_samples * per_sample + block_traces as u64 * ns as u64 * 4 * if traces_in_memory { 2 } else { 3 };
+    let per_tile = tile_samples * per_sample + block_traces as u64 * ns as u64 * 4 * copies;
     Ok(Plan {
         index: std::sync::Arc::new(index),
         reach: aperture,

@@ -54,25 +54,19 @@ impl<'a> JobTraces<'a> {
         for (r, &t) in job.selected.iter().enumerate() {
             row[t as usize] = r as u32;
         }
-        // Chunk-sized pieces, read and filtered in parallel (decompression dominates), then
-        // placed in order: the raw buffers stay a few chunks large.
+        // Chunk-sized pieces, read and filtered in parallel (decompression dominates), each
+        // straight into its place.
         let piece = job.dataset.chunk_traces().max(256);
         let mut samples = vec![0.0f32; job.selected.len() * ns];
         samples.par_chunks_mut((piece * ns).max(1)).zip(job.selected.par_chunks(piece)).try_for_each(
             |(out, traces)| -> Result<()> {
                 let indices: Vec<usize> = traces.iter().map(|&t| t as usize).collect();
-                let mut buffer = Vec::new();
-                job.dataset.read_trace_list(&indices, &mut buffer)?;
-                filter_traces(job.operator.prefilter, &mut buffer, ns, layout.dt_s());
-                out.copy_from_slice(&buffer);
+                job.dataset.read_trace_list_into(&indices, out)?;
+                filter_traces(job.operator.prefilter, out, ns, layout.dt_s());
                 Ok(())
             },
         )?;
         Ok(Self { job, memory: Some((samples, row)) })
-    }
-
-    pub fn in_memory(&self) -> bool {
-        self.memory.is_some()
     }
 }
 

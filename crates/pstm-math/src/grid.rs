@@ -66,14 +66,20 @@ impl OutputGrid {
 
     /// Tiles of at most `tile_nx` x `tile_ny` columns covering the grid, row by row.
     pub fn tiles(&self, tile_nx: usize, tile_ny: usize) -> Vec<Tile> {
+        let (ntx, nty) = self.tile_counts(tile_nx, tile_ny);
+        (0..ntx).flat_map(|ix| (0..nty).map(move |iy| self.tile(tile_nx, tile_ny, ix, iy))).collect()
+    }
+
+    /// How many tiles of at most `tile_nx` x `tile_ny` columns cover the grid along x and y.
+    pub fn tile_counts(&self, tile_nx: usize, tile_ny: usize) -> (usize, usize) {
+        (self.nx.div_ceil(tile_nx.max(1)), self.ny.div_ceil(tile_ny.max(1)))
+    }
+
+    /// Tile `(ix, iy)` of [`OutputGrid::tiles`], without listing the others.
+    pub fn tile(&self, tile_nx: usize, tile_ny: usize, ix: usize, iy: usize) -> Tile {
         let (tnx, tny) = (tile_nx.max(1), tile_ny.max(1));
-        let mut tiles = Vec::new();
-        for ix0 in (0..self.nx).step_by(tnx) {
-            for iy0 in (0..self.ny).step_by(tny) {
-                tiles.push(Tile { ix0, iy0, nx: tnx.min(self.nx - ix0), ny: tny.min(self.ny - iy0) });
-            }
-        }
-        tiles
+        let (ix0, iy0) = (ix * tnx, iy * tny);
+        Tile { ix0, iy0, nx: tnx.min(self.nx - ix0), ny: tny.min(self.ny - iy0) }
     }
 
     /// World positions of a tile's columns, in storage order (x-major: `c = jx * ny + jy`).
