@@ -142,7 +142,7 @@ fn bench_dataset(
     let mut records: Vec<Option<BenchRecord>> = vec![None; kernels.len()];
     for i in order {
         let kernel = kernels[i].as_ref();
-        let (record, first) = time_kernel(options, dataset, job, kernel, log)?;
+        let (record, first) = time_kernel(options, dataset, job, kernel, &options.kernels[i], log)?;
         let accuracy = if kernel.name() == REFERENCE_KERNEL {
             reference.image.get_or_insert(first);
             Accuracy::reference()
@@ -176,13 +176,14 @@ fn time_kernel(
     dataset: &BenchDataset,
     job: &MigrationJob,
     kernel: &dyn MigrationKernel,
+    spec: &str,
     log: &mut dyn FnMut(&str),
 ) -> Result<(BenchRecord, TileImage)> {
     let run_options = RunOptions { progress: false };
     let load_before = load_average();
     log(&format!(
         "{} on {}: {} warm-up + {} timed runs (load average {})",
-        kernel.name(),
+        spec,
         dataset.name,
         options.warmup,
         options.runs,
@@ -220,7 +221,8 @@ fn time_kernel(
     ));
     let grid = &job.grid;
     let record = BenchRecord {
-        version: kernel.name().to_string(),
+        // As given (`gpu-v1:overlap=off`), so that settings of one kernel compare side by side.
+        version: spec.to_string(),
         // As the run saw it, inside the job's pool (a CPU kernel's thread count is the job's).
         device: s.device.clone(),
         dataset: dataset.name.clone(),
@@ -247,8 +249,33 @@ fn time_kernel(
         accuracy: Accuracy::skipped(String::new()),
         load_before,
         load_after,
+        kernel_metrics: metric_stats(&runs),
     };
+    for m in &record.kernel_metrics {
+        log(&format!("  {}: {:.4} {} median ({:.4}..{:.4})", m.name, m.median, m.unit, m.min, m.max));
+    }
     Ok((record, first.expect("at least one run")))
+}
+
+/// Each metric the kernel reported, over the runs that reported it.
+fn metric_stats(runs: &[Timed]) -> Vec<crate::record::MetricStats> {
+    let Some(first) = runs.first() else { return Vec::new() };
+    first
+        .metrics
+        .iter()
+        .map(|m| {
+            let values: Vec<f64> =
+                runs.iter().filter_map(|r| r.metrics.iter().find(|x| x.name == m.name).map(|x| x.value)).collect();
+            let s = Stats::of(&values);
+            crate::record::MetricStats {
+                name: m.name.to_string(),
+                unit: m.unit.to_string(),
+                median: s.median,
+                min: s.min,
+                max: s.max,
+            }
+        })
+        .collect()
 }
 
 /// One timed run.
@@ -259,6 +286,7 @@ struct Timed {
     kernel_source: TimeSource,
     buffer_s: f64,
     buffer_source: TimeSource,
+    metrics: Vec<pstm_kernel::KernelMetric>,
 }
 
 impl Timed {
@@ -273,7 +301,7 @@ impl Timed {
             Some(t) => (t, TimeSource::Transfer),
             None => (summary.load_s + summary.read_s, TimeSource::LoadRead),
         };
-        Self { summary, total_s, kernel_s, kernel_source, buffer_s, buffer_source }
+        Self { summary, total_s, kernel_s, kernel_source, buffer_s, buffer_source, metrics: timings.metrics }
     }
 }
 

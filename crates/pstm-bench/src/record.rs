@@ -107,6 +107,19 @@ pub struct BenchRecord {
     /// Load averages (1, 5, 15 min) before the warm-up and after the last run, where known.
     pub load_before: Option<[f64; 3]>,
     pub load_after: Option<[f64; 3]>,
+    /// Figures the kernel measured itself (`KernelTimings::metrics`), over the timed runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kernel_metrics: Vec<MetricStats>,
+}
+
+/// One of a kernel's own figures over the timed runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricStats {
+    pub name: String,
+    pub unit: String,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

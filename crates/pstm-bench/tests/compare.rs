@@ -206,22 +206,75 @@ fn the_grid_mask_is_the_tile_mask_of_the_whole_grid() {
     assert_eq!(pstm_engine::check::borderline_mask(&job).unwrap(), expect);
 }
 
-/// `gpu-v0` through the whole engine (plan, session, pipeline) on the device this machine has;
-/// skipped without one unless `PSTM_REQUIRE_GPU=1`.
-#[test]
-fn the_gpu_kernel_passes_parity_on_a_whole_job() {
-    let gpu = match pstm_engine::create_kernel("gpu-v0", &Default::default()) {
-        Ok(k) => k,
+/// A GPU kernel by name, or `None` (after a notice) without an adapter unless
+/// `PSTM_REQUIRE_GPU=1`, when that fails the test.
+fn gpu_kernel(spec: &str) -> Option<Box<dyn MigrationKernel>> {
+    match pstm_engine::create_kernel(spec, &Default::default()) {
+        Ok(k) => Some(k),
         Err(e) => {
             let required = std::env::var("PSTM_REQUIRE_GPU").is_ok_and(|v| v == "1");
-            assert!(!required, "PSTM_REQUIRE_GPU=1 but gpu-v0 cannot run: {e}");
+            assert!(!required, "PSTM_REQUIRE_GPU=1 but {spec} cannot run: {e}");
             eprintln!("SKIPPED: no GPU adapter ({e})");
-            return;
+            None
         }
-    };
+    }
+}
+
+/// The GPU kernels through the whole engine (plan, session, pipeline) on the device this machine
+/// has, gpu-v1 also with each of its switches off; skipped without one unless
+/// `PSTM_REQUIRE_GPU=1`.
+#[test]
+fn the_gpu_kernels_pass_parity_on_a_whole_job() {
     let dir = tempfile::tempdir().unwrap();
     let (_, job) = common::job(dir.path());
-    let out = run(&job, "survey", &CpuRefKernel, gpu.as_ref(), Tolerance::default(), 2).unwrap();
-    assert!(out.passed(), "{out}");
-    assert!(out.repeat.unwrap().all_identical(), "{out}");
+    for spec in ["gpu-v0", "gpu-v1", "gpu-v1:overlap=off:buffer_pool=off:upload=write_buffer"] {
+        let Some(gpu) = gpu_kernel(spec) else { return };
+        let out = run(&job, "survey", &CpuRefKernel, gpu.as_ref(), Tolerance::default(), 2).unwrap();
+        assert!(out.passed(), "{spec}: {out}");
+        assert!(out.repeat.unwrap().all_identical(), "{spec}: {out}");
+    }
+}
+
+/// gpu-v1 on a laterally varying velocity cube (its texture and buffer paths) through the whole
+/// engine, against cpu-ref; skipped without a GPU unless `PSTM_REQUIRE_GPU=1`.
+#[test]
+fn gpu_v1_passes_parity_with_a_3d_velocity_cube() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = common::survey(dir.path());
+    // 2200 to 2800 m/s across the survey, rising with time, on a coarse cube.
+    let (nx, ny, nt) = (5, 4, 6);
+    let mut data = Vec::new();
+    for ix in 0..nx {
+        for iy in 0..ny {
+            for it in 0..nt {
+                data.push((2200.0 + 150.0 * ix as f64 - 60.0 * iy as f64 + 120.0 * it as f64) as f32);
+            }
+        }
+    }
+    let cube = pstm_math::velocity::VelocityCube {
+        x0: -20.0,
+        dx: 80.0,
+        nx,
+        y0: -30.0,
+        dy: 100.0,
+        ny,
+        t0: 0.0,
+        dt: 0.12,
+        nt,
+        data,
+    };
+    let cube_path = dir.path().join("v.zarr");
+    pstm_io::velocity_cube::write(&cube_path, &cube).unwrap();
+    let mut config: pstm_config::JobConfig = pstm_config::from_yaml_str(pstm_bench::dataset::BENCH_JOB).unwrap();
+    config.input.dataset = d.path.clone();
+    config.velocity.constant = None;
+    config.velocity.cube = Some(cube_path);
+    let job = pstm_engine::MigrationJob::from_config(config).unwrap();
+    assert!(!job.velocity.is_laterally_invariant());
+    for spec in ["gpu-v1", "gpu-v1:velocity=buffer"] {
+        let Some(gpu) = gpu_kernel(spec) else { return };
+        let out = run(&job, "survey", &CpuRefKernel, gpu.as_ref(), Tolerance::default(), 2).unwrap();
+        assert!(out.passed(), "{spec}: {out}");
+        assert!(gpu.device().contains("velocity cube"), "{}", gpu.device());
+    }
 }

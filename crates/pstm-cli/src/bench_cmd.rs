@@ -29,8 +29,12 @@ pub struct CompareArgs {
     /// A preset (tiny, small, medium, large, wide; generated once and cached under
     /// $PSTM_CACHE_DIR) or a dataset directory. The job is `pstm bench --print-job --datasets
     /// NAME`.
+    #[arg(long, required_unless_present = "job", conflicts_with = "job")]
+    dataset: Option<String>,
+    /// A job file to compare the kernels on instead (its own dataset, velocity, operator and
+    /// grid; outputs go to memory, nothing is written).
     #[arg(long)]
-    dataset: String,
+    job: Option<PathBuf>,
     /// Candidate runs. Above 1, every run must equal the first bit for bit (the race check).
     #[arg(long, default_value_t = 1)]
     repeat: usize,
@@ -104,17 +108,28 @@ pub struct BenchArgs {
 }
 
 fn kernel_options(gpu_adapter: Option<String>) -> KernelOptions {
-    KernelOptions { gpu_adapter, ..KernelOptions::default() }
+    let mut options = KernelOptions::default();
+    options.gpu.adapter = gpu_adapter;
+    options
 }
 
 pub fn compare(args: CompareArgs) -> Result<()> {
     let options = kernel_options(args.gpu_adapter);
     let baseline = create_kernel(&args.baseline, &options)?;
     let candidate = create_kernel(&args.candidate, &options)?;
-    let dataset = resolve(&args.dataset, true)?;
-    let job = bench_job(&dataset)?;
+    let (job, name) = match (&args.job, &args.dataset) {
+        (Some(path), _) => {
+            let job = pstm_engine::MigrationJob::from_config(crate::load_job(path)?)?;
+            (job, path.file_stem().map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into_owned()))
+        }
+        (None, Some(name)) => {
+            let dataset = resolve(name, true)?;
+            (bench_job(&dataset)?, dataset.name)
+        }
+        (None, None) => bail!("give --dataset or --job"),
+    };
     let tolerance = Tolerance { rtol: args.rtol, atol: args.atol };
-    let outcome = run_compare(&job, &dataset.name, baseline.as_ref(), candidate.as_ref(), tolerance, args.repeat)?;
+    let outcome = run_compare(&job, &name, baseline.as_ref(), candidate.as_ref(), tolerance, args.repeat)?;
     println!("{outcome}");
     if !outcome.passed() {
         bail!("{} differs from {} beyond tolerance: {}", args.candidate, args.baseline, outcome.failures.join("; "));

@@ -119,7 +119,12 @@ enum Command {
         overwrite: bool,
     },
     /// List the migration kernels and whether each can run here.
-    Kernels,
+    Kernels {
+        /// Instead, measure how fast trace samples reach the GPU along each of gpu-v1's upload
+        /// paths, with this many MiB, against a plain memcpy.
+        #[arg(long)]
+        upload_mib: Option<u64>,
+    },
     /// Compare two kernels on a dataset: differences, fold, and with --repeat the race check.
     Compare(bench_cmd::CompareArgs),
     /// Benchmark kernels on datasets: times, throughput, speedup, accuracy, report, regressions.
@@ -272,7 +277,10 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Compare(args) => bench_cmd::compare(args)?,
         Command::Bench(args) => bench_cmd::bench(args)?,
-        Command::Kernels => {
+        Command::Kernels { upload_mib: Some(mib) } => {
+            println!("{}", pstm_engine::registry::measure_upload(&KernelOptions::default(), mib)?);
+        }
+        Command::Kernels { upload_mib: None } => {
             for k in list_kernels(&KernelOptions::default()) {
                 match k.available {
                     Ok(device) => println!(
@@ -295,7 +303,7 @@ fn run(command: Command) -> Result<()> {
 }
 
 /// Load a job file and make its paths relative to its directory.
-fn load_job(path: &Path) -> Result<JobConfig> {
+pub(crate) fn load_job(path: &Path) -> Result<JobConfig> {
     let mut cfg: JobConfig = load_yaml_file(path)?;
     let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     cfg.resolve_paths(base);

@@ -233,13 +233,109 @@ impl Default for ExecutionConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GpuConfig {
     /// Part of the adapter's name to pick one (see `pstm kernels`).
     pub adapter: Option<String>,
     /// Keep shader bounds checks on (slower; for debugging).
     pub runtime_checks: bool,
+    /// gpu-v1 and later: reuse buffer sets across tiles (off: create them per tile and block).
+    pub buffer_pool: bool,
+    /// gpu-v1 and later: prepare the next block while the device migrates the current one.
+    pub overlap: bool,
+    /// gpu-v1 and later: how trace samples reach the device.
+    pub upload: GpuUpload,
+    /// gpu-v1 and later: where a velocity cube lives on the device.
+    pub velocity: GpuVelocity,
+    /// gpu-v1 and later: who interpolates a velocity texture.
+    pub velocity_filter: GpuVelocityFilter,
+    /// gpu-v1 and later: MiB of trace samples per block (default 64).
+    pub block_mib: Option<f64>,
+}
+
+impl Default for GpuConfig {
+    fn default() -> Self {
+        Self {
+            adapter: None,
+            runtime_checks: false,
+            buffer_pool: true,
+            overlap: true,
+            upload: GpuUpload::Auto,
+            velocity: GpuVelocity::Auto,
+            velocity_filter: GpuVelocityFilter::Auto,
+            block_mib: None,
+        }
+    }
+}
+
+/// `execution.gpu.upload`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuUpload {
+    /// `mapped` on integrated GPUs (unified memory) that allow it, else `staging`.
+    #[default]
+    Auto,
+    /// Into mapped staging memory, copied to device memory by the device.
+    Staging,
+    /// Into a host buffer that the driver copies again (for comparison).
+    WriteBuffer,
+    /// Into the device buffer itself (unified memory only).
+    Mapped,
+}
+
+/// `execution.gpu.velocity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuVelocity {
+    /// A 3D texture where the cube fits the device's textures, else a buffer.
+    #[default]
+    Auto,
+    /// An R32Float 3D texture.
+    Texture,
+    /// An R16Float 3D texture (half the memory, about 2.4e-4 relative rounding).
+    TextureF16,
+    /// A storage buffer.
+    Buffer,
+}
+
+/// `execution.gpu.velocity_filter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuVelocityFilter {
+    /// `manual`.
+    #[default]
+    Auto,
+    /// The sampler's trilinear filter (8-bit weights on common GPUs).
+    Hardware,
+    /// Eight texels interpolated in float32 in the shader.
+    Manual,
+}
+
+impl GpuConfig {
+    /// These settings with `key=value` overrides (`gpu-v1:overlap=off:velocity=buffer`): the keys
+    /// of `execution.gpu`, booleans as on/off/true/false.
+    pub fn with_overrides(&self, overrides: &[(&str, &str)]) -> Result<Self, String> {
+        let mut value = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        let map = value.as_object_mut().expect("a struct serialises to an object");
+        for &(key, raw) in overrides {
+            if !map.contains_key(key) {
+                let keys: Vec<_> = map.keys().cloned().collect();
+                return Err(format!("unknown execution.gpu key `{key}`; keys are {}", keys.join(", ")));
+            }
+            let parsed = match raw {
+                "on" | "true" | "yes" => serde_json::Value::Bool(true),
+                "off" | "false" | "no" => serde_json::Value::Bool(false),
+                _ => raw
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or_else(|| serde_json::Value::String(raw.to_string()), serde_json::Value::Number),
+            };
+            map.insert(key.to_string(), parsed);
+        }
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    }
 }
 
 impl JobConfig {
@@ -453,6 +549,9 @@ impl Validate for ExecutionConfig {
         if let Some(b) = self.trace_block {
             at_least(errors, join(path, "trace_block"), b, 1);
         }
+        if let Some(mib) = self.gpu.block_mib {
+            positive(errors, join(path, "gpu.block_mib"), mib, 1.0e6, "MiB");
+        }
     }
 }
 
@@ -462,6 +561,19 @@ mod tests {
     use crate::from_yaml_str;
 
     const MINIMAL: &str = "input:\n  dataset: survey\nvelocity:\n  constant: 2500\noutput:\n  directory: out\n";
+
+    #[test]
+    fn gpu_overrides_parse_keys_and_refuse_unknown_ones() {
+        let base = GpuConfig::default();
+        let o = base.with_overrides(&[("overlap", "off"), ("velocity", "texture_f16"), ("block_mib", "16")]).unwrap();
+        assert!(!o.overlap && o.buffer_pool);
+        assert_eq!(o.velocity, GpuVelocity::TextureF16);
+        assert_eq!(o.block_mib, Some(16.0));
+        let e = base.with_overrides(&[("overlapp", "off")]).unwrap_err();
+        assert!(e.contains("unknown execution.gpu key `overlapp`") && e.contains("overlap"), "{e}");
+        let e = base.with_overrides(&[("upload", "carrier_pigeon")]).unwrap_err();
+        assert!(e.contains("carrier_pigeon"), "{e}");
+    }
 
     fn errors(text: &str) -> Vec<String> {
         match from_yaml_str::<JobConfig>(text) {

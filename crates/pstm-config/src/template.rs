@@ -65,6 +65,12 @@ execution:
   gpu:
     # adapter: "H100"       # part of the adapter name; also env PSTM_GPU_ADAPTER
     runtime_checks: false
+    buffer_pool: true       # gpu-v1+: reuse buffer sets across tiles
+    overlap: true           # gpu-v1+: fill the next block while the GPU migrates this one
+    upload: auto            # gpu-v1+: auto | staging | write_buffer | mapped (unified memory)
+    velocity: auto          # gpu-v1+: a cube as auto | texture | texture_f16 | buffer
+    velocity_filter: auto   # gpu-v1+: auto (= manual) | manual | hardware (8-bit weights)
+    # block_mib: 64         # gpu-v1+: MiB of trace samples per block
   progress: true
 "#;
 

@@ -287,6 +287,7 @@ pub fn execute(
         operator: &job.operator,
         traces: &store,
         block_traces: plan.block_traces,
+        max_tile_columns: plan.tiles.iter().map(|t| t.tile.n_columns()).max().unwrap_or(1),
         concurrent_tiles: plan.memory.concurrent_tiles,
         pool,
     };

@@ -1,31 +1,79 @@
 //! The kernel registry: one name per kernel version, one place to create them.
 
-use pstm_gpu::{CpuTwinV0Kernel, GpuContext, GpuOptions, GpuV0Kernel};
+use pstm_config::job::{GpuConfig, GpuUpload, GpuVelocity, GpuVelocityFilter};
+use pstm_gpu::{
+    CpuTwinV0Kernel, GpuContext, GpuOptions, GpuV0Kernel, GpuV1Kernel, GpuV1Options, UploadPath, VelocityFilter,
+    VelocityStorage,
+};
 use pstm_kernel::{CpuKernel, CpuRefKernel, KernelError, MigrationKernel};
 
 use crate::error::{EngineError, Result};
 
-/// Settings kernels may need from the job.
+/// Settings kernels may need from the job: the job's `execution.gpu`.
 #[derive(Debug, Clone, Default)]
 pub struct KernelOptions {
-    /// Part of a GPU adapter's name to choose it (the environment's `PSTM_GPU_ADAPTER` wins).
-    pub gpu_adapter: Option<String>,
-    /// Keep shader runtime checks on (also `PSTM_GPU_CHECKS=1`).
-    pub gpu_runtime_checks: bool,
+    pub gpu: GpuConfig,
 }
 
 impl KernelOptions {
     pub fn from_config(e: &pstm_config::job::ExecutionConfig) -> Self {
-        Self { gpu_adapter: e.gpu.adapter.clone(), gpu_runtime_checks: e.gpu.runtime_checks }
+        Self { gpu: e.gpu.clone() }
     }
 
     fn gpu(&self) -> GpuOptions {
         GpuOptions {
-            adapter: self.gpu_adapter.clone(),
-            runtime_checks: self.gpu_runtime_checks,
+            adapter: self.gpu.adapter.clone(),
+            runtime_checks: self.gpu.runtime_checks,
             ..GpuOptions::default()
         }
         .with_env_overrides()
+    }
+
+    fn gpu_v1(&self) -> GpuV1Options {
+        let g = &self.gpu;
+        GpuV1Options {
+            max_binding_bytes: None,
+            buffer_pool: g.buffer_pool,
+            overlap: g.overlap,
+            upload: match g.upload {
+                GpuUpload::Auto => UploadPath::Auto,
+                GpuUpload::Staging => UploadPath::Staging,
+                GpuUpload::WriteBuffer => UploadPath::WriteBuffer,
+                GpuUpload::Mapped => UploadPath::Mapped,
+            },
+            velocity: match g.velocity {
+                GpuVelocity::Auto => VelocityStorage::Auto,
+                GpuVelocity::Texture => VelocityStorage::Texture,
+                GpuVelocity::TextureF16 => VelocityStorage::TextureF16,
+                GpuVelocity::Buffer => VelocityStorage::Buffer,
+            },
+            velocity_filter: match g.velocity_filter {
+                GpuVelocityFilter::Auto => VelocityFilter::Auto,
+                GpuVelocityFilter::Hardware => VelocityFilter::Hardware,
+                GpuVelocityFilter::Manual => VelocityFilter::Manual,
+            },
+            block_bytes: g.block_mib.map(|m| (m * (1u64 << 20) as f64) as u64),
+        }
+    }
+
+    /// A kernel name with `:key=value` settings of `execution.gpu` after it
+    /// (`gpu-v1:overlap=off:upload=write_buffer`): the name, and these options with the
+    /// settings applied.
+    pub fn parse_spec(&self, spec: &str) -> Result<(String, KernelOptions)> {
+        let mut parts = spec.split(':');
+        let name = parts.next().unwrap_or_default().trim().to_string();
+        let mut overrides = Vec::new();
+        for part in parts {
+            let (key, value) = part.split_once('=').ok_or_else(|| {
+                EngineError::Other(format!(
+                    "kernel `{spec}`: `{part}` is not key=value (e.g. gpu-v1:overlap=off; keys of execution.gpu)"
+                ))
+            })?;
+            overrides.push((key.trim(), value.trim()));
+        }
+        let gpu =
+            self.gpu.with_overrides(&overrides).map_err(|e| EngineError::Other(format!("kernel `{spec}`: {e}")))?;
+        Ok((name, KernelOptions { gpu }))
     }
 }
 
@@ -33,6 +81,7 @@ impl KernelOptions {
 /// until every place that must know about it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelId {
+    GpuV1,
     GpuV0,
     Cpu,
     CpuRef,
@@ -41,10 +90,12 @@ pub enum KernelId {
 
 impl KernelId {
     /// In the order `auto` prefers them, fastest first.
-    pub const ALL: [KernelId; 4] = [KernelId::GpuV0, KernelId::Cpu, KernelId::CpuRef, KernelId::GpuV0Twin];
+    pub const ALL: [KernelId; 5] =
+        [KernelId::GpuV1, KernelId::GpuV0, KernelId::Cpu, KernelId::CpuRef, KernelId::GpuV0Twin];
 
     pub fn name(self) -> &'static str {
         match self {
+            KernelId::GpuV1 => "gpu-v1",
             KernelId::GpuV0 => "gpu-v0",
             KernelId::Cpu => "cpu",
             KernelId::CpuRef => "cpu-ref",
@@ -54,6 +105,9 @@ impl KernelId {
 
     pub fn description(self) -> &'static str {
         match self {
+            KernelId::GpuV1 => {
+                "GPU Phase 1: gpu-v0's shader with pooled, double-buffered buffers and the velocity model sampled on the device"
+            }
             KernelId::GpuV0 => "GPU baseline (wgpu: Vulkan, Metal, DX12): one invocation per output sample, float32",
             KernelId::Cpu => "float32 SIMD (AVX-512, AVX2 or portable, chosen at run time) on all cores",
             KernelId::CpuRef => "float64 reference, obviously right, the oracle for every other kernel",
@@ -66,7 +120,7 @@ impl KernelId {
     /// named the adapter.
     fn auto_eligible(self, options: &KernelOptions) -> bool {
         match self {
-            KernelId::GpuV0 => {
+            KernelId::GpuV1 | KernelId::GpuV0 => {
                 let gpu = options.gpu();
                 pstm_gpu::probe(&gpu).is_ok_and(|a| gpu.adapter.is_some() || !a.is_software())
             }
@@ -82,6 +136,10 @@ impl KernelId {
     pub fn create(self, options: &KernelOptions) -> std::result::Result<Box<dyn MigrationKernel>, KernelError> {
         let gpu_error = |e: pstm_gpu::GpuError| e.into_kernel_error(self.name());
         match self {
+            KernelId::GpuV1 => {
+                let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
+                Ok(Box::new(GpuV1Kernel::with_options(ctx, options.gpu_v1()).map_err(gpu_error)?))
+            }
             KernelId::GpuV0 => {
                 let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
                 Ok(Box::new(GpuV0Kernel::new(ctx).map_err(gpu_error)?))
@@ -93,13 +151,29 @@ impl KernelId {
     }
 }
 
+/// The upload paths of gpu-v1 measured on the GPU `options` choose, with `mib` MiB (`pstm
+/// kernels --upload-mib`).
+pub fn measure_upload(options: &KernelOptions, mib: u64) -> Result<String> {
+    let gpu_error = |e: pstm_gpu::GpuError| EngineError::Other(e.to_string());
+    let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
+    let measured = pstm_gpu::measure_upload(&ctx, mib << 20, 5).map_err(gpu_error)?;
+    Ok(format!(
+        "{}
+{measured}",
+        ctx.summary()
+    ))
+}
+
 fn valid_names() -> String {
     std::iter::once("auto").chain(KernelId::ALL.iter().map(|k| k.name())).collect::<Vec<_>>().join(", ")
 }
 
-/// Create a kernel by name; `auto` takes the first kernel in [`KernelId::ALL`] that may and can
-/// run here.
-pub fn create_kernel(name: &str, options: &KernelOptions) -> Result<Box<dyn MigrationKernel>> {
+/// Create a kernel by name, optionally with `:key=value` settings of `execution.gpu`
+/// ([`KernelOptions::parse_spec`]); `auto` takes the first kernel in [`KernelId::ALL`] that may
+/// and can run here.
+pub fn create_kernel(spec: &str, options: &KernelOptions) -> Result<Box<dyn MigrationKernel>> {
+    let (name, options) = options.parse_spec(spec)?;
+    let (name, options) = (name.as_str(), &options);
     if name == "auto" {
         // A named adapter that is not here is an error, not a quiet fall back to the CPU.
         let gpu = options.gpu();

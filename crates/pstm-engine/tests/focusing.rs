@@ -42,12 +42,12 @@ fn assert_within(e: (f64, f64, f64), bins: f64, samples: f64, what: &str) {
     );
 }
 
-/// The kernels held to physics: the reference, the fast CPU kernel, and the GPU kernel where a
+/// The kernels held to physics: the reference, the fast CPU kernel, and the GPU kernels where a
 /// GPU adapter exists (required under `PSTM_REQUIRE_GPU=1`).
 fn kernels() -> Vec<&'static str> {
     let mut k = vec!["cpu-ref", "cpu"];
     if gpu_available("focusing") {
-        k.push("gpu-v0");
+        k.extend(["gpu-v0", "gpu-v1"]);
     }
     k
 }

@@ -30,9 +30,14 @@ pub const ADAPTER_ENV: &str = "PSTM_GPU_ADAPTER";
 pub const CHECKS_ENV: &str = "PSTM_GPU_CHECKS";
 
 /// Optional device features the kernels use when the adapter has them, each with a fallback:
-/// `TIMESTAMP_QUERY` gives kernel-only times (else: wall clock). A kernel version that uses
-/// subgroups adds `SUBGROUP` here and keeps a path for devices without it.
-pub const OPTIONAL_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY;
+/// `TIMESTAMP_QUERY` gives kernel-only times (else: wall clock); `FLOAT32_FILTERABLE` lets
+/// gpu-v1's sampler filter an R32Float velocity texture (else: R16Float or manual
+/// interpolation); `MAPPABLE_PRIMARY_BUFFERS` lets gpu-v1 write storage buffers in place on
+/// unified memory (else: staging buffers). A kernel version that uses subgroups adds
+/// `SUBGROUP` here and keeps a path for devices without it.
+pub const OPTIONAL_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
+    .union(wgpu::Features::FLOAT32_FILTERABLE)
+    .union(wgpu::Features::MAPPABLE_PRIMARY_BUFFERS);
 
 /// The native backends with compute-grade limits: not GL, not the browser.
 pub const DEFAULT_BACKENDS: wgpu::Backends =
@@ -304,6 +309,40 @@ impl GpuContext {
             None => Ok(module),
             Some(e) => Err(GpuError::Shader { label: label.to_string(), message: e.to_string() }),
         }
+    }
+
+    /// A compute pipeline of `module`'s `entry_point` with one bind group of `entries`, and that
+    /// group's layout. Kernels use no workgroup memory that must start zeroed; callers wrap this
+    /// in [`GpuContext::scoped`] to catch validation errors.
+    pub fn compute_pipeline(
+        &self,
+        label: &str,
+        module: &wgpu::ShaderModule,
+        entry_point: &str,
+        entries: &[wgpu::BindGroupLayoutEntry],
+    ) -> (wgpu::BindGroupLayout, wgpu::ComputePipeline) {
+        let device = &self.device;
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(&format!("{label}.bindings")),
+            entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(&format!("{label}.layout")),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(label),
+            layout: Some(&pipeline_layout),
+            module,
+            entry_point: Some(entry_point),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &[],
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+        (layout, pipeline)
     }
 
     /// Run `work`, turning any validation or out-of-memory error it causes into a

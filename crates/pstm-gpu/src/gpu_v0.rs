@@ -114,47 +114,9 @@ impl GpuV0Kernel {
     pub fn with_options(ctx: Arc<GpuContext>, options: GpuV0Options) -> Result<Self, GpuError> {
         let source = compose(&GPU_V0)?;
         let module = ctx.create_shader_module("pstm.gpu_v0", &source)?;
-        let device = ctx.device();
-        let (pipeline, bind_group_layout) = ctx.scoped("gpu-v0: creating the pipeline", || {
-            let entries: Vec<_> = BINDINGS
-                .iter()
-                .map(|b| wgpu::BindGroupLayoutEntry {
-                    binding: b.binding,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: match b.kind {
-                            BindingKind::Uniform => wgpu::BufferBindingType::Uniform,
-                            BindingKind::StorageRead => wgpu::BufferBindingType::Storage { read_only: true },
-                            BindingKind::StorageReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
-                        },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                })
-                .collect();
-            let bind_group_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("pstm.gpu_v0.bindings"),
-                entries: &entries,
-            });
-            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("pstm.gpu_v0.layout"),
-                bind_group_layouts: &[Some(&bind_group_layout)],
-                immediate_size: 0,
-            });
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some("pstm.gpu_v0"),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(ENTRY_POINT),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &[],
-                    // The kernel uses no workgroup memory.
-                    zero_initialize_workgroup_memory: false,
-                },
-                cache: None,
-            });
-            Ok((pipeline, bind_group_layout))
+        let (bind_group_layout, pipeline) = ctx.scoped("gpu-v0: creating the pipeline", || {
+            let entries: Vec<_> = BINDINGS.iter().map(|b| b.layout_entry(false)).collect();
+            Ok(ctx.compute_pipeline("pstm.gpu_v0", &module, ENTRY_POINT, &entries))
         })?;
         let device_max = ctx.max_binding_bytes();
         let max_binding_bytes = options.max_binding_bytes.map_or(device_max, |m| m.min(device_max)).max(16) / 4 * 4;
@@ -230,7 +192,11 @@ impl MigrationKernel for GpuV0Kernel {
 
     fn take_timings(&self) -> pstm_kernel::KernelTimings {
         let t = self.take_gpu_timings();
-        pstm_kernel::KernelTimings { device_s: (t.dispatches > 0).then_some(t.kernel_s), transfer_s: None }
+        pstm_kernel::KernelTimings {
+            device_s: (t.dispatches > 0).then_some(t.kernel_s),
+            transfer_s: None,
+            metrics: Vec::new(),
+        }
     }
 
     fn bytes_per_output_sample(&self) -> usize {
@@ -239,10 +205,7 @@ impl MigrationKernel for GpuV0Kernel {
     }
 
     fn max_block_traces(&self, n_samples: usize) -> usize {
-        let per_trace_bytes = (4 * n_samples.max(1)) as u64;
-        let by_samples = self.max_binding_bytes / per_trace_bytes;
-        let by_geometry = self.max_binding_bytes / 16;
-        by_samples.min(by_geometry).max(1) as usize
+        crate::layout::max_block_traces(self.max_binding_bytes, n_samples)
     }
 
     fn cost_model(&self) -> pstm_kernel::CostModel {
@@ -265,7 +228,7 @@ impl MigrationKernel for GpuV0Kernel {
 
     fn max_tile_samples(&self) -> usize {
         // Image, fold and a laterally varying velocity each bind 4 bytes per output sample.
-        (self.max_binding_bytes / 4).min(u32::MAX as u64) as usize
+        crate::layout::max_tile_samples(self.max_binding_bytes)
     }
 }
 
@@ -449,20 +412,7 @@ impl GpuV0Tile<'_> {
 impl TileMigration for GpuV0Tile<'_> {
     fn add_traces(&mut self, block: &TraceBlock) -> Result<(), KernelError> {
         let kernel = self.kernel;
-        if block.samples.len() != block.n_traces() * block.n_samples {
-            return Err(kernel.input_error(format!(
-                "block holds {} samples for {} traces of {} samples",
-                block.samples.len(),
-                block.n_traces(),
-                block.n_samples
-            )));
-        }
-        if (4 * block.n_samples) as u64 > kernel.max_binding_bytes {
-            return Err(kernel.input_error(format!(
-                "one trace of {} samples exceeds the device's largest binding ({} bytes)",
-                block.n_samples, kernel.max_binding_bytes
-            )));
-        }
+        crate::layout::check_block(block, kernel.max_binding_bytes).map_err(|e| kernel.input_error(e))?;
         if self.buffers.is_none() {
             return Ok(());
         }

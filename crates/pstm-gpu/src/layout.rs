@@ -93,6 +93,116 @@ pub struct TileParams {
     pub imaging: ImagingParams,
 }
 
+/// Per-tile parameters of `gpu-v1`; WGSL `TileParamsV1` (`shaders/gpu_v1.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct TileParamsV1 {
+    pub n_columns: u32,
+    pub nt: u32,
+    /// One of the `VELOCITY_*` sources of `shaders/shared/velocity.wgsl` ([`VelocitySource`]).
+    pub velocity_source: u32,
+    pub pad0: u32,
+    /// Samples of the velocity cube along x, y and time (1 when there is no cube).
+    pub cube_nx: u32,
+    pub cube_ny: u32,
+    pub cube_nt: u32,
+    pub pad1: u32,
+    pub imaging: ImagingParams,
+}
+
+/// Where `gpu-v1` finds the velocity of an output sample: WGSL `VELOCITY_*`
+/// (`shaders/shared/velocity.wgsl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum VelocitySource {
+    /// V(t) at the output times (a laterally invariant model): one value per time.
+    Time = 0,
+    /// One value per output sample (the per-tile protocol's velocities).
+    Columns = 1,
+    /// The cube in a storage buffer, interpolated in the shader.
+    CubeBuffer = 2,
+    /// The cube in a 3D texture read texel by texel, interpolated in the shader.
+    CubeTexture = 3,
+    /// The cube in a 3D texture interpolated by the sampler's trilinear filter.
+    CubeSampled = 4,
+}
+
+/// An output column of `gpu-v1`; WGSL `Column`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct ColumnV1 {
+    /// Relative to the tile's local origin (m).
+    pub position: [f32; 2],
+    /// Fractions along the velocity cube's x and y within `cell`.
+    pub fraction: [f32; 2],
+    /// Lower corner of the column's cell in the velocity cube.
+    pub cell: [u32; 2],
+    pub pad: [u32; 2],
+}
+
+/// An output time of `gpu-v1`; WGSL `OutputTime`. The first four fields are gpu-v0's `times`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct OutputTimeV1 {
+    pub t0: f32,
+    pub half_t0: f32,
+    pub base_frac: f32,
+    pub base_index: f32,
+    /// Lower index and fraction along the velocity cube's time axis.
+    pub cell: u32,
+    pub fraction: f32,
+    pub pad0: u32,
+    pub pad1: u32,
+}
+
+/// `gpu-v1`'s columns of a tile: positions relative to `origin`, and each column's cell in
+/// `cube` (zeros without one), the cell found in float64.
+pub fn columns_v1(
+    columns: &[[f64; 2]],
+    origin: [f64; 2],
+    cube: Option<&pstm_math::velocity::VelocityCube>,
+) -> Vec<ColumnV1> {
+    columns
+        .iter()
+        .map(|&[x, y]| {
+            let (cell, fraction) = cube.map_or(([0, 0], [0.0, 0.0]), |c| c.lateral_cell(x, y));
+            ColumnV1 {
+                position: [(x - origin[0]) as f32, (y - origin[1]) as f32],
+                fraction: [fraction[0] as f32, fraction[1] as f32],
+                cell: [cell[0] as u32, cell[1] as u32],
+                pad: [0, 0],
+            }
+        })
+        .collect()
+}
+
+/// `gpu-v1`'s output times for traces of `layout` ([`block_times`] per job, not per block),
+/// with each time's cell along `cube`'s time axis.
+pub fn times_v1(
+    times: &[f64],
+    layout: &pstm_kernel::TraceLayout,
+    cube: Option<&pstm_math::velocity::VelocityCube>,
+) -> Vec<OutputTimeV1> {
+    times
+        .iter()
+        .map(|&t0| {
+            let u = (t0 - layout.t_start_s) / layout.dt_s;
+            let base = u.floor();
+            let (cell, fraction) = cube.map_or((0, 0.0), |c| c.time_cell(t0));
+            OutputTimeV1 {
+                t0: t0 as f32,
+                half_t0: (0.5 * t0) as f32,
+                base_frac: (u - base) as f32,
+                base_index: base as f32,
+                cell: cell as u32,
+                fraction: fraction as f32,
+                pad0: 0,
+                pad1: 0,
+            }
+        })
+        .collect()
+}
+
 /// Per-dispatch parameters of one block of traces; WGSL `BlockParams` (`shaders/gpu_v0.wgsl`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
@@ -196,18 +306,13 @@ pub fn local_origin(columns: &[[f64; 2]]) -> [f64; 2] {
 /// Per trace: midpoint relative to `origin` and half offset vector (receiver minus midpoint),
 /// both in metres, as WGSL `geometry: array<vec4<f32>>`.
 pub fn block_geometry(geometry: &[TraceGeometry], origin: [f64; 2]) -> Vec<[f32; 4]> {
-    geometry
-        .iter()
-        .map(|g| {
-            let (mx, my) = g.midpoint();
-            [
-                (mx - origin[0]) as f32,
-                (my - origin[1]) as f32,
-                (0.5 * (g.rx - g.sx)) as f32,
-                (0.5 * (g.ry - g.sy)) as f32,
-            ]
-        })
-        .collect()
+    geometry.iter().map(|g| trace_geometry(g, origin)).collect()
+}
+
+/// One trace of [`block_geometry`].
+pub fn trace_geometry(g: &TraceGeometry, origin: [f64; 2]) -> [f32; 4] {
+    let (mx, my) = g.midpoint();
+    [(mx - origin[0]) as f32, (my - origin[1]) as f32, (0.5 * (g.rx - g.sx)) as f32, (0.5 * (g.ry - g.sy)) as f32]
 }
 
 /// Parameters of a dispatch over `n_traces` traces of `block`.
@@ -231,6 +336,39 @@ pub fn dispatch_size(n_columns: u32, nt: u32, workgroup_size: u32, max_per_dimen
     let groups_y = n_columns.min(max_per_dimension);
     let groups_z = if groups_y == 0 { 0 } else { n_columns.div_ceil(groups_y) };
     [groups_t, groups_y, groups_z]
+}
+
+/// Most traces of `n_samples` samples one dispatch binds within `max_binding_bytes` (samples and
+/// 16 bytes of geometry per trace).
+pub fn max_block_traces(max_binding_bytes: u64, n_samples: usize) -> usize {
+    let per_trace_bytes = (4 * n_samples.max(1)) as u64;
+    (max_binding_bytes / per_trace_bytes).min(max_binding_bytes / 16).max(1) as usize
+}
+
+/// Most output samples of a tile whose image and fold (4 bytes each per sample) bind within
+/// `max_binding_bytes` and index with 32 bits.
+pub fn max_tile_samples(max_binding_bytes: u64) -> usize {
+    (max_binding_bytes / 4).min(u32::MAX as u64) as usize
+}
+
+/// Why `block` cannot go to the device: samples that do not match its traces, or one trace
+/// larger than a binding.
+pub fn check_block(block: &TraceBlock, max_binding_bytes: u64) -> Result<(), String> {
+    if block.samples.len() != block.n_traces() * block.n_samples {
+        return Err(format!(
+            "block holds {} samples for {} traces of {} samples",
+            block.samples.len(),
+            block.n_traces(),
+            block.n_samples
+        ));
+    }
+    if (4 * block.n_samples) as u64 > max_binding_bytes {
+        return Err(format!(
+            "one trace of {} samples exceeds the device's largest binding ({max_binding_bytes} bytes)",
+            block.n_samples
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

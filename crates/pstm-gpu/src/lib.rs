@@ -15,7 +15,8 @@
 //!   the twins run without a GPU and are tested against `cpu-ref`, which is how a kernel is
 //!   debugged.
 //! - Kernels: [`GpuV0Kernel`] (`gpu-v0`), the straightforward port that later versions are
-//!   measured against.
+//!   measured against; [`GpuV1Kernel`] (`gpu-v1`), the roadmap's Phase 1: pooled, double-buffered
+//!   buffer sets behind the per-job session, and the velocity model sampled on the device.
 //!
 //! # Correctness
 //!
@@ -34,6 +35,7 @@ pub mod context;
 pub mod cpu;
 mod error;
 pub mod gpu_v0;
+pub mod gpu_v1;
 pub mod layout;
 pub mod shaders;
 
@@ -41,5 +43,9 @@ pub use context::{AdapterSummary, GpuContext, GpuOptions, list_adapters, probe};
 pub use cpu::migrate_v0::CpuTwinV0Kernel;
 pub use error::GpuError;
 pub use gpu_v0::{GpuTimings, GpuV0Kernel, GpuV0Options};
+pub use gpu_v1::{
+    GpuV1Kernel, GpuV1Options, PipelineStats, UploadBandwidth, UploadPath, VelocityFilter, VelocityStorage,
+    measure_upload,
+};
 /// The wgpu this crate is built on, for callers that inject a device or inspect features.
 pub use wgpu;

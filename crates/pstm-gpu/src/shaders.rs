@@ -24,13 +24,17 @@ pub struct WgslFile {
 pub const SHARED: &[WgslFile] = &[
     WgslFile { path: "shared/traveltime.wgsl", source: include_str!("shaders/shared/traveltime.wgsl") },
     WgslFile { path: "shared/weights.wgsl", source: include_str!("shaders/shared/weights.wgsl") },
+    WgslFile { path: "shared/velocity.wgsl", source: include_str!("shaders/shared/velocity.wgsl") },
 ];
 
 /// The `gpu-v0` kernel (entry point `migrate`).
 pub const GPU_V0: WgslFile = WgslFile { path: "gpu_v0.wgsl", source: include_str!("shaders/gpu_v0.wgsl") };
 
+/// The `gpu-v1` kernel (entry point `migrate`).
+pub const GPU_V1: WgslFile = WgslFile { path: "gpu_v1.wgsl", source: include_str!("shaders/gpu_v1.wgsl") };
+
 /// Kernels: files with entry points, composed before compilation.
-pub const KERNELS: &[WgslFile] = &[GPU_V0];
+pub const KERNELS: &[WgslFile] = &[GPU_V0, GPU_V1];
 
 /// How the shader sees a binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +42,9 @@ pub enum BindingKind {
     Uniform,
     StorageRead,
     StorageReadWrite,
+    /// `texture_3d<f32>`.
+    Texture3d,
+    Sampler,
 }
 
 /// One binding of group 0: the Rust side of a WGSL `@binding` declaration. Pipelines build their
@@ -52,6 +59,30 @@ pub struct Binding {
     pub element_bytes: usize,
 }
 
+impl Binding {
+    /// The bind group layout entry of this binding, visible to compute. `filtering`: a texture
+    /// is sampled with filtering (its format must be filterable) through a filtering sampler.
+    pub fn layout_entry(&self, filtering: bool) -> wgpu::BindGroupLayoutEntry {
+        let buffer = |ty| wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None };
+        let ty = match self.kind {
+            BindingKind::Uniform => buffer(wgpu::BufferBindingType::Uniform),
+            BindingKind::StorageRead => buffer(wgpu::BufferBindingType::Storage { read_only: true }),
+            BindingKind::StorageReadWrite => buffer(wgpu::BufferBindingType::Storage { read_only: false }),
+            BindingKind::Texture3d => wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: filtering },
+                view_dimension: wgpu::TextureViewDimension::D3,
+                multisampled: false,
+            },
+            BindingKind::Sampler => wgpu::BindingType::Sampler(if filtering {
+                wgpu::SamplerBindingType::Filtering
+            } else {
+                wgpu::SamplerBindingType::NonFiltering
+            }),
+        };
+        wgpu::BindGroupLayoutEntry { binding: self.binding, visibility: wgpu::ShaderStages::COMPUTE, ty, count: None }
+    }
+}
+
 /// A kernel's shader as its host sees it: the file, its entry point, workgroup size and bindings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelShader {
@@ -62,7 +93,7 @@ pub struct KernelShader {
 }
 
 /// Every kernel's shader, for the reflection tests: one entry per file of [`KERNELS`].
-pub const KERNEL_SHADERS: &[KernelShader] = &[crate::gpu_v0::SHADER];
+pub const KERNEL_SHADERS: &[KernelShader] = &[crate::gpu_v0::SHADER, crate::gpu_v1::SHADER];
 
 const INCLUDE: &str = "#include";
 

@@ -10,7 +10,7 @@
 use naga::back::{msl, spv};
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{AddressSpace, Module, StorageAccess, TypeInner};
-use pstm_gpu::layout::{self, BlockParams, ImagingParams, TileParams};
+use pstm_gpu::layout::{self, BlockParams, ColumnV1, ImagingParams, OutputTimeV1, TileParams, TileParamsV1};
 use pstm_gpu::shaders::{self, BindingKind, KERNEL_SHADERS, KERNELS, SHARED, WgslFile};
 
 /// Parse and validate a composed source with the capabilities every WebGPU device has: a
@@ -48,12 +48,29 @@ fn bounds_policies() -> [naga::proc::BoundsCheckPolicies; 2] {
 fn metal_resources(module: &Module) -> msl::EntryPointResources {
     let mut resources = msl::BindingMap::default();
     let mut slot = 0u8;
+    let (mut texture_slot, mut sampler_slot) = (0u8, 0u8);
     for (_, var) in module.global_variables.iter() {
         if let Some(binding) = &var.binding {
-            let mutable =
-                matches!(var.space, AddressSpace::Storage { access } if access.contains(StorageAccess::STORE));
-            resources.insert(*binding, msl::BindTarget { buffer: Some(slot), mutable, ..Default::default() });
-            slot += 1;
+            let target = match module.types[var.ty].inner {
+                TypeInner::Image { .. } => {
+                    texture_slot += 1;
+                    msl::BindTarget { texture: Some(texture_slot - 1), ..Default::default() }
+                }
+                TypeInner::Sampler { .. } => {
+                    sampler_slot += 1;
+                    msl::BindTarget {
+                        sampler: Some(msl::BindSamplerTarget::Resource(sampler_slot - 1)),
+                        ..Default::default()
+                    }
+                }
+                _ => {
+                    let mutable =
+                        matches!(var.space, AddressSpace::Storage { access } if access.contains(StorageAccess::STORE));
+                    slot += 1;
+                    msl::BindTarget { buffer: Some(slot - 1), mutable, ..Default::default() }
+                }
+            };
+            resources.insert(*binding, target);
         }
     }
     msl::EntryPointResources { resources, immediates_buffer: None, sizes_buffer: Some(slot) }
@@ -192,6 +209,40 @@ fn host_structs() -> Vec<(&'static str, Fields, usize)> {
             size_of::<TileParams>(),
         ),
         (
+            "TileParamsV1",
+            fields!(TileParamsV1 {
+                n_columns: u32,
+                nt: u32,
+                velocity_source: u32,
+                pad0: u32,
+                cube_nx: u32,
+                cube_ny: u32,
+                cube_nt: u32,
+                pad1: u32,
+                imaging: ImagingParams,
+            }),
+            size_of::<TileParamsV1>(),
+        ),
+        (
+            "Column",
+            fields!(ColumnV1 { position: [f32; 2], fraction: [f32; 2], cell: [u32; 2], pad: [u32; 2] }),
+            size_of::<ColumnV1>(),
+        ),
+        (
+            "OutputTime",
+            fields!(OutputTimeV1 {
+                t0: f32,
+                half_t0: f32,
+                base_frac: f32,
+                base_index: f32,
+                cell: u32,
+                fraction: f32,
+                pad0: u32,
+                pad1: u32,
+            }),
+            size_of::<OutputTimeV1>(),
+        ),
+        (
             "BlockParams",
             fields!(BlockParams {
                 n_traces: u32,
@@ -236,6 +287,11 @@ fn every_kernel_s_bindings_structs_and_constants_match_the_rust_side() {
             let name = var.name.as_deref().unwrap_or("?");
             assert_eq!((binding.group, binding.binding, name), (0, rust.binding, rust.name), "{path}");
             let kind = match var.space {
+                AddressSpace::Handle => match module.types[var.ty].inner {
+                    TypeInner::Image { dim: naga::ImageDimension::D3, .. } => BindingKind::Texture3d,
+                    TypeInner::Sampler { .. } => BindingKind::Sampler,
+                    ref other => panic!("{path}: binding {name} is a handle of type {other:?}"),
+                },
                 AddressSpace::Uniform => BindingKind::Uniform,
                 AddressSpace::Storage { access } if access.contains(StorageAccess::STORE) => {
                     BindingKind::StorageReadWrite
@@ -244,8 +300,10 @@ fn every_kernel_s_bindings_structs_and_constants_match_the_rust_side() {
                 other => panic!("{path}: binding {name} in address space {other:?}"),
             };
             assert_eq!(kind, rust.kind, "{path}: access of binding {name}");
-            let actual = element_size(var).unwrap_or_else(|| module.types[var.ty].inner.size(module.to_ctx()));
-            assert_eq!(actual as usize, rust.element_bytes, "{path}: element size of binding {name}");
+            if var.space != AddressSpace::Handle {
+                let actual = element_size(var).unwrap_or_else(|| module.types[var.ty].inner.size(module.to_ctx()));
+                assert_eq!(actual as usize, rust.element_bytes, "{path}: element size of binding {name}");
+            }
         }
         for (name, rust, size) in host_structs() {
             if module.types.iter().any(|(_, t)| t.name.as_deref() == Some(name)) {
@@ -262,6 +320,18 @@ fn every_kernel_s_bindings_structs_and_constants_match_the_rust_side() {
             ("TAPER_GAUSSIAN", layout::TAPER_GAUSSIAN),
         ] {
             assert_eq!(u32_constant(&module, name), rust, "{path}: constant {name}");
+        }
+        if module.constants.iter().any(|(_, c)| c.name.as_deref() == Some("VELOCITY_TIME")) {
+            use layout::VelocitySource::*;
+            for (name, rust) in [
+                ("VELOCITY_TIME", Time),
+                ("VELOCITY_COLUMNS", Columns),
+                ("VELOCITY_CUBE_BUFFER", CubeBuffer),
+                ("VELOCITY_CUBE_TEXTURE", CubeTexture),
+                ("VELOCITY_CUBE_SAMPLED", CubeSampled),
+            ] {
+                assert_eq!(u32_constant(&module, name), rust as u32, "{path}: constant {name}");
+            }
         }
         let entry = module.entry_points.iter().find(|ep| ep.name == shader.entry_point).expect("entry point");
         assert_eq!(entry.stage, naga::ShaderStage::Compute, "{path}");

@@ -171,12 +171,23 @@ pub trait MigrationKernel: Send + Sync {
 }
 
 /// Times a kernel measures itself, in seconds, summed over tiles.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KernelTimings {
     /// Device execution time of the migration dispatches (GPU timestamps), when measured.
     pub device_s: Option<f64>,
     /// Creating buffers, uploading inputs and reading results back, when measured.
     pub transfer_s: Option<f64>,
+    /// Further figures of the kernel's own (a GPU pipeline's buffer acquisition, hidden host
+    /// preparation, upload bandwidth), for benchmark records.
+    pub metrics: Vec<KernelMetric>,
+}
+
+/// One named figure a kernel measured, e.g. `("prep_hidden", 0.93, "fraction")`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelMetric {
+    pub name: &'static str,
+    pub value: f64,
+    pub unit: &'static str,
 }
 
 /// An open tile: feed it blocks, then take the image.

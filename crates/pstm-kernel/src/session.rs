@@ -73,6 +73,8 @@ pub struct JobSetup<'a> {
     pub traces: &'a dyn TraceStore,
     /// Traces per block the plan chose for the memory budget.
     pub block_traces: usize,
+    /// Columns of the plan's largest tile, for a backend that sizes buffers once per job.
+    pub max_tile_columns: usize,
     /// Most tiles the memory budget lets the session migrate at once.
     pub concurrent_tiles: usize,
     /// The job's threads: a session computes inside this pool (its parallel loops) and does not

@@ -209,6 +209,20 @@ impl VelocityCube {
         }
     }
 
+    /// The lateral cell holding world `(x, y)`: the lower corner's indices along x and y and the
+    /// fractions towards the next corner, as [`VelocityModel::vrms`] interpolates (GPU kernels
+    /// receive these instead of the world position).
+    pub fn lateral_cell(&self, x: f64, y: f64) -> ([usize; 2], [f64; 2]) {
+        let (ix, fx) = Self::position(self.x0, self.dx, self.nx, x);
+        let (iy, fy) = Self::position(self.y0, self.dy, self.ny, y);
+        ([ix, iy], [fx, fy])
+    }
+
+    /// The cell along the time axis holding two-way time `t` (s): lower index and fraction.
+    pub fn time_cell(&self, t: f64) -> (usize, f64) {
+        Self::position(self.t0, self.dt, self.nt, t)
+    }
+
     /// Fractional index along an axis, clamped to the cube (callers check coverage first).
     fn position(o: f64, d: f64, n: usize, x: f64) -> (usize, f64) {
         let u = ((x - o) / d).clamp(0.0, (n - 1) as f64);
@@ -303,6 +317,14 @@ impl VelocityModel {
     /// Shorthand for a constant RMS velocity.
     pub fn constant(v: f64) -> Self {
         Self { rms: Rms::Constant(v) }
+    }
+
+    /// The cube, when the model is one (after Dix conversion for interval velocities).
+    pub fn cube(&self) -> Option<&VelocityCube> {
+        match &self.rms {
+            Rms::Cube(cube) => Some(cube),
+            _ => None,
+        }
     }
 
     /// True when the velocity varies with time only.

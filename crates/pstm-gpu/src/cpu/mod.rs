@@ -7,5 +7,7 @@
 //! is a change to both.
 
 pub mod migrate_v0;
+pub mod migrate_v1;
 pub mod traveltime;
+pub mod velocity;
 pub mod weights;

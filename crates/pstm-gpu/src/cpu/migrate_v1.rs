@@ -1,0 +1,172 @@
+//! Twin of `shaders/gpu_v1.wgsl`: [`migrate`] is the WGSL entry point line for line, with the
+//! velocity of the buffer sources (`cpu/velocity.rs`; the texture sources read the same values
+//! through `textureLoad`). [`migrate_tile`] runs a tile through it with gpu-v1's host-side
+//! inputs (`layout::columns_v1`, `layout::times_v1`), so a test can hold it to `cpu-ref` and to
+//! gpu-v0's twin.
+
+// Variable names and forms follow the WGSL, not Rust idiom.
+#![allow(clippy::needless_return)]
+
+use pstm_kernel::{TileImage, TileTask, TraceBlock, TraceLayout};
+
+use super::traveltime::{inside_trace, leg_time, trace_position};
+use super::velocity::velocity_at;
+use super::weights::{amplitude_weight, aperture_radius, taper_weight};
+use crate::gpu_v1::WORKGROUP_SIZE;
+use crate::layout::{
+    BlockParams, ColumnV1, ImagingParams, OutputTimeV1, TileParamsV1, VelocitySource, block_params, columns_v1,
+    dispatch_size, local_origin, times_v1, trace_geometry,
+};
+
+/// The WGSL's buffer bindings, in `@binding` order.
+pub struct Bindings<'a> {
+    pub tile: &'a TileParamsV1,
+    pub block: &'a BlockParams,
+    pub columns: &'a [ColumnV1],
+    pub velocity: &'a [f32],
+    pub geometry: &'a [[f32; 4]],
+    pub traces: &'a [f32],
+    pub image: &'a mut [f32],
+    pub fold: &'a mut [u32],
+    pub times: &'a [OutputTimeV1],
+}
+
+/// WGSL `migrate`: one output sample.
+pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'_>) {
+    let (tile, block) = (b.tile, b.block);
+    let it = global_id[0];
+    let c = global_id[1] + global_id[2] * num_workgroups[1];
+    if it >= tile.nt || c >= tile.n_columns {
+        return;
+    }
+    let out_index = (c * tile.nt + it) as usize;
+    let column = b.columns[c as usize].position;
+    let v = velocity_at(tile, b.columns, b.times, b.velocity, c, it);
+    let time = b.times[it as usize];
+    let t0 = time.t0;
+    let h = time.half_t0;
+    let h2 = h * h;
+    let inv_v2 = 1.0 / (v * v);
+    let a = aperture_radius(&tile.imaging, t0, v);
+    let a2 = a * a;
+
+    let mut sum = 0.0f32;
+    let mut count = 0u32;
+    for i in 0..block.n_traces {
+        let g = b.geometry[i as usize];
+        let dx = column[0] - g[0];
+        let dy = column[1] - g[1];
+        let dm2 = dx * dx + dy * dy;
+        if dm2 > a2 {
+            continue;
+        }
+        let dsx = dx + g[2];
+        let dsy = dy + g[3];
+        let drx = dx - g[2];
+        let dry = dy - g[3];
+        let ts = leg_time(h2, dsx * dsx + dsy * dsy, inv_v2);
+        let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
+        let t = ts + tr;
+        let p = trace_position(ts, tr, h, time.base_index, time.base_frac, block.inv_trace_dt);
+        if !inside_trace(p, block.n_samples) {
+            continue;
+        }
+        let frac = p.frac;
+        let k = (i * block.n_samples + p.index as u32) as usize;
+        let s0 = b.traces[k];
+        let s1 = b.traces[k + 1];
+        let w =
+            taper_weight(&tile.imaging, dm2.sqrt(), a) * amplitude_weight(&tile.imaging, t0, t, v, block.trace_dt_s);
+        sum += w * (s0 + frac * (s1 - s0));
+        count += 1;
+    }
+
+    if block.accumulate != 0 {
+        b.image[out_index] += sum;
+        b.fold[out_index] += count;
+    } else {
+        b.image[out_index] = sum;
+        b.fold[out_index] = count;
+    }
+}
+
+/// One tile through the twin, block after block, with the per-tile protocol's velocities
+/// (`VELOCITY_TIME` for one column, `VELOCITY_COLUMNS` otherwise), outputs poisoned as the
+/// device's are.
+pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock]) -> TileImage {
+    let n = task.n_output_samples();
+    let mut image = TileImage::poisoned(n);
+    let Some(first) = blocks.iter().find(|b| b.n_traces() > 0) else {
+        return TileImage { image: vec![0.0; n], fold: vec![0; n] };
+    };
+    let layout = TraceLayout { n_samples: first.n_samples, dt_s: first.dt_s, t_start_s: first.t_start_s };
+    let origin = local_origin(task.columns);
+    let columns = columns_v1(task.columns, origin, None);
+    let times = times_v1(&(0..task.time.nt).map(|i| task.time.time(i)).collect::<Vec<_>>(), &layout, None);
+    let source = if task.velocity.n_columns == 1 { VelocitySource::Time } else { VelocitySource::Columns };
+    let tile = TileParamsV1 {
+        n_columns: task.columns.len() as u32,
+        nt: task.time.nt as u32,
+        velocity_source: source as u32,
+        pad0: 0,
+        cube_nx: 1,
+        cube_ny: 1,
+        cube_nt: 1,
+        pad1: 0,
+        imaging: ImagingParams::new(task.operator),
+    };
+    for (dispatches, block) in blocks.iter().filter(|b| b.n_traces() > 0).enumerate() {
+        let geometry: Vec<[f32; 4]> = block.geometry.iter().map(|g| trace_geometry(g, origin)).collect();
+        let params = block_params(block, block.n_traces(), dispatches > 0);
+        let mut b = Bindings {
+            tile: &tile,
+            block: &params,
+            columns: &columns,
+            velocity: &task.velocity.values,
+            geometry: &geometry,
+            traces: &block.samples,
+            image: &mut image.image,
+            fold: &mut image.fold,
+            times: &times,
+        };
+        let groups = dispatch_size(tile.n_columns, tile.nt, WORKGROUP_SIZE, 65_535);
+        for gz in 0..groups[2] {
+            for gy in 0..groups[1] {
+                for gx in 0..groups[0] {
+                    for lx in 0..WORKGROUP_SIZE {
+                        migrate([gx * WORKGROUP_SIZE + lx, gy, gz], groups, &mut b);
+                    }
+                }
+            }
+        }
+    }
+    image
+}
+
+#[cfg(test)]
+mod tests {
+    use pstm_kernel::parity::{ParityCase, REL_L2_TOLERANCE, borderline_mask, compare};
+    use pstm_kernel::{CpuRefKernel, MigrationKernel};
+
+    use super::*;
+    use crate::cpu::migrate_v0::CpuTwinV0Kernel;
+
+    /// gpu-v1's twin against the reference, and bit for bit against gpu-v0's twin: the two
+    /// shaders differ only in where inputs come from, never in arithmetic.
+    #[test]
+    fn twin_matches_reference_and_gpu_v0_s_twin_bit_for_bit() {
+        for seed in 0..8 {
+            let case = ParityCase::random(seed);
+            let task = case.task();
+            let twin = migrate_tile(&task, &case.blocks);
+            let reference = pstm_kernel::migrate_tile(&CpuRefKernel, task, &case.blocks).unwrap();
+            let cmp = compare(&reference, &twin, Some(&borderline_mask(&task, &case.blocks)));
+            assert!(cmp.passes(REL_L2_TOLERANCE), "seed {seed}: {cmp}");
+            let v0 = pstm_kernel::migrate_tile(&CpuTwinV0Kernel::default() as &dyn MigrationKernel, task, &case.blocks)
+                .unwrap();
+            let bits = |i: &TileImage| i.image.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&twin), bits(&v0), "seed {seed}");
+            assert_eq!(twin.fold, v0.fold, "seed {seed}");
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! `gpu-v1`'s device resources: what a job uploads once (velocity, output times), and the two
+//! kinds of buffer set its pipeline cycles through (trace blocks, tiles).
+
+use pstm_math::velocity::VelocityCube;
+use pstm_math::{TimeAxis, VelocityModel};
+use wgpu::util::DeviceExt;
+
+use super::{GpuV1Kernel, UploadPath, VelocityFilter, VelocityStorage};
+use crate::layout::{OutputTimeV1, TileParamsV1, VelocitySource, times_v1};
+use crate::{GpuContext, GpuError};
+
+/// `resolve_query_set` writes at multiples of this.
+const QUERY_RESOLVE_ALIGNMENT: u64 = 256;
+/// Blocks of one tile timed by timestamp queries; later ones are timed by the wall clock.
+pub const TIMED_BLOCKS: u32 = 256;
+
+pub fn align(n: u64, to: u64) -> u64 {
+    n.div_ceil(to) * to
+}
+
+/// What every tile of a job shares on the device: uploaded once.
+pub struct Statics {
+    pub source: VelocitySource,
+    /// Velocities as `source` says (a dummy word for the texture sources).
+    pub velocity: wgpu::Buffer,
+    pub texture: wgpu::TextureView,
+    pub sampler: wgpu::Sampler,
+    /// Whether the bindings need the filtering layout (hardware trilinear).
+    pub filtering: bool,
+    pub times: wgpu::Buffer,
+    pub cube_shape: [u32; 3],
+    /// The traces' sampling the output times were placed in.
+    pub layout: pstm_kernel::TraceLayout,
+    /// The format the cube was uploaded in, for the kernel's description.
+    pub description: String,
+}
+
+/// How a job's velocity model reaches the device.
+pub enum VelocityInput<'a> {
+    /// The job's model: V(t) at the output times, or the cube.
+    Model(&'a VelocityModel),
+    /// Velocities per output sample (the per-tile protocol), one column or one per column.
+    Values { values: &'a [f32], columns: usize },
+}
+
+impl Statics {
+    pub fn new(
+        kernel: &GpuV1Kernel,
+        velocity: VelocityInput<'_>,
+        time: &TimeAxis,
+        layout: &pstm_kernel::TraceLayout,
+    ) -> Result<Self, GpuError> {
+        let ctx = kernel.context();
+        let device = ctx.device();
+        let input_error = |message: String| GpuError::Device { what: "gpu-v1: velocity".into(), message };
+        let init = |label: &str, contents: &[u8]| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+        };
+        let dummy = || init("pstm.gpu_v1.velocity.unused", &[0u8; 16]);
+        let cube = match &velocity {
+            VelocityInput::Model(m) => m.cube(),
+            VelocityInput::Values { .. } => None,
+        };
+        let times: Vec<OutputTimeV1> = times_v1(&(0..time.nt).map(|i| time.time(i)).collect::<Vec<_>>(), layout, cube);
+        let times = init("pstm.gpu_v1.times", bytemuck::cast_slice(&times));
+        let mut texture = None;
+        let (source, velocity, description, cube_shape) = match (velocity, cube) {
+            (VelocityInput::Values { values, columns }, _) => {
+                let source = if columns == 1 { VelocitySource::Time } else { VelocitySource::Columns };
+                (
+                    source,
+                    init("pstm.gpu_v1.velocity", bytemuck::cast_slice(values)),
+                    "per output sample".into(),
+                    [1, 1, 1],
+                )
+            }
+            (VelocityInput::Model(model), None) => {
+                let v = model.sample(&[[0.0, 0.0]], time).map_err(|e| input_error(e.to_string()))?;
+                (
+                    VelocitySource::Time,
+                    init("pstm.gpu_v1.velocity", bytemuck::cast_slice(&v.values)),
+                    "V(t)".into(),
+                    [1, 1, 1],
+                )
+            }
+            (VelocityInput::Model(_), Some(cube)) => {
+                let shape = [cube.nx as u32, cube.ny as u32, cube.nt as u32];
+                let bytes = cube.data.len() as u64 * 4;
+                let fits_texture = cube.nx.max(cube.ny).max(cube.nt) as u32 <= ctx.limits().max_texture_dimension_3d;
+                let storage = match kernel.options.velocity {
+                    VelocityStorage::Auto if fits_texture => VelocityStorage::Texture,
+                    VelocityStorage::Auto => VelocityStorage::Buffer,
+                    other => other,
+                };
+                match storage {
+                    VelocityStorage::Buffer | VelocityStorage::Auto => {
+                        if bytes > kernel.max_binding_bytes {
+                            return Err(input_error(format!(
+                                "the velocity cube ({:.0} MiB) exceeds the device's largest binding ({:.0} MiB); use execution.gpu.velocity: texture",
+                                bytes as f64 / 1048576.0,
+                                kernel.max_binding_bytes as f64 / 1048576.0
+                            )));
+                        }
+                        let buffer = init("pstm.gpu_v1.velocity.cube", bytemuck::cast_slice(&cube.data));
+                        (VelocitySource::CubeBuffer, buffer, "cube in a buffer".to_string(), shape)
+                    }
+                    VelocityStorage::Texture | VelocityStorage::TextureF16 => {
+                        if !fits_texture {
+                            return Err(input_error(format!(
+                                "the velocity cube ({} x {} x {}) exceeds the device's largest 3D texture ({}); use execution.gpu.velocity: buffer",
+                                cube.nx,
+                                cube.ny,
+                                cube.nt,
+                                ctx.limits().max_texture_dimension_3d
+                            )));
+                        }
+                        let half = storage == VelocityStorage::TextureF16;
+                        let hardware = match kernel.options.velocity_filter {
+                            VelocityFilter::Hardware => true,
+                            VelocityFilter::Manual | VelocityFilter::Auto => false,
+                        };
+                        if hardware && !half && !ctx.has_feature(wgpu::Features::FLOAT32_FILTERABLE) {
+                            return Err(input_error(
+                                "hardware filtering of a float32 texture needs FLOAT32_FILTERABLE, which this adapter lacks; use execution.gpu.velocity_filter: manual or velocity: texture_f16".into(),
+                            ));
+                        }
+                        texture = Some(cube_texture(ctx, cube, half));
+                        let source = if hardware { VelocitySource::CubeSampled } else { VelocitySource::CubeTexture };
+                        let what = format!(
+                            "cube in an {} texture, {} trilinear",
+                            if half { "R16Float" } else { "R32Float" },
+                            if hardware { "hardware" } else { "manual" }
+                        );
+                        (source, dummy(), what, shape)
+                    }
+                }
+            }
+        };
+        let filtering = source == VelocitySource::CubeSampled;
+        let texture = texture.unwrap_or_else(|| {
+            device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("pstm.gpu_v1.velocity.texture.unused"),
+                size: wgpu::Extent3d { width: 1, height: 1, depth_or_array_layers: 1 },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D3,
+                format: wgpu::TextureFormat::R32Float,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            })
+        });
+        let filter = if filtering { wgpu::FilterMode::Linear } else { wgpu::FilterMode::Nearest };
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("pstm.gpu_v1.velocity.sampler"),
+            address_mode_u: wgpu::AddressMode::ClampToEdge,
+            address_mode_v: wgpu::AddressMode::ClampToEdge,
+            address_mode_w: wgpu::AddressMode::ClampToEdge,
+            mag_filter: filter,
+            min_filter: filter,
+            mipmap_filter: wgpu::MipmapFilterMode::Nearest,
+            ..Default::default()
+        });
+        Ok(Self {
+            source,
+            velocity,
+            texture: texture.create_view(&wgpu::TextureViewDescriptor::default()),
+            sampler,
+            filtering,
+            times,
+            cube_shape,
+            layout: *layout,
+            description,
+        })
+    }
+}
+
+/// The cube as a texture of `nt x ny x nx` texels (time fastest, as the cube is stored).
+fn cube_texture(ctx: &GpuContext, cube: &VelocityCube, half: bool) -> wgpu::Texture {
+    let size = wgpu::Extent3d { width: cube.nt as u32, height: cube.ny as u32, depth_or_array_layers: cube.nx as u32 };
+    let (format, bytes): (_, Vec<u8>) = if half {
+        let bits: Vec<u16> = cube.data.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect();
+        (wgpu::TextureFormat::R16Float, bytemuck::cast_slice(&bits).to_vec())
+    } else {
+        (wgpu::TextureFormat::R32Float, bytemuck::cast_slice(&cube.data).to_vec())
+    };
+    ctx.device().create_texture_with_data(
+        ctx.queue(),
+        &wgpu::TextureDescriptor {
+            label: Some("pstm.gpu_v1.velocity.cube"),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D3,
+            format,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        },
+        wgpu::util::TextureDataOrder::LayerMajor,
+        &bytes,
+    )
+}
+
+/// One block of traces in flight: samples then geometry in one buffer, on the host side
+/// (`upload`: mapped for writing, or a host vector) and on the device.
+pub struct BlockSet {
+    pub capacity_traces: usize,
+    pub n_samples: usize,
+    /// Byte offset of the geometry (after the samples, aligned for a binding).
+    pub geometry_offset: u64,
+    pub bytes: u64,
+    /// The buffer the host writes: mapped staging (`Staging`), the device buffer itself
+    /// (`Mapped`), or `None` (`WriteBuffer`, which writes `host`).
+    pub staging: Option<wgpu::Buffer>,
+    pub device: wgpu::Buffer,
+    pub host: Vec<u8>,
+    pub params: wgpu::Buffer,
+    /// Completes when the host may write again (the set's last use finished on the device).
+    pub free: Option<super::events::Token>,
+}
+
+impl BlockSet {
+    pub fn new(ctx: &GpuContext, upload: UploadPath, capacity_traces: usize, n_samples: usize, align_to: u64) -> Self {
+        let device = ctx.device();
+        let sample_bytes = (capacity_traces * n_samples * 4).max(4) as u64;
+        let geometry_offset = align(sample_bytes, align_to);
+        let bytes = geometry_offset + capacity_traces.max(1) as u64 * 16;
+        let mapped = upload == UploadPath::Mapped;
+        let device_buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("pstm.gpu_v1.block"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | if mapped { wgpu::BufferUsages::MAP_WRITE } else { wgpu::BufferUsages::COPY_DST },
+            mapped_at_creation: mapped,
+        });
+        let staging = match upload {
+            UploadPath::Staging | UploadPath::Auto => Some(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("pstm.gpu_v1.block.staging"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: true,
+            })),
+            UploadPath::Mapped => Some(device_buffer.clone()),
+            UploadPath::WriteBuffer => None,
+        };
+        let host = if staging.is_none() { vec![0u8; bytes as usize] } else { Vec::new() };
+        let params = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("pstm.gpu_v1.block.params"),
+            size: size_of::<crate::layout::BlockParams>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Self {
+            capacity_traces,
+            n_samples,
+            geometry_offset,
+            bytes,
+            staging,
+            device: device_buffer,
+            host,
+            params,
+            free: None,
+        }
+    }
+}
+
+/// One tile in flight: its parameters and columns, the device image and fold, and one mapped
+/// read-back of image, fold and timestamps.
+pub struct TileSet {
+    pub capacity_samples: usize,
+    pub capacity_columns: usize,
+    pub params: wgpu::Buffer,
+    pub columns: wgpu::Buffer,
+    pub image: wgpu::Buffer,
+    pub fold: wgpu::Buffer,
+    pub readback: wgpu::Buffer,
+    pub timestamps: Option<(wgpu::QuerySet, wgpu::Buffer)>,
+    /// Byte offset of the timestamps in `readback`.
+    pub timestamps_offset: u64,
+}
+
+impl TileSet {
+    pub fn new(ctx: &GpuContext, capacity_columns: usize, nt: usize) -> Self {
+        let device = ctx.device();
+        let capacity_samples = capacity_columns * nt;
+        let n_bytes = (capacity_samples.max(1) * 4) as u64;
+        let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
+            device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false })
+        };
+        use wgpu::BufferUsages as U;
+        let timestamps = ctx.has_feature(wgpu::Features::TIMESTAMP_QUERY).then(|| {
+            let query_set = device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("pstm.gpu_v1.timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * TIMED_BLOCKS,
+            });
+            let resolved = buffer(
+                "pstm.gpu_v1.timestamps.resolved",
+                align(16 * TIMED_BLOCKS as u64, QUERY_RESOLVE_ALIGNMENT),
+                U::QUERY_RESOLVE | U::COPY_SRC,
+            );
+            (query_set, resolved)
+        });
+        let timestamps_offset = 2 * n_bytes;
+        let readback_bytes = timestamps_offset + if timestamps.is_some() { 16 * TIMED_BLOCKS as u64 } else { 0 };
+        Self {
+            capacity_samples,
+            capacity_columns,
+            params: buffer("pstm.gpu_v1.tile", size_of::<TileParamsV1>() as u64, U::UNIFORM | U::COPY_DST),
+            columns: buffer(
+                "pstm.gpu_v1.columns",
+                (capacity_columns.max(1) * size_of::<crate::layout::ColumnV1>()) as u64,
+                U::STORAGE | U::COPY_DST,
+            ),
+            image: buffer("pstm.gpu_v1.image", n_bytes, U::STORAGE | U::COPY_SRC | U::COPY_DST),
+            fold: buffer("pstm.gpu_v1.fold", n_bytes, U::STORAGE | U::COPY_SRC | U::COPY_DST),
+            readback: buffer("pstm.gpu_v1.readback", readback_bytes, U::MAP_READ | U::COPY_DST),
+            timestamps,
+            timestamps_offset,
+        }
+    }
+}
+
+/// The bind group of one tile set with one block set.
+pub fn bind_group(kernel: &GpuV1Kernel, statics: &Statics, tile: &TileSet, block: &BlockSet) -> wgpu::BindGroup {
+    fn buffer(b: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(b.as_entire_buffer_binding())
+    }
+    let range = |offset: u64, size: u64| {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &block.device,
+            offset,
+            size: std::num::NonZeroU64::new(size.max(4)),
+        })
+    };
+    // The whole capacity is bound, so one bind group serves every block of a pooled set.
+    let sample_bytes = (block.capacity_traces * block.n_samples * 4) as u64;
+    let geometry_bytes = block.capacity_traces.max(1) as u64 * 16;
+    let resources = [
+        buffer(&tile.params),
+        buffer(&block.params),
+        buffer(&tile.columns),
+        buffer(&statics.velocity),
+        wgpu::BindingResource::TextureView(&statics.texture),
+        wgpu::BindingResource::Sampler(&statics.sampler),
+        range(block.geometry_offset, geometry_bytes),
+        range(0, sample_bytes),
+        buffer(&tile.image),
+        buffer(&tile.fold),
+        buffer(&statics.times),
+    ];
+    let entries: Vec<_> = super::BINDINGS
+        .iter()
+        .zip(resources)
+        .map(|(b, resource)| wgpu::BindGroupEntry { binding: b.binding, resource })
+        .collect();
+    kernel.context().device().create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("pstm.gpu_v1.bind_group"),
+        layout: kernel.layout(statics.filtering),
+        entries: &entries,
+    })
+}

@@ -1,0 +1,184 @@
+// gpu-v1: gpu-v0's migration loop on the roadmap's Phase 1 host side (buffers pooled per job,
+// blocks double-buffered through mapped staging memory, static data uploaded once per job) and
+// with the velocity model sampled on the device (Phase 1.4) instead of one value per output
+// sample prepared on the host.
+// CPU twin: src/cpu/migrate_v1.rs. Host side and binding table: src/gpu_v1/.
+//
+// Dispatch and accumulation as gpu-v0: x over output times, y (and z) over columns; the first
+// dispatch of a tile writes every output sample, later ones add.
+
+#include "shared/traveltime.wgsl"
+#include "shared/weights.wgsl"
+#include "shared/velocity.wgsl"
+
+// Per tile (units in `TileParamsV1`, src/layout.rs).
+struct TileParamsV1 {
+    n_columns: u32,
+    nt: u32,
+    velocity_source: u32,
+    pad0: u32,
+    // Samples of the velocity cube along x, y and time (VELOCITY_CUBE_*).
+    cube_nx: u32,
+    cube_ny: u32,
+    cube_nt: u32,
+    pad1: u32,
+    imaging: Imaging,
+}
+
+// Per dispatch: one block of traces (as gpu-v0).
+struct BlockParams {
+    n_traces: u32,
+    n_samples: u32,
+    accumulate: u32,
+    pad0: u32,
+    trace_dt_s: f32,
+    inv_trace_dt: f32,
+    pad1: f32,
+    pad2: f32,
+}
+
+// An output column: position relative to the tile's local origin (m), and its cell in the
+// velocity cube (index of the lower corner along x and y, and the fractions), when there is one.
+struct Column {
+    position: vec2<f32>,
+    fraction: vec2<f32>,
+    cell: vec2<u32>,
+    pad: vec2<u32>,
+}
+
+// An output time: t0 and t0/2 (s), t0's position in the traces as base_index + base_frac
+// samples (float64 on the host), and its cell and fraction along the velocity cube's time axis.
+struct OutputTime {
+    t0: f32,
+    half_t0: f32,
+    base_frac: f32,
+    base_index: f32,
+    cell: u32,
+    fraction: f32,
+    pad0: u32,
+    pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> tile: TileParamsV1;
+@group(0) @binding(1) var<uniform> block: BlockParams;
+@group(0) @binding(2) var<storage, read> columns: array<Column>;
+// VELOCITY_TIME: [it]; VELOCITY_COLUMNS: [c * nt + it]; VELOCITY_CUBE_BUFFER: the cube,
+// [(ix * cube_ny + iy) * cube_nt + it]. RMS velocity in m/s.
+@group(0) @binding(3) var<storage, read> velocity: array<f32>;
+// The cube as a texture of cube_nt x cube_ny x cube_nx texels (VELOCITY_CUBE_TEXTURE, _SAMPLED).
+@group(0) @binding(4) var velocity_texture: texture_3d<f32>;
+@group(0) @binding(5) var velocity_sampler: sampler;
+// Per trace: midpoint (x, y) relative to the local origin, half offset vector (m).
+@group(0) @binding(6) var<storage, read> geometry: array<vec4<f32>>;
+// n_traces * n_samples samples, trace after trace.
+@group(0) @binding(7) var<storage, read> traces: array<f32>;
+@group(0) @binding(8) var<storage, read_write> image: array<f32>;
+@group(0) @binding(9) var<storage, read_write> fold: array<u32>;
+@group(0) @binding(10) var<storage, read> times: array<OutputTime>;
+
+const WORKGROUP_SIZE: u32 = 64u;
+
+fn cube_value(ix: u32, iy: u32, it: u32) -> f32 {
+    return velocity[(ix * tile.cube_ny + iy) * tile.cube_nt + it];
+}
+
+fn texel(ix: u32, iy: u32, it: u32) -> f32 {
+    return textureLoad(velocity_texture, vec3<u32>(it, iy, ix), 0).x;
+}
+
+// RMS velocity at column c, output time it (the branch is uniform across the dispatch).
+fn velocity_at(c: u32, it: u32) -> f32 {
+    switch tile.velocity_source {
+        case VELOCITY_TIME: {
+            return velocity[it];
+        }
+        case VELOCITY_COLUMNS: {
+            return velocity[c * tile.nt + it];
+        }
+        default: {}
+    }
+    let column = columns[c];
+    let time = times[it];
+    let ix = column.cell.x;
+    let iy = column.cell.y;
+    let kt = time.cell;
+    let jx = min(ix + 1u, tile.cube_nx - 1u);
+    let jy = min(iy + 1u, tile.cube_ny - 1u);
+    let jt = min(kt + 1u, tile.cube_nt - 1u);
+    if tile.velocity_source == VELOCITY_CUBE_SAMPLED {
+        // Texel centres lie at (i + 1/2) / n in normalised coordinates.
+        let u = (vec3<f32>(f32(kt), f32(iy), f32(ix)) + vec3<f32>(time.fraction, column.fraction.y, column.fraction.x)
+            + 0.5) / vec3<f32>(f32(tile.cube_nt), f32(tile.cube_ny), f32(tile.cube_nx));
+        return textureSampleLevel(velocity_texture, velocity_sampler, u, 0.0).x;
+    }
+    var v: array<f32, 8>;
+    if tile.velocity_source == VELOCITY_CUBE_TEXTURE {
+        v = array<f32, 8>(texel(ix, iy, kt), texel(ix, iy, jt), texel(ix, jy, kt), texel(ix, jy, jt),
+                          texel(jx, iy, kt), texel(jx, iy, jt), texel(jx, jy, kt), texel(jx, jy, jt));
+    } else {
+        v = array<f32, 8>(cube_value(ix, iy, kt), cube_value(ix, iy, jt), cube_value(ix, jy, kt),
+                          cube_value(ix, jy, jt), cube_value(jx, iy, kt), cube_value(jx, iy, jt),
+                          cube_value(jx, jy, kt), cube_value(jx, jy, jt));
+    }
+    return trilinear(v, column.fraction.x, column.fraction.y, time.fraction);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
+           @builtin(num_workgroups) num_workgroups: vec3<u32>) {
+    let it = global_id.x;
+    let c = global_id.y + global_id.z * num_workgroups.y;
+    if it >= tile.nt || c >= tile.n_columns {
+        return;
+    }
+    let out_index = c * tile.nt + it;
+    let column = columns[c].position;
+    let v = velocity_at(c, it);
+    let time = times[it];
+    let t0 = time.t0;
+    let h = time.half_t0;
+    let h2 = h * h;
+    let inv_v2 = 1.0 / (v * v);
+    let a = aperture_radius(tile.imaging, t0, v);
+    let a2 = a * a;
+
+    // gpu-v0's loop, kept inline: the same loop behind a shared function returning a struct
+    // costs 16% of kernel time on NVIDIA's Vulkan compiler (docs/PERFORMANCE.md).
+    var sum = 0.0;
+    var count = 0u;
+    for (var i = 0u; i < block.n_traces; i++) {
+        let g = geometry[i];
+        let dx = column.x - g.x;
+        let dy = column.y - g.y;
+        let dm2 = dx * dx + dy * dy;
+        if dm2 > a2 {
+            continue;
+        }
+        let dsx = dx + g.z;
+        let dsy = dy + g.w;
+        let drx = dx - g.z;
+        let dry = dy - g.w;
+        let ts = leg_time(h2, dsx * dsx + dsy * dsy, inv_v2);
+        let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
+        let t = ts + tr;
+        let p = trace_position(ts, tr, h, time.base_index, time.base_frac, block.inv_trace_dt);
+        if !inside_trace(p, block.n_samples) {
+            continue;
+        }
+        let frac = p.frac;
+        let k = i * block.n_samples + u32(p.index);
+        let s0 = traces[k];
+        let s1 = traces[k + 1u];
+        let w = taper_weight(tile.imaging, sqrt(dm2), a) * amplitude_weight(tile.imaging, t0, t, v, block.trace_dt_s);
+        sum += w * (s0 + frac * (s1 - s0));
+        count += 1u;
+    }
+
+    if block.accumulate != 0u {
+        image[out_index] += sum;
+        fold[out_index] += count;
+    } else {
+        image[out_index] = sum;
+        fold[out_index] = count;
+    }
+}
