@@ -197,3 +197,45 @@ fn gpu_v1_session_reports_its_pipeline_figures() {
     assert!(metric("upload_fill_rate") > 0.0, "{t:?}");
     eprintln!("gpu-v1 pipeline figures: {:?}", t.metrics);
 }
+
+/// A trace store that fails on one trace, as a corrupt chunk would.
+struct FailingStore<'a> {
+    inner: &'a common::MemoryStore,
+    bad: u32,
+}
+
+impl TraceStore for FailingStore<'_> {
+    fn layout(&self) -> pstm_kernel::TraceLayout {
+        self.inner.layout()
+    }
+    fn geometry(&self, trace: u32) -> pstm_math::TraceGeometry {
+        self.inner.geometry(trace)
+    }
+    fn fill(&self, traces: &[u32], samples: &mut [f32]) -> Result<(), pstm_kernel::KernelError> {
+        if traces.contains(&self.bad) {
+            return Err(pstm_kernel::KernelError::Traces(format!("trace {}: checksum mismatch", self.bad)));
+        }
+        self.inner.fill(traces, samples)
+    }
+}
+
+#[test]
+fn gpu_v1_session_reports_an_error_inside_the_pipeline_and_shuts_down() {
+    let Some(ctx) = common::gpu_context("gpu_v1_session_reports_an_error_inside_the_pipeline_and_shuts_down") else {
+        return;
+    };
+    let s = survey(4, 8, 6, 400);
+    let (op, pool, model) = (operator(), pool(), VelocityModel::constant(2400.0));
+    let tile = [2, 2];
+    // Blocks of 50 traces: the failing trace sits in a late block of every tile, after earlier
+    // blocks are in flight on the device.
+    let gpu =
+        GpuV1Kernel::with_options(ctx, GpuV1Options { block_bytes: Some(50 * 200 * 4), ..Default::default() }).unwrap();
+    let failing = FailingStore { inner: &s.store, bad: 333 };
+    let mut job = setup(&s, &model, &op, &pool, tile);
+    job.traces = &failing;
+    let e = run_session(&gpu, job, works(&s, tile), &|_| true).unwrap_err();
+    assert!(e.to_string().contains("trace 333: checksum mismatch"), "{e}");
+    // The kernel still works for the next job.
+    run_session(&gpu, setup(&s, &model, &op, &pool, tile), works(&s, tile), &|_| true).unwrap();
+}
