@@ -110,6 +110,30 @@ pub struct TileParamsV1 {
     pub imaging: ImagingParams,
 }
 
+impl TileParamsV1 {
+    /// A tile of `n_columns` columns of `nt` times, velocities from `source` (a cube of
+    /// `cube_shape` = `[nx, ny, nt]` samples, `[1, 1, 1]` without one).
+    pub fn new(
+        n_columns: usize,
+        nt: usize,
+        source: VelocitySource,
+        cube_shape: [u32; 3],
+        operator: &pstm_math::ImagingOperator,
+    ) -> Self {
+        Self {
+            n_columns: n_columns as u32,
+            nt: nt as u32,
+            velocity_source: source as u32,
+            pad0: 0,
+            cube_nx: cube_shape[0],
+            cube_ny: cube_shape[1],
+            cube_nt: cube_shape[2],
+            pad1: 0,
+            imaging: ImagingParams::new(operator),
+        }
+    }
+}
+
 /// Where `gpu-v1` finds the velocity of an output sample: WGSL `VELOCITY_*`
 /// (`shaders/shared/velocity.wgsl`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -248,17 +272,7 @@ impl TileInputs {
         let n_columns = task.columns.len();
         let nt = task.time.nt;
         let vel = task.velocity;
-        let velocity_shape_ok = vel.nt == nt
-            && (vel.n_columns == 1 || vel.n_columns == n_columns)
-            && vel.values.len() == vel.n_columns * vel.nt;
-        if !velocity_shape_ok {
-            return Err(LayoutError::VelocityShape {
-                got_columns: vel.n_columns,
-                got_nt: vel.nt,
-                columns: n_columns,
-                nt,
-            });
-        }
+        check_tile_velocity(task)?;
         if n_columns.checked_mul(nt).is_none_or(|n| n > u32::MAX as usize) {
             return Err(LayoutError::TooLarge { columns: n_columns, nt });
         }
@@ -273,6 +287,20 @@ impl TileInputs {
         };
         let times = (0..nt).map(|it| task.time.time(it)).collect();
         Ok(Self { params, origin, columns, times })
+    }
+}
+
+/// The task's velocities hold one column (laterally invariant) or one per column, each of the
+/// tile's output times.
+pub fn check_tile_velocity(task: &TileTask<'_>) -> Result<(), LayoutError> {
+    let (n_columns, nt, vel) = (task.columns.len(), task.time.nt, task.velocity);
+    let ok = vel.nt == nt
+        && (vel.n_columns == 1 || vel.n_columns == n_columns)
+        && vel.values.len() == vel.n_columns * vel.nt;
+    if ok {
+        Ok(())
+    } else {
+        Err(LayoutError::VelocityShape { got_columns: vel.n_columns, got_nt: vel.nt, columns: n_columns, nt })
     }
 }
 
@@ -317,15 +345,23 @@ pub fn trace_geometry(g: &TraceGeometry, origin: [f64; 2]) -> [f32; 4] {
 
 /// Parameters of a dispatch over `n_traces` traces of `block`.
 pub fn block_params(block: &TraceBlock, n_traces: usize, accumulate: bool) -> BlockParams {
-    BlockParams {
-        n_traces: n_traces as u32,
-        n_samples: block.n_samples as u32,
-        accumulate: accumulate as u32,
-        pad0: 0,
-        trace_dt_s: block.dt_s as f32,
-        inv_trace_dt: (1.0 / block.dt_s) as f32,
-        pad1: 0.0,
-        pad2: 0.0,
+    BlockParams::new(n_traces, block.n_samples, block.dt_s, accumulate)
+}
+
+impl BlockParams {
+    /// A dispatch over `n_traces` traces of `n_samples` samples every `dt_s` seconds; the first
+    /// of a tile writes (`accumulate` false), later ones add.
+    pub fn new(n_traces: usize, n_samples: usize, dt_s: f64, accumulate: bool) -> Self {
+        Self {
+            n_traces: n_traces as u32,
+            n_samples: n_samples as u32,
+            accumulate: accumulate as u32,
+            pad0: 0,
+            trace_dt_s: dt_s as f32,
+            inv_trace_dt: (1.0 / dt_s) as f32,
+            pad1: 0.0,
+            pad2: 0.0,
+        }
     }
 }
 

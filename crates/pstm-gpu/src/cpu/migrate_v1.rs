@@ -14,8 +14,8 @@ use super::velocity::velocity_at;
 use super::weights::{amplitude_weight, aperture_radius, taper_weight};
 use crate::gpu_v1::WORKGROUP_SIZE;
 use crate::layout::{
-    BlockParams, ColumnV1, ImagingParams, OutputTimeV1, TileParamsV1, VelocitySource, block_params, columns_v1,
-    dispatch_size, local_origin, times_v1, trace_geometry,
+    BlockParams, ColumnV1, OutputTimeV1, TileParamsV1, VelocitySource, block_params, columns_v1, dispatch_size,
+    local_origin, times_v1, trace_geometry,
 };
 
 /// The WGSL's buffer bindings, in `@binding` order.
@@ -104,17 +104,7 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock]) -> TileImage {
     let columns = columns_v1(task.columns, origin, None);
     let times = times_v1(&(0..task.time.nt).map(|i| task.time.time(i)).collect::<Vec<_>>(), &layout, None);
     let source = if task.velocity.n_columns == 1 { VelocitySource::Time } else { VelocitySource::Columns };
-    let tile = TileParamsV1 {
-        n_columns: task.columns.len() as u32,
-        nt: task.time.nt as u32,
-        velocity_source: source as u32,
-        pad0: 0,
-        cube_nx: 1,
-        cube_ny: 1,
-        cube_nt: 1,
-        pad1: 0,
-        imaging: ImagingParams::new(task.operator),
-    };
+    let tile = TileParamsV1::new(task.columns.len(), task.time.nt, source, [1, 1, 1], task.operator);
     for (dispatches, block) in blocks.iter().filter(|b| b.n_traces() > 0).enumerate() {
         let geometry: Vec<[f32; 4]> = block.geometry.iter().map(|g| trace_geometry(g, origin)).collect();
         let params = block_params(block, block.n_traces(), dispatches > 0);

@@ -65,7 +65,7 @@ mod tests {
     use pstm_math::{TimeAxis, VelocityFunction, VelocityModel, VelocityType};
 
     use super::*;
-    use crate::layout::{ImagingParams, columns_v1, times_v1};
+    use crate::layout::{columns_v1, times_v1};
 
     /// The twin, fed gpu-v1's host-side cells, equals the reference model's trilinear
     /// interpolation to float32 rounding, inside the cube and clamped beyond its edges.
@@ -96,17 +96,8 @@ mod tests {
         let cols = columns_v1(&columns, origin, Some(&cube));
         let times = times_v1(&(0..time.nt).map(|i| time.time(i)).collect::<Vec<_>>(), &layout, Some(&cube));
         let operator = pstm_math::ImagingOperator::plain(1000.0);
-        let tile = TileParamsV1 {
-            n_columns: columns.len() as u32,
-            nt: time.nt as u32,
-            velocity_source: VelocitySource::CubeBuffer as u32,
-            pad0: 0,
-            cube_nx: nx as u32,
-            cube_ny: ny as u32,
-            cube_nt: nt as u32,
-            pad1: 0,
-            imaging: ImagingParams::new(&operator),
-        };
+        let shape = [nx as u32, ny as u32, nt as u32];
+        let tile = TileParamsV1::new(columns.len(), time.nt, VelocitySource::CubeBuffer, shape, &operator);
         let mut worst = 0.0f64;
         for (c, &[x, y]) in columns.iter().enumerate() {
             for it in 0..time.nt {

@@ -46,7 +46,7 @@ use pstm_kernel::{
     TraceBlock, TraceLayout,
 };
 
-use crate::layout::{ImagingParams, TileParamsV1, columns_v1, local_origin, trace_geometry};
+use crate::layout::{TileParamsV1, columns_v1, local_origin, trace_geometry};
 use crate::shaders::{Binding, BindingKind, GPU_V1, KernelShader, compose};
 use crate::{GpuContext, GpuError};
 use pipeline::Pipeline;
@@ -112,6 +112,18 @@ pub enum UploadPath {
     WriteBuffer,
     /// Written into the mapped storage buffer itself (unified memory).
     Mapped,
+}
+
+impl UploadPath {
+    /// As `execution.gpu.upload` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            UploadPath::Auto => "auto",
+            UploadPath::Staging => "staging",
+            UploadPath::WriteBuffer => "write_buffer",
+            UploadPath::Mapped => "mapped",
+        }
+    }
 }
 
 /// Where a velocity cube lives on the device (`execution.gpu.velocity`).
@@ -360,7 +372,7 @@ impl GpuV1Kernel {
     /// The switches that differ from the defaults, for the kernel's description.
     fn switches(&self) -> Vec<String> {
         let o = &self.options;
-        let mut out = vec![format!("upload {:?}", o.upload).to_lowercase()];
+        let mut out = vec![format!("upload {}", o.upload.name())];
         let velocity = self.velocity_path.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if !velocity.is_empty() {
             out.push(format!("velocity {velocity}"));
@@ -396,19 +408,7 @@ impl MigrationKernel for GpuV1Kernel {
                 self.max_tile_samples()
             )));
         }
-        let vel = task.velocity;
-        if vel.nt != task.time.nt
-            || !(vel.n_columns == 1 || vel.n_columns == task.columns.len())
-            || vel.values.len() != vel.n_columns * vel.nt
-        {
-            return Err(self.input_error(format!(
-                "tile velocity has {} columns of {} times; the tile has {} columns of {} times",
-                vel.n_columns,
-                vel.nt,
-                task.columns.len(),
-                task.time.nt
-            )));
-        }
+        crate::layout::check_tile_velocity(&task).map_err(|e| self.input_error(e.to_string()))?;
         Ok(Box::new(GpuV1Tile { kernel: self, task, origin: local_origin(task.columns), open: None }))
     }
 
@@ -477,17 +477,13 @@ impl GpuV1Tile<'_> {
         let input = VelocityInput::Values { values: &vel.values, columns: vel.n_columns };
         let statics = Statics::new(kernel, input, &self.task.time, &layout).map_err(|e| e.into_kernel_error(NAME))?;
         let block_traces = kernel.block_traces(block.n_traces(), block.n_samples);
-        let params = TileParamsV1 {
-            n_columns: self.task.columns.len() as u32,
-            nt: self.task.time.nt as u32,
-            velocity_source: statics.source as u32,
-            pad0: 0,
-            cube_nx: 1,
-            cube_ny: 1,
-            cube_nt: 1,
-            pad1: 0,
-            imaging: ImagingParams::new(self.task.operator),
-        };
+        let params = TileParamsV1::new(
+            self.task.columns.len(),
+            self.task.time.nt,
+            statics.source,
+            statics.cube_shape,
+            self.task.operator,
+        );
         let mut pipeline =
             Pipeline::new(kernel, statics, self.task.time.nt, block.n_samples, self.task.columns.len(), block_traces)?;
         let slot = pipeline.open_tile(0, &columns_v1(self.task.columns, self.origin, None), params)?;

@@ -29,23 +29,21 @@ fn device_error(what: &str, message: impl std::fmt::Display) -> KernelError {
     KernelError::Device { kernel: NAME.to_string(), message: format!("{what}: {message}") }
 }
 
+/// A tile in a set: its id, columns, blocks submitted and when the first was.
+#[derive(Clone, Copy)]
+struct OpenTile {
+    id: u64,
+    n_columns: usize,
+    blocks: u32,
+    first_submit: Option<Instant>,
+}
+
 enum TileState {
     Free,
     /// Blocks are being added.
-    Open {
-        id: u64,
-        n_columns: usize,
-        blocks: u32,
-        first_submit: Option<Instant>,
-    },
-    /// The read-back is in flight.
-    Reading {
-        id: u64,
-        n_columns: usize,
-        blocks: u32,
-        first_submit: Option<Instant>,
-        token: Token,
-    },
+    Open(OpenTile),
+    /// The read-back is in flight; `token` completes when it is mapped.
+    Reading(OpenTile, Token),
 }
 
 struct TileSlot {
@@ -81,8 +79,7 @@ pub struct Pipeline<'k, W: Send + 'static> {
     generation: u64,
     next_block: usize,
     pub stats: PipelineStats,
-    // Last: stopped (and joined) after everything above is dropped... declared last so that it
-    // drops last and every callback the resources above registered still runs.
+    /// Declared last, so dropped (stopped and joined) after the buffers above.
     _poller: Poller<W>,
 }
 
@@ -159,12 +156,12 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
 
     /// Whether a tile is being read back.
     pub fn is_reading(&self) -> bool {
-        self.tiles.iter().any(|t| matches!(t.state, TileState::Reading { .. }))
+        self.tiles.iter().any(|t| matches!(t.state, TileState::Reading(..)))
     }
 
     /// Whether a read-back has completed (so [`Pipeline::take_finished`] returns without waiting).
     pub fn read_ready(&self, s: &EventState<W>) -> bool {
-        self.tiles.iter().any(|t| matches!(t.state, TileState::Reading { token, .. } if s.is_done(token)))
+        self.tiles.iter().any(|t| matches!(t.state, TileState::Reading(_, token) if s.is_done(token)))
     }
 
     /// Open tile `id` of `columns` in a free tile set (the caller checked there is one).
@@ -190,7 +187,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         let set = &self.tiles[slot].set;
         ctx.queue().write_buffer(&set.params, 0, bytemuck::bytes_of(&params));
         ctx.queue().write_buffer(&set.columns, 0, bytemuck::cast_slice(columns));
-        self.tiles[slot].state = TileState::Open { id, n_columns: needed, blocks: 0, first_submit: None };
+        self.tiles[slot].state = TileState::Open(OpenTile { id, n_columns: needed, blocks: 0, first_submit: None });
         self.stats.acquire_s += started.elapsed().as_secs_f64();
         self.stats.tiles += 1;
         Ok(slot)
@@ -280,22 +277,13 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         self.stats.blocks += 1;
 
         // Encode and submit.
-        let TileState::Open { n_columns, blocks, first_submit, .. } = &mut self.tiles[slot].state else {
+        let TileState::Open(open) = &mut self.tiles[slot].state else {
             panic!("add_block on a tile that is not open");
         };
-        let (n_columns, block_index) = (*n_columns, *blocks);
-        *blocks += 1;
-        first_submit.get_or_insert_with(Instant::now);
-        let params = BlockParams {
-            n_traces: n_traces as u32,
-            n_samples: ns as u32,
-            accumulate: (block_index > 0) as u32,
-            pad0: 0,
-            trace_dt_s: self.statics.layout.dt_s as f32,
-            inv_trace_dt: (1.0 / self.statics.layout.dt_s) as f32,
-            pad1: 0.0,
-            pad2: 0.0,
-        };
+        let (n_columns, block_index) = (open.n_columns, open.blocks);
+        open.blocks += 1;
+        open.first_submit.get_or_insert_with(Instant::now);
+        let params = BlockParams::new(n_traces, ns, self.statics.layout.dt_s, block_index > 0);
         let queue = ctx.queue();
         let set = &self.blocks[b].set;
         queue.write_buffer(&set.params, 0, bytemuck::bytes_of(&params));
@@ -366,9 +354,10 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
 
     /// Every block of the open tile in `slot` is added: read it back (asynchronously).
     pub fn close_tile(&mut self, slot: usize) -> Result<(), KernelError> {
-        let TileState::Open { id, n_columns, blocks, first_submit } = self.tiles[slot].state else {
+        let TileState::Open(open) = self.tiles[slot].state else {
             panic!("close_tile on a tile that is not open");
         };
+        let OpenTile { n_columns, blocks, .. } = open;
         let ctx = self.kernel.context().clone();
         let tile = &self.tiles[slot].set;
         let n_bytes = (n_columns * self.nt * 4) as u64;
@@ -386,7 +375,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         }
         self.events.submit(&ctx, encoder.finish(), false);
         let token = self.events.map(&tile.readback, wgpu::MapMode::Read);
-        self.tiles[slot].state = TileState::Reading { id, n_columns, blocks, first_submit, token };
+        self.tiles[slot].state = TileState::Reading(open, token);
         if !self.kernel.options.overlap {
             self.wait_idle()?;
         }
@@ -402,7 +391,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
                 self.check(&s)?;
                 let mut ready = None;
                 for (i, t) in self.tiles.iter().enumerate() {
-                    if let TileState::Reading { token, .. } = t.state
+                    if let TileState::Reading(_, token) = t.state
                         && let Some(result) = s.take(token)
                     {
                         result.map_err(|e| device_error("mapping a read-back buffer", e))?;
@@ -417,7 +406,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
             }
         };
         let Some(slot) = ready else { return Ok(None) };
-        let TileState::Reading { id, n_columns, blocks, first_submit, .. } = self.tiles[slot].state else {
+        let TileState::Reading(OpenTile { id, n_columns, blocks, first_submit }, _) = self.tiles[slot].state else {
             unreachable!("chosen among reading tiles")
         };
         let ctx = self.kernel.context();

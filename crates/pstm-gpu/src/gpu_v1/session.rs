@@ -13,7 +13,7 @@ use super::events::Events;
 use super::pipeline::Pipeline;
 use super::resources::{Statics, VelocityInput};
 use super::{GpuV1Kernel, NAME};
-use crate::layout::{ImagingParams, TileParamsV1, columns_v1, local_origin};
+use crate::layout::{TileParamsV1, columns_v1, local_origin};
 
 /// Pieces of work in the session at once: one queued, one being filled, two being read back.
 const CAPACITY: usize = 4;
@@ -76,17 +76,13 @@ impl<'a> GpuV1Session<'a> {
         let columns = self.setup.grid.tile_columns(&work.tile);
         let origin = local_origin(&columns);
         let statics = d.pipeline.statics();
-        let params = TileParamsV1 {
-            n_columns: columns.len() as u32,
-            nt: self.setup.grid.time.nt as u32,
-            velocity_source: statics.source as u32,
-            pad0: 0,
-            cube_nx: statics.cube_shape[0],
-            cube_ny: statics.cube_shape[1],
-            cube_nt: statics.cube_shape[2],
-            pad1: 0,
-            imaging: ImagingParams::new(self.setup.operator),
-        };
+        let params = TileParamsV1::new(
+            columns.len(),
+            self.setup.grid.time.nt,
+            statics.source,
+            statics.cube_shape,
+            self.setup.operator,
+        );
         let id = d.next_id;
         d.next_id += 1;
         let slot = d.pipeline.open_tile(id, &columns_v1(&columns, origin, self.cube()), params)?;
@@ -218,7 +214,7 @@ impl KernelSession for GpuV1Session<'_> {
             let Some(work) = next else { continue };
             if work.traces.is_empty() {
                 // No trace reaches this tile: nothing to migrate, and the device never runs.
-                let n = self.setup.grid.tile_columns(&work.tile).len() * self.setup.grid.time.nt;
+                let n = work.tile.n_columns() * self.setup.grid.time.nt;
                 self.leave(1);
                 return Ok(Some(FinishedTile {
                     tile_index: work.tile_index,

@@ -71,18 +71,15 @@ pub fn measure_upload(ctx: &GpuContext, bytes: u64, repeats: usize) -> Result<Up
         use wgpu::BufferUsages as U;
         let staging = buffer(U::MAP_WRITE | U::COPY_SRC, true);
         let target = buffer(U::STORAGE | U::COPY_DST, false);
+        let failed =
+            |e: &dyn std::fmt::Display| GpuError::Device { what: "measuring uploads".into(), message: e.to_string() };
         let remap = |b: &wgpu::Buffer| -> Result<(), GpuError> {
             let (send, receive) = std::sync::mpsc::channel();
             b.map_async(wgpu::MapMode::Write, .., move |r| {
                 let _ = send.send(r);
             });
-            ctx.device()
-                .poll(wgpu::PollType::wait_indefinitely())
-                .map_err(|e| GpuError::Device { what: "measuring uploads".into(), message: e.to_string() })?;
-            receive
-                .recv()
-                .map_err(|e| GpuError::Device { what: "measuring uploads".into(), message: e.to_string() })?
-                .map_err(|e| GpuError::Device { what: "measuring uploads".into(), message: e.to_string() })
+            ctx.device().poll(wgpu::PollType::wait_indefinitely()).map_err(|e| failed(&e))?;
+            receive.recv().map_err(|e| failed(&e))?.map_err(|e| failed(&e))
         };
         let write_mapped = |b: &wgpu::Buffer| -> f64 {
             let mut view = b.get_mapped_range_mut(..).expect("mapped for writing");
