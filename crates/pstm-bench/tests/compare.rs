@@ -221,13 +221,19 @@ fn gpu_kernel(spec: &str) -> Option<Box<dyn MigrationKernel>> {
 }
 
 /// The GPU kernels through the whole engine (plan, session, pipeline) on the device this machine
-/// has, gpu-v1 also with each of its switches off; skipped without one unless
-/// `PSTM_REQUIRE_GPU=1`.
+/// has, gpu-v1 also with each of its switches off, gpu-v2 also without subgroups and pairs;
+/// skipped without one unless `PSTM_REQUIRE_GPU=1`.
 #[test]
 fn the_gpu_kernels_pass_parity_on_a_whole_job() {
     let dir = tempfile::tempdir().unwrap();
     let (_, job) = common::job(dir.path());
-    for spec in ["gpu-v0", "gpu-v1", "gpu-v1:overlap=off:buffer_pool=off:upload=write_buffer"] {
+    for spec in [
+        "gpu-v0",
+        "gpu-v1",
+        "gpu-v1:overlap=off:buffer_pool=off:upload=write_buffer",
+        "gpu-v2",
+        "gpu-v2:subgroups=off:trace_pairs=off",
+    ] {
         let Some(gpu) = gpu_kernel(spec) else { return };
         let out = run(&job, "survey", &CpuRefKernel, gpu.as_ref(), Tolerance::default(), 2).unwrap();
         assert!(out.passed(), "{spec}: {out}");
@@ -235,10 +241,10 @@ fn the_gpu_kernels_pass_parity_on_a_whole_job() {
     }
 }
 
-/// gpu-v1 on a laterally varying velocity cube (its texture and buffer paths) through the whole
-/// engine, against cpu-ref; skipped without a GPU unless `PSTM_REQUIRE_GPU=1`.
+/// gpu-v1 and gpu-v2 on a laterally varying velocity cube (the texture and buffer paths) through
+/// the whole engine, against cpu-ref; skipped without a GPU unless `PSTM_REQUIRE_GPU=1`.
 #[test]
-fn gpu_v1_passes_parity_with_a_3d_velocity_cube() {
+fn gpu_v1_and_v2_pass_parity_with_a_3d_velocity_cube() {
     let dir = tempfile::tempdir().unwrap();
     let d = common::survey(dir.path());
     // 2200 to 2800 m/s across the survey, rising with time, on a coarse cube.
@@ -271,7 +277,7 @@ fn gpu_v1_passes_parity_with_a_3d_velocity_cube() {
     config.velocity.cube = Some(cube_path);
     let job = pstm_engine::MigrationJob::from_config(config).unwrap();
     assert!(!job.velocity.is_laterally_invariant());
-    for spec in ["gpu-v1", "gpu-v1:velocity=buffer"] {
+    for spec in ["gpu-v1", "gpu-v1:velocity=buffer", "gpu-v2", "gpu-v2:velocity=buffer"] {
         let Some(gpu) = gpu_kernel(spec) else { return };
         let out = run(&job, "survey", &CpuRefKernel, gpu.as_ref(), Tolerance::default(), 2).unwrap();
         assert!(out.passed(), "{spec}: {out}");

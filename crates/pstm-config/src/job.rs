@@ -252,6 +252,14 @@ pub struct GpuConfig {
     pub velocity_filter: GpuVelocityFilter,
     /// gpu-v1 and later: MiB of trace samples per block (default 64).
     pub block_mib: Option<f64>,
+    /// gpu-v2: subgroup operations where the device has them (off: the plain path, same image).
+    pub subgroups: bool,
+    /// gpu-v2: trace samples read as (sample, difference) pairs, one load per contribution.
+    pub trace_pairs: bool,
+    /// gpu-v2: invocations per workgroup (64, 128, 256, 512; default: tuned per adapter).
+    pub workgroup_size: Option<u32>,
+    /// gpu-v2: output times per invocation (1, 2, 4, 8; default: tuned per adapter).
+    pub samples_per_invocation: Option<u32>,
 }
 
 impl Default for GpuConfig {
@@ -265,6 +273,10 @@ impl Default for GpuConfig {
             velocity: GpuVelocity::Auto,
             velocity_filter: GpuVelocityFilter::Auto,
             block_mib: None,
+            subgroups: true,
+            trace_pairs: true,
+            workgroup_size: None,
+            samples_per_invocation: None,
         }
     }
 }
@@ -326,11 +338,14 @@ impl GpuConfig {
             let parsed = match raw {
                 "on" | "true" | "yes" => serde_json::Value::Bool(true),
                 "off" | "false" | "no" => serde_json::Value::Bool(false),
-                _ => raw
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or_else(|| serde_json::Value::String(raw.to_string()), serde_json::Value::Number),
+                _ => match raw.parse::<u64>() {
+                    Ok(n) => serde_json::Value::Number(n.into()),
+                    Err(_) => raw
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map_or_else(|| serde_json::Value::String(raw.to_string()), serde_json::Value::Number),
+                },
             };
             map.insert(key.to_string(), parsed);
         }
@@ -552,6 +567,13 @@ impl Validate for ExecutionConfig {
         if let Some(mib) = self.gpu.block_mib {
             positive(errors, join(path, "gpu.block_mib"), mib, 1.0e6, "MiB");
         }
+        let one_of = |errors: &mut Vec<ConfigError>, key: &str, value: Option<u32>, allowed: &[u32]| {
+            if let Some(v) = value.filter(|v| !allowed.contains(v)) {
+                errors.push(ConfigError::new(join(path, key), format!("{v} is not one of {allowed:?}")));
+            }
+        };
+        one_of(errors, "gpu.workgroup_size", self.gpu.workgroup_size, &[64, 128, 256, 512]);
+        one_of(errors, "gpu.samples_per_invocation", self.gpu.samples_per_invocation, &[1, 2, 4, 8]);
     }
 }
 
@@ -569,6 +591,8 @@ mod tests {
         assert!(!o.overlap && o.buffer_pool);
         assert_eq!(o.velocity, GpuVelocity::TextureF16);
         assert_eq!(o.block_mib, Some(16.0));
+        let o = base.with_overrides(&[("workgroup_size", "128"), ("subgroups", "off")]).unwrap();
+        assert_eq!((o.workgroup_size, o.subgroups, o.trace_pairs), (Some(128), false, true));
         let e = base.with_overrides(&[("overlapp", "off")]).unwrap_err();
         assert!(e.contains("unknown execution.gpu key `overlapp`") && e.contains("overlap"), "{e}");
         let e = base.with_overrides(&[("upload", "carrier_pigeon")]).unwrap_err();

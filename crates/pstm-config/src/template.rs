@@ -57,7 +57,7 @@ output:
   #   bin_width_m: 200      # or bins: [[0, 400], [400, 800]]
 
 execution:
-  kernel: auto              # auto | cpu-ref | cpu | gpu-v0 ... (`pstm kernels` lists them)
+  kernel: auto              # auto | cpu-ref | cpu | gpu-v0 | gpu-v1 | gpu-v2 (`pstm kernels` lists them)
   max_memory_gb: 4          # budget for output tiles and trace blocks
   threads: 0                # CPU worker threads, 0 = all cores
   # tile: [32, 32]          # output columns per tile (default: from the memory budget)
@@ -71,6 +71,10 @@ execution:
     velocity: auto          # gpu-v1+: a cube as auto | texture | texture_f16 | buffer
     velocity_filter: auto   # gpu-v1+: auto (= manual) | manual | hardware (8-bit weights)
     # block_mib: 64         # gpu-v1+: MiB of trace samples per block
+    subgroups: true         # gpu-v2: subgroup ballots where the device has them (same image)
+    trace_pairs: true       # gpu-v2: (sample, difference) pairs, one load per contribution
+    # workgroup_size: 256   # gpu-v2: 64 | 128 | 256 | 512 (default: tuned per adapter)
+    # samples_per_invocation: 4  # gpu-v2: 1 | 2 | 4 | 8 output times per invocation
   progress: true
 "#;
 

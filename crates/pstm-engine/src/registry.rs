@@ -2,8 +2,8 @@
 
 use pstm_config::job::{GpuConfig, GpuUpload, GpuVelocity, GpuVelocityFilter};
 use pstm_gpu::{
-    CpuTwinV0Kernel, GpuContext, GpuOptions, GpuV0Kernel, GpuV1Kernel, GpuV1Options, UploadPath, VelocityFilter,
-    VelocityStorage,
+    CpuTwinV0Kernel, GpuContext, GpuOptions, GpuV0Kernel, GpuV1Kernel, GpuV1Options, GpuV2Kernel, GpuV2Options,
+    UploadPath, VelocityFilter, VelocityStorage,
 };
 use pstm_kernel::{CpuKernel, CpuRefKernel, KernelError, MigrationKernel};
 
@@ -56,6 +56,17 @@ impl KernelOptions {
         }
     }
 
+    fn gpu_v2(&self) -> GpuV2Options {
+        let g = &self.gpu;
+        GpuV2Options {
+            host: self.gpu_v1(),
+            subgroups: g.subgroups,
+            trace_pairs: g.trace_pairs,
+            workgroup_size: g.workgroup_size,
+            samples_per_invocation: g.samples_per_invocation,
+        }
+    }
+
     /// A kernel name with `:key=value` settings of `execution.gpu` after it
     /// (`gpu-v1:overlap=off:upload=write_buffer`): the name, and these options with the
     /// settings applied.
@@ -81,6 +92,7 @@ impl KernelOptions {
 /// until every place that must know about it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelId {
+    GpuV2,
     GpuV1,
     GpuV0,
     Cpu,
@@ -90,11 +102,12 @@ pub enum KernelId {
 
 impl KernelId {
     /// In the order `auto` prefers them, fastest first.
-    pub const ALL: [KernelId; 5] =
-        [KernelId::GpuV1, KernelId::GpuV0, KernelId::Cpu, KernelId::CpuRef, KernelId::GpuV0Twin];
+    pub const ALL: [KernelId; 6] =
+        [KernelId::GpuV2, KernelId::GpuV1, KernelId::GpuV0, KernelId::Cpu, KernelId::CpuRef, KernelId::GpuV0Twin];
 
     pub fn name(self) -> &'static str {
         match self {
+            KernelId::GpuV2 => "gpu-v2",
             KernelId::GpuV1 => "gpu-v1",
             KernelId::GpuV0 => "gpu-v0",
             KernelId::Cpu => "cpu",
@@ -105,6 +118,9 @@ impl KernelId {
 
     pub fn description(self) -> &'static str {
         match self {
+            KernelId::GpuV2 => {
+                "GPU Phase 2: gpu-v1's host side with a shader that stages traces in workgroup memory, compacts live ones by subgroup ballots and reads sample pairs"
+            }
             KernelId::GpuV1 => {
                 "GPU Phase 1: gpu-v0's shader with pooled, double-buffered buffers and the velocity model sampled on the device"
             }
@@ -120,7 +136,7 @@ impl KernelId {
     /// named the adapter.
     fn auto_eligible(self, options: &KernelOptions) -> bool {
         match self {
-            KernelId::GpuV1 | KernelId::GpuV0 => {
+            KernelId::GpuV2 | KernelId::GpuV1 | KernelId::GpuV0 => {
                 let gpu = options.gpu();
                 pstm_gpu::probe(&gpu).is_ok_and(|a| gpu.adapter.is_some() || !a.is_software())
             }
@@ -136,6 +152,10 @@ impl KernelId {
     pub fn create(self, options: &KernelOptions) -> std::result::Result<Box<dyn MigrationKernel>, KernelError> {
         let gpu_error = |e: pstm_gpu::GpuError| e.into_kernel_error(self.name());
         match self {
+            KernelId::GpuV2 => {
+                let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
+                Ok(Box::new(GpuV2Kernel::with_options(ctx, options.gpu_v2()).map_err(gpu_error)?))
+            }
             KernelId::GpuV1 => {
                 let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
                 Ok(Box::new(GpuV1Kernel::with_options(ctx, options.gpu_v1()).map_err(gpu_error)?))

@@ -33,11 +33,12 @@ pub const CHECKS_ENV: &str = "PSTM_GPU_CHECKS";
 /// `TIMESTAMP_QUERY` gives kernel-only times (else: wall clock); `FLOAT32_FILTERABLE` lets
 /// gpu-v1's sampler filter an R32Float velocity texture (else: R16Float or manual
 /// interpolation); `MAPPABLE_PRIMARY_BUFFERS` lets gpu-v1 write storage buffers in place on
-/// unified memory (else: staging buffers). A kernel version that uses subgroups adds
-/// `SUBGROUP` here and keeps a path for devices without it.
+/// unified memory (else: staging buffers); `SUBGROUP` lets gpu-v2 compact live traces with
+/// subgroup ballots (else: a path without subgroup operations, the same image bit for bit).
 pub const OPTIONAL_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
     .union(wgpu::Features::FLOAT32_FILTERABLE)
-    .union(wgpu::Features::MAPPABLE_PRIMARY_BUFFERS);
+    .union(wgpu::Features::MAPPABLE_PRIMARY_BUFFERS)
+    .union(wgpu::Features::SUBGROUP);
 
 /// The native backends with compute-grade limits: not GL, not the browser.
 pub const DEFAULT_BACKENDS: wgpu::Backends =
@@ -321,17 +322,29 @@ impl GpuContext {
         entry_point: &str,
         entries: &[wgpu::BindGroupLayoutEntry],
     ) -> (wgpu::BindGroupLayout, wgpu::ComputePipeline) {
-        let device = &self.device;
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        let layout = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some(&format!("{label}.bindings")),
             entries,
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        let pipeline = self.compute_pipeline_with(label, module, entry_point, &layout);
+        (layout, pipeline)
+    }
+
+    /// A compute pipeline of `module`'s `entry_point` whose one bind group has `layout`, so
+    /// that bind groups made for `layout` serve every pipeline made with it.
+    pub fn compute_pipeline_with(
+        &self,
+        label: &str,
+        module: &wgpu::ShaderModule,
+        entry_point: &str,
+        layout: &wgpu::BindGroupLayout,
+    ) -> wgpu::ComputePipeline {
+        let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some(&format!("{label}.layout")),
-            bind_group_layouts: &[Some(&layout)],
+            bind_group_layouts: &[Some(layout)],
             immediate_size: 0,
         });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(label),
             layout: Some(&pipeline_layout),
             module,
@@ -341,8 +354,7 @@ impl GpuContext {
                 zero_initialize_workgroup_memory: false,
             },
             cache: None,
-        });
-        (layout, pipeline)
+        })
     }
 
     /// Run `work`, turning any validation or out-of-memory error it causes into a

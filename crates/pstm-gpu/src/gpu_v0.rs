@@ -56,6 +56,7 @@ pub const SHADER: KernelShader = KernelShader {
     entry_point: ENTRY_POINT,
     workgroup_size: [WORKGROUP_SIZE, 1, 1],
     bindings: &BINDINGS,
+    flags: &[],
 };
 
 /// Consecutive ranges of at most `max` of `n` traces.

@@ -227,6 +227,190 @@ pub fn times_v1(
         .collect()
 }
 
+/// Output times `[begin, end)` of one gpu-v2 dispatch; WGSL `TimeRange`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable, Default)]
+pub struct TimeRange {
+    pub begin: u32,
+    pub end: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+}
+
+impl TimeRange {
+    pub fn new(begin: usize, end: usize) -> Self {
+        Self { begin: begin as u32, end: end as u32, pad0: 0, pad1: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.end.saturating_sub(self.begin) as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Per-tile parameters of `gpu-v2`; WGSL `TileParamsV2` (`shaders/gpu_v2.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct TileParamsV2 {
+    pub n_columns: u32,
+    pub nt: u32,
+    /// As [`TileParamsV1::velocity_source`].
+    pub velocity_source: u32,
+    pub pad0: u32,
+    pub cube_nx: u32,
+    pub cube_ny: u32,
+    pub cube_nt: u32,
+    pub pad1: u32,
+    pub imaging: ImagingParams,
+    /// Output times migrated with the fast weights ([`weight_time_ranges`]).
+    pub fast: TimeRange,
+    /// Output times below half a trace sample, migrated with the exact weights.
+    pub exact: TimeRange,
+    /// The first output time and the output time step, in trace samples.
+    pub first_time_samples: f32,
+    pub time_step_samples: f32,
+    pub pad2: u32,
+    pub pad3: u32,
+}
+
+impl TileParamsV2 {
+    /// A tile of `n_columns` columns on the output axis `time`, traces of `layout`, velocities
+    /// from `source` (a cube of `cube_shape`, `[1, 1, 1]` without one).
+    pub fn new(
+        n_columns: usize,
+        time: &pstm_math::TimeAxis,
+        layout: &pstm_kernel::TraceLayout,
+        source: VelocitySource,
+        cube_shape: [u32; 3],
+        operator: &pstm_math::ImagingOperator,
+    ) -> Self {
+        let (exact, fast) = weight_time_ranges(time, layout, operator);
+        Self {
+            n_columns: n_columns as u32,
+            nt: time.nt as u32,
+            velocity_source: source as u32,
+            pad0: 0,
+            cube_nx: cube_shape[0],
+            cube_ny: cube_shape[1],
+            cube_nt: cube_shape[2],
+            pad1: 0,
+            imaging: ImagingParams::new(operator),
+            fast,
+            exact,
+            first_time_samples: (time.t0_s / layout.dt_s) as f32,
+            time_step_samples: (time.dt_s / layout.dt_s) as f32,
+            pad2: 0,
+            pad3: 0,
+        }
+    }
+}
+
+/// The output times gpu-v2 migrates with its exact weights, and those with its fast ones.
+///
+/// The fast form sums amplitude * (1/t)^p and multiplies by the numerator once; it equals the
+/// weights' definition wherever their clamps cannot bind: spreading's `max(t, dt/2)` and
+/// obliquity's `t > 0`. Every traveltime of an output time t0 is at least t0, so both hold when
+/// t0 >= dt/2; the times below (with a margin for float32 rounding) take the exact form. Without
+/// weights every time is fast.
+pub fn weight_time_ranges(
+    time: &pstm_math::TimeAxis,
+    layout: &pstm_kernel::TraceLayout,
+    operator: &pstm_math::ImagingOperator,
+) -> (TimeRange, TimeRange) {
+    let weighted = operator.weights.spreading || operator.weights.obliquity;
+    let exact = if weighted {
+        (0..time.nt).take_while(|&it| time.time(it) < 0.5 * layout.dt_s * (1.0 + 1e-4)).count()
+    } else {
+        0
+    };
+    (TimeRange::new(0, exact), TimeRange::new(exact, time.nt))
+}
+
+/// Per-dispatch parameters of one gpu-v2 block; WGSL `BlockParamsV2`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct BlockParamsV2 {
+    pub n_traces: u32,
+    pub n_samples: u32,
+    pub accumulate: u32,
+    /// Elements of the pairs (or samples) binding per trace ([`pair_stride`]).
+    pub trace_stride: u32,
+    /// `n_samples - 1`.
+    pub last_index: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    pub pad2: u32,
+    pub trace_dt_s: f32,
+    /// `1 / trace_dt_s`, computed in float64.
+    pub inv_trace_dt: f32,
+    /// `-t_start / dt`, computed in float64.
+    pub position_offset: f32,
+    pub pad3: f32,
+}
+
+impl BlockParamsV2 {
+    /// A dispatch over `n_traces` traces of `layout`, stored `trace_stride` elements apart; the
+    /// first of a tile writes (`accumulate` false), later ones add.
+    pub fn new(n_traces: usize, layout: &pstm_kernel::TraceLayout, trace_stride: usize, accumulate: bool) -> Self {
+        Self {
+            n_traces: n_traces as u32,
+            n_samples: layout.n_samples as u32,
+            accumulate: accumulate as u32,
+            trace_stride: trace_stride as u32,
+            last_index: layout.n_samples.saturating_sub(1) as u32,
+            pad0: 0,
+            pad1: 0,
+            pad2: 0,
+            trace_dt_s: layout.dt_s as f32,
+            inv_trace_dt: (1.0 / layout.dt_s) as f32,
+            position_offset: (-layout.t_start_s / layout.dt_s) as f32,
+            pad3: 0.0,
+        }
+    }
+}
+
+/// Pairs per trace of `n_samples` samples: one for each left point of an interpolation.
+pub fn pair_stride(n_samples: usize) -> usize {
+    n_samples.saturating_sub(1).max(1)
+}
+
+/// An output time of `gpu-v2`; WGSL `OutputTimeV2`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct OutputTimeV2 {
+    pub t0: f32,
+    /// `(t0 / (2 dt))^2` with `dt` the traces' sample interval, computed in float64.
+    pub half_t0_sq: f32,
+    /// Lower index and fraction along the velocity cube's time axis.
+    pub cell: u32,
+    pub fraction: f32,
+}
+
+/// `gpu-v2`'s output times for traces of `layout`, with each time's cell along `cube`'s time
+/// axis.
+pub fn times_v2(
+    times: &[f64],
+    layout: &pstm_kernel::TraceLayout,
+    cube: Option<&pstm_math::velocity::VelocityCube>,
+) -> Vec<OutputTimeV2> {
+    times
+        .iter()
+        .map(|&t0| {
+            let half = 0.5 * t0 / layout.dt_s;
+            let (cell, fraction) = cube.map_or((0, 0.0), |c| c.time_cell(t0));
+            OutputTimeV2 {
+                t0: t0 as f32,
+                half_t0_sq: (half * half) as f32,
+                cell: cell as u32,
+                fraction: fraction as f32,
+            }
+        })
+        .collect()
+}
+
 /// Per-dispatch parameters of one block of traces; WGSL `BlockParams` (`shaders/gpu_v0.wgsl`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
@@ -374,6 +558,13 @@ pub fn dispatch_size(n_columns: u32, nt: u32, workgroup_size: u32, max_per_dimen
     [groups_t, groups_y, groups_z]
 }
 
+/// Dispatch size for gpu-v2: x over columns (spilling into z), y over chunks of `chunk` times.
+pub fn column_dispatch(n_columns: u32, nt: u32, chunk: u32, max_per_dimension: u32) -> [u32; 3] {
+    let groups_x = n_columns.min(max_per_dimension);
+    let groups_z = if groups_x == 0 { 0 } else { n_columns.div_ceil(groups_x) };
+    [groups_x, nt.div_ceil(chunk), groups_z]
+}
+
 /// Most traces of `n_samples` samples one dispatch binds within `max_binding_bytes` (samples and
 /// 16 bytes of geometry per trace).
 pub fn max_block_traces(max_binding_bytes: u64, n_samples: usize) -> usize {
@@ -417,6 +608,10 @@ mod tests {
         assert_eq!(std::mem::offset_of!(TileParams, imaging) % 16, 0);
         assert_eq!(std::mem::size_of::<TileParams>() % 16, 0);
         assert_eq!(std::mem::size_of::<BlockParams>() % 16, 0);
+        assert_eq!(std::mem::offset_of!(TileParamsV2, imaging) % 16, 0);
+        assert_eq!(std::mem::offset_of!(TileParamsV2, fast) % 16, 0);
+        assert_eq!(std::mem::size_of::<TileParamsV2>() % 16, 0);
+        assert_eq!(std::mem::size_of::<BlockParamsV2>() % 16, 0);
     }
 
     #[test]

@@ -16,7 +16,13 @@
 //!   debugged.
 //! - Kernels: [`GpuV0Kernel`] (`gpu-v0`), the straightforward port that later versions are
 //!   measured against; [`GpuV1Kernel`] (`gpu-v1`), the roadmap's Phase 1: pooled, double-buffered
-//!   buffer sets behind the per-job session, and the velocity model sampled on the device.
+//!   buffer sets behind the per-job session, and the velocity model sampled on the device;
+//!   [`GpuV2Kernel`] (`gpu-v2`), the roadmap's Phase 2 on the same host side: a workgroup per
+//!   column and chunk of times, traces staged in workgroup memory, live traces compacted by
+//!   subgroup ballots, sample pairs read as `vec2`, specialised per job by constants.
+//! - The host side shared by gpu-v1 and later versions ([`host`]): the [`host::DeviceKernel`]
+//!   trait a shader implements (its buffers, bind groups and dispatches), and the generic
+//!   pipeline, session and events that feed it.
 //!
 //! # Correctness
 //!
@@ -36,6 +42,8 @@ pub mod cpu;
 mod error;
 pub mod gpu_v0;
 pub mod gpu_v1;
+pub mod gpu_v2;
+pub mod host;
 pub mod layout;
 pub mod shaders;
 
@@ -47,5 +55,6 @@ pub use gpu_v1::{
     GpuV1Kernel, GpuV1Options, PipelineStats, UploadBandwidth, UploadPath, VelocityFilter, VelocityStorage,
     measure_upload,
 };
+pub use gpu_v2::{GpuV2Kernel, GpuV2Options, Shape, tuned_shape};
 /// The wgpu this crate is built on, for callers that inject a device or inspect features.
 pub use wgpu;

@@ -8,8 +8,15 @@
 //! ```
 //!
 //! and [`compose`] replaces each such line by the module's text (a module included twice is
-//! pasted once). Nothing else is rewritten: what the driver compiles is the file as written,
-//! with its includes pasted in, so naga's error messages quote recognisable lines.
+//! pasted once).
+//!
+//! A kernel may also be specialised ([`compose_with`], [`Specialisation`]): the value of a
+//! top-level `const NAME: T = value;` line replaced (WGSL `override` constants cannot size a
+//! function's arrays or unroll a loop, these can), and lines between `#if FLAG`, `#else` and
+//! `#endif` kept or dropped by whether FLAG is set (a module that uses subgroup built-ins must not
+//! even mention them on a device without subgroups). Nothing else is rewritten: what the driver
+//! compiles is the file as written, with its includes pasted in and those lines chosen, so
+//! naga's error messages quote recognisable lines.
 
 use crate::GpuError;
 
@@ -27,14 +34,26 @@ pub const SHARED: &[WgslFile] = &[
     WgslFile { path: "shared/velocity.wgsl", source: include_str!("shaders/shared/velocity.wgsl") },
 ];
 
+/// Shared modules that read the including kernel's bindings by name (each lists which): they
+/// compile only inside a kernel, and are checked through the kernels that include them.
+pub const KERNEL_PARTS: &[WgslFile] =
+    &[WgslFile { path: "shared/velocity_source.wgsl", source: include_str!("shaders/shared/velocity_source.wgsl") }];
+
 /// The `gpu-v0` kernel (entry point `migrate`).
 pub const GPU_V0: WgslFile = WgslFile { path: "gpu_v0.wgsl", source: include_str!("shaders/gpu_v0.wgsl") };
 
 /// The `gpu-v1` kernel (entry point `migrate`).
 pub const GPU_V1: WgslFile = WgslFile { path: "gpu_v1.wgsl", source: include_str!("shaders/gpu_v1.wgsl") };
 
+/// The `gpu-v2` kernel (entry point `migrate`).
+pub const GPU_V2: WgslFile = WgslFile { path: "gpu_v2.wgsl", source: include_str!("shaders/gpu_v2.wgsl") };
+
+/// `gpu-v2`'s trace pairs (entry point `make_pairs`).
+pub const GPU_V2_PAIRS: WgslFile =
+    WgslFile { path: "gpu_v2_pairs.wgsl", source: include_str!("shaders/gpu_v2_pairs.wgsl") };
+
 /// Kernels: files with entry points, composed before compilation.
-pub const KERNELS: &[WgslFile] = &[GPU_V0, GPU_V1];
+pub const KERNELS: &[WgslFile] = &[GPU_V0, GPU_V1, GPU_V2, GPU_V2_PAIRS];
 
 /// How the shader sees a binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,20 +107,99 @@ impl Binding {
 pub struct KernelShader {
     pub file: WgslFile,
     pub entry_point: &'static str,
+    /// The workgroup size of the source as written (specialisation may change it).
     pub workgroup_size: [u32; 3],
     pub bindings: &'static [Binding],
+    /// The `#if` flags the source knows; each needs the device feature named beside it.
+    pub flags: &'static [(&'static str, wgpu::Features)],
 }
 
 /// Every kernel's shader, for the reflection tests: one entry per file of [`KERNELS`].
-pub const KERNEL_SHADERS: &[KernelShader] = &[crate::gpu_v0::SHADER, crate::gpu_v1::SHADER];
+pub const KERNEL_SHADERS: &[KernelShader] =
+    &[crate::gpu_v0::SHADER, crate::gpu_v1::SHADER, crate::gpu_v2::SHADER, crate::gpu_v2::PAIRS_SHADER];
 
 const INCLUDE: &str = "#include";
 
+/// How a kernel's source is specialised before compilation: constants replaced, flags set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Specialisation {
+    /// `(NAME, value)`: the line `const NAME: T = ...;` becomes `const NAME: T = value;`.
+    pub consts: Vec<(&'static str, String)>,
+    /// Flags whose `#if FLAG` blocks are kept (their `#else` blocks dropped).
+    pub flags: Vec<&'static str>,
+}
+
+impl Specialisation {
+    pub fn with_const(mut self, name: &'static str, value: impl std::fmt::Display) -> Self {
+        self.consts.push((name, value.to_string()));
+        self
+    }
+
+    pub fn with_flag(mut self, flag: &'static str, on: bool) -> Self {
+        if on {
+            self.flags.push(flag);
+        }
+        self
+    }
+}
+
 /// `file` with its `#include` lines replaced by the modules they name.
 pub fn compose(file: &WgslFile) -> Result<String, GpuError> {
-    let mut out = String::with_capacity(file.source.len() * 2);
+    compose_with(file, &Specialisation::default())
+}
+
+/// `file` composed and specialised by `spec`. A constant that the source does not declare, or
+/// an `#if` without its `#endif`, is an error.
+pub fn compose_with(file: &WgslFile, spec: &Specialisation) -> Result<String, GpuError> {
+    let mut pasted = String::with_capacity(file.source.len() * 2);
     let mut included = Vec::new();
-    paste(file, &mut out, &mut included)?;
+    paste(file, &mut pasted, &mut included)?;
+    let error = |message: String| GpuError::Shader { label: file.path.to_string(), message };
+    let mut out = String::with_capacity(pasted.len());
+    let mut replaced = vec![false; spec.consts.len()];
+    // One entry per open `#if`: whether its current branch is kept.
+    let mut open: Vec<bool> = Vec::new();
+    for (line_no, line) in pasted.lines().enumerate() {
+        let trimmed = line.trim();
+        if let Some(flag) = trimmed.strip_prefix("#if ") {
+            open.push(spec.flags.contains(&flag.trim()));
+            continue;
+        }
+        if trimmed == "#else" || trimmed == "#endif" {
+            let Some(kept) = open.last_mut() else {
+                return Err(error(format!("line {}: {trimmed} without #if", line_no + 1)));
+            };
+            if trimmed == "#else" {
+                *kept = !*kept;
+            } else {
+                open.pop();
+            }
+            continue;
+        }
+        if !open.iter().all(|&kept| kept) {
+            continue;
+        }
+        let declared = trimmed.strip_prefix("const ").and_then(|rest| rest.split_once(':'));
+        match declared.and_then(|(name, _)| spec.consts.iter().position(|(n, _)| *n == name.trim())) {
+            Some(i) => {
+                let (name, value) = &spec.consts[i];
+                let ty = line.split_once(':').and_then(|(_, rest)| rest.split_once('=')).map(|(ty, _)| ty.trim());
+                let ty = ty.ok_or_else(|| error(format!("line {}: cannot specialise {line:?}", line_no + 1)))?;
+                out.push_str(&format!("const {name}: {ty} = {value};\n"));
+                replaced[i] = true;
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    if !open.is_empty() {
+        return Err(error("#if without #endif".to_string()));
+    }
+    if let Some(i) = replaced.iter().position(|r| !r) {
+        return Err(error(format!("declares no constant {} to specialise", spec.consts[i].0)));
+    }
     Ok(out)
 }
 
@@ -118,8 +216,8 @@ fn paste(file: &WgslFile, out: &mut String, included: &mut Vec<&'static str>) ->
             .strip_prefix('"')
             .and_then(|s| s.strip_suffix('"'))
             .ok_or_else(|| error(format!("expected #include \"shared/<module>.wgsl\", found {line:?}")))?;
-        let module = SHARED.iter().find(|m| m.path == name).ok_or_else(|| {
-            let known: Vec<_> = SHARED.iter().map(|m| m.path).collect();
+        let module = SHARED.iter().chain(KERNEL_PARTS).find(|m| m.path == name).ok_or_else(|| {
+            let known: Vec<_> = SHARED.iter().chain(KERNEL_PARTS).map(|m| m.path).collect();
             error(format!("unknown module {name:?}; shared modules are {known:?}"))
         })?;
         if included.contains(&module.path) {
@@ -155,5 +253,24 @@ mod tests {
         assert!(e.contains("test.wgsl:1") && e.contains("nope"), "{e}");
         let unquoted = WgslFile { path: "test.wgsl", source: "fn f() {}\n  #include shared/weights.wgsl\n" };
         assert!(compose(&unquoted).unwrap_err().to_string().contains("test.wgsl:2"));
+    }
+
+    #[test]
+    fn specialisation_replaces_constants_and_chooses_flagged_lines() {
+        let file = WgslFile {
+            path: "test.wgsl",
+            source: "const N: u32 = 4u;\nconst M: f32 = 1.0;\n#if FAST\nfn a() {}\n#else\nfn b() {}\n#endif\nfn c() {}\n",
+        };
+        let plain = compose(&file).unwrap();
+        assert!(plain.contains("const N: u32 = 4u;") && plain.contains("fn b()") && !plain.contains("fn a()"));
+        assert!(!plain.contains("#if") && plain.contains("fn c()"));
+        let spec = Specialisation::default().with_const("N", "8u").with_flag("FAST", true);
+        let fast = compose_with(&file, &spec).unwrap();
+        assert!(fast.contains("const N: u32 = 8u;") && fast.contains("const M: f32 = 1.0;"), "{fast}");
+        assert!(fast.contains("fn a()") && !fast.contains("fn b()"), "{fast}");
+        let unknown = Specialisation::default().with_const("K", "1u");
+        assert!(compose_with(&file, &unknown).unwrap_err().to_string().contains("no constant K"));
+        let open = WgslFile { path: "test.wgsl", source: "#if FAST\nfn a() {}\n" };
+        assert!(compose(&open).unwrap_err().to_string().contains("#endif"));
     }
 }

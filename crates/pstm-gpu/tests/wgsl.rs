@@ -8,26 +8,72 @@
 //! - every `.wgsl` file under `src/shaders` is registered, so none escapes these checks.
 
 use naga::back::{msl, spv};
-use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
+use naga::valid::{Capabilities, ModuleInfo, ShaderStages, SubgroupOperationSet, ValidationFlags, Validator};
 use naga::{AddressSpace, Module, StorageAccess, TypeInner};
-use pstm_gpu::layout::{self, BlockParams, ColumnV1, ImagingParams, OutputTimeV1, TileParams, TileParamsV1};
-use pstm_gpu::shaders::{self, BindingKind, KERNEL_SHADERS, KERNELS, SHARED, WgslFile};
+use pstm_gpu::layout::{
+    self, BlockParams, BlockParamsV2, ColumnV1, ImagingParams, OutputTimeV1, OutputTimeV2, TileParams, TileParamsV1,
+    TileParamsV2, TimeRange,
+};
+use pstm_gpu::shaders::{self, BindingKind, KERNEL_SHADERS, KERNELS, SHARED, Specialisation, WgslFile};
 
 /// Parse and validate a composed source with the capabilities every WebGPU device has: a
 /// module that needs more fails here before it fails on some user's machine.
 fn parse(file: &WgslFile) -> (String, Module, ModuleInfo) {
-    let source = shaders::compose(file).unwrap_or_else(|e| panic!("{e}"));
-    let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
-        panic!("{} does not parse:\n{}", file.path, e.emit_to_string_with_path(&source, file.path))
-    });
-    let info = Validator::new(ValidationFlags::all(), Capabilities::default()).validate(&module).unwrap_or_else(|e| {
-        panic!("{} does not validate:\n{}", file.path, e.emit_to_string_with_path(&source, file.path))
-    });
+    parse_with(file, &Specialisation::default())
+}
+
+/// As [`parse`], specialised; a flag that needs subgroups validates with subgroup operations.
+fn parse_with(file: &WgslFile, spec: &Specialisation) -> (String, Module, ModuleInfo) {
+    let label = format!("{} {:?}", file.path, spec);
+    let source = shaders::compose_with(file, spec).unwrap_or_else(|e| panic!("{e}"));
+    let module = naga::front::wgsl::parse_str(&source)
+        .unwrap_or_else(|e| panic!("{label} does not parse:\n{}", e.emit_to_string_with_path(&source, file.path)));
+    let subgroups = !spec.flags.is_empty();
+    let capabilities = if subgroups { Capabilities::SUBGROUP } else { Capabilities::default() };
+    let mut validator = Validator::new(ValidationFlags::all(), capabilities);
+    if subgroups {
+        validator.subgroup_stages(ShaderStages::COMPUTE).subgroup_operations(SubgroupOperationSet::all());
+    }
+    let info = validator
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{label} does not validate:\n{}", e.emit_to_string_with_path(&source, file.path)));
     (source, module, info)
 }
 
 fn all_files() -> impl Iterator<Item = &'static WgslFile> {
     SHARED.iter().chain(KERNELS)
+}
+
+/// Each file with each specialisation the tests translate: the source as written, each flag of
+/// its kernel set, and for gpu-v2 each constant the host specialises moved off its default.
+fn all_variants() -> Vec<(&'static WgslFile, Specialisation)> {
+    let mut out: Vec<_> = all_files().map(|f| (f, Specialisation::default())).collect();
+    for shader in KERNEL_SHADERS {
+        for (flag, _) in shader.flags {
+            out.push((&shader.file, Specialisation::default().with_flag(flag, true)));
+        }
+    }
+    let v2 = &pstm_gpu::gpu_v2::SHADER.file;
+    for subgroups in [false, true] {
+        let base = || Specialisation::default().with_flag(pstm_gpu::gpu_v2::SUBGROUPS_FLAG, subgroups);
+        for spec in [
+            base().with_const("WORKGROUP_SIZE", "64u").with_const("SAMPLES", "1u"),
+            base().with_const("WORKGROUP_SIZE", "512u").with_const("SAMPLES", "8u"),
+            base().with_const("DIP_APERTURE", true),
+            base().with_const("WEIGHT_POWER", "0u"),
+            base().with_const("WEIGHT_POWER", "1u"),
+            base().with_const("EXACT_WEIGHTS", true).with_const("DIP_APERTURE", true),
+            base().with_const("TRACE_PAIRS", false),
+            base().with_const("ZERO_START", true),
+            base()
+                .with_const("ABLATE_ROOTS", true)
+                .with_const("ABLATE_RECIPROCAL", true)
+                .with_const("ABLATE_LOADS", true),
+        ] {
+            out.push((v2, spec));
+        }
+    }
+    out
 }
 
 /// Bounds-check policies wgpu uses: none for release pipelines (runtime checks off), and
@@ -78,8 +124,9 @@ fn metal_resources(module: &Module) -> msl::EntryPointResources {
 
 #[test]
 fn every_module_and_entry_point_translates_to_msl_and_spirv() {
-    for file in all_files() {
-        let (_, module, info) = parse(file);
+    for (file, spec) in all_variants() {
+        let (_, module, info) = parse_with(file, &spec);
+        let file = &WgslFile { path: Box::leak(format!("{} {:?}", file.path, spec).into_boxed_str()), ..*file };
         // macOS 12 (MSL 2.4) is the oldest wgpu 30 supports well; macOS 15 gives MSL 3.2.
         for lang_version in [(2, 4), (3, 2)] {
             for policies in bounds_policies() {
@@ -107,7 +154,8 @@ fn every_module_and_entry_point_translates_to_msl_and_spirv() {
             }
         }
         for policies in bounds_policies() {
-            let options = spv::Options { bounds_check_policies: policies, ..Default::default() };
+            // SPIR-V 1.3: subgroup operations need it (wgpu asks Vulkan 1.1 of the device for them).
+            let options = spv::Options { bounds_check_policies: policies, lang_version: (1, 3), ..Default::default() };
             if let Err(e) = spv::write_vec(&module, &info, &options, None) {
                 panic!("{}: SPIR-V, {policies:?}: {e}", file.path);
             }
@@ -137,7 +185,7 @@ fn every_wgsl_file_is_registered() {
         }
     }
     found.sort();
-    let mut registered: Vec<_> = all_files().map(|f| f.path.to_string()).collect();
+    let mut registered: Vec<_> = all_files().chain(shaders::KERNEL_PARTS).map(|f| f.path.to_string()).collect();
     registered.sort();
     assert_eq!(found, registered, "register new WGSL files in src/shaders.rs");
 }
@@ -243,6 +291,51 @@ fn host_structs() -> Vec<(&'static str, Fields, usize)> {
             size_of::<OutputTimeV1>(),
         ),
         (
+            "TileParamsV2",
+            fields!(TileParamsV2 {
+                n_columns: u32,
+                nt: u32,
+                velocity_source: u32,
+                pad0: u32,
+                cube_nx: u32,
+                cube_ny: u32,
+                cube_nt: u32,
+                pad1: u32,
+                imaging: ImagingParams,
+                fast: TimeRange,
+                exact: TimeRange,
+                first_time_samples: f32,
+                time_step_samples: f32,
+                pad2: u32,
+                pad3: u32,
+            }),
+            size_of::<TileParamsV2>(),
+        ),
+        ("TimeRange", fields!(TimeRange { begin: u32, end: u32, pad0: u32, pad1: u32 }), size_of::<TimeRange>()),
+        (
+            "OutputTimeV2",
+            fields!(OutputTimeV2 { t0: f32, half_t0_sq: f32, cell: u32, fraction: f32 }),
+            size_of::<OutputTimeV2>(),
+        ),
+        (
+            "BlockParamsV2",
+            fields!(BlockParamsV2 {
+                n_traces: u32,
+                n_samples: u32,
+                accumulate: u32,
+                trace_stride: u32,
+                last_index: u32,
+                pad0: u32,
+                pad1: u32,
+                pad2: u32,
+                trace_dt_s: f32,
+                inv_trace_dt: f32,
+                position_offset: f32,
+                pad3: f32,
+            }),
+            size_of::<BlockParamsV2>(),
+        ),
+        (
             "BlockParams",
             fields!(BlockParams {
                 n_traces: u32,
@@ -311,6 +404,7 @@ fn every_kernel_s_bindings_structs_and_constants_match_the_rust_side() {
                 structs_seen.insert(name);
             }
         }
+        let declares = |name: &str| module.constants.iter().any(|(_, c)| c.name.as_deref() == Some(name));
         for (name, rust) in [
             ("APERTURE_FIXED", layout::APERTURE_FIXED),
             ("APERTURE_DIP", layout::APERTURE_DIP),
@@ -319,9 +413,11 @@ fn every_kernel_s_bindings_structs_and_constants_match_the_rust_side() {
             ("TAPER_LINEAR", layout::TAPER_LINEAR),
             ("TAPER_GAUSSIAN", layout::TAPER_GAUSSIAN),
         ] {
-            assert_eq!(u32_constant(&module, name), rust, "{path}: constant {name}");
+            if declares("TAPER_NONE") {
+                assert_eq!(u32_constant(&module, name), rust, "{path}: constant {name}");
+            }
         }
-        if module.constants.iter().any(|(_, c)| c.name.as_deref() == Some("VELOCITY_TIME")) {
+        if declares("VELOCITY_TIME") {
             use layout::VelocitySource::*;
             for (name, rust) in [
                 ("VELOCITY_TIME", Time),

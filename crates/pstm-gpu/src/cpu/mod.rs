@@ -8,6 +8,7 @@
 
 pub mod migrate_v0;
 pub mod migrate_v1;
+pub mod migrate_v2;
 pub mod traveltime;
 pub mod velocity;
 pub mod weights;

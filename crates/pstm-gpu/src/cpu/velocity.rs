@@ -1,10 +1,55 @@
-//! Twin of `shaders/shared/velocity.wgsl` and of `velocity_at` in `shaders/gpu_v1.wgsl`: the
-//! velocity of an output sample from gpu-v1's inputs.
+//! Twin of `shaders/shared/velocity.wgsl` and `shaders/shared/velocity_source.wgsl`: the
+//! velocity of an output sample from the inputs of gpu-v1 and later.
 
 // Variable names and forms follow the WGSL, not Rust idiom.
 #![allow(clippy::needless_return)]
 
-use crate::layout::{ColumnV1, OutputTimeV1, TileParamsV1, VelocitySource};
+use crate::layout::{ColumnV1, OutputTimeV1, OutputTimeV2, TileParamsV1, TileParamsV2, VelocitySource};
+
+/// The fields of a kernel's tile parameters that `velocity_at` reads (WGSL reads them by name).
+pub trait VelocityFields {
+    fn velocity_source(&self) -> u32;
+    fn nt(&self) -> u32;
+    /// `[cube_nx, cube_ny, cube_nt]`.
+    fn cube(&self) -> [u32; 3];
+}
+
+/// The fields of a kernel's output times that `velocity_at` reads.
+pub trait TimeCell {
+    fn cell(&self) -> u32;
+    fn fraction(&self) -> f32;
+}
+
+macro_rules! velocity_fields {
+    ($($t:ty),*) => {$(
+        impl VelocityFields for $t {
+            fn velocity_source(&self) -> u32 {
+                self.velocity_source
+            }
+            fn nt(&self) -> u32 {
+                self.nt
+            }
+            fn cube(&self) -> [u32; 3] {
+                [self.cube_nx, self.cube_ny, self.cube_nt]
+            }
+        }
+    )*};
+}
+velocity_fields!(TileParamsV1, TileParamsV2);
+
+macro_rules! time_cell {
+    ($($t:ty),*) => {$(
+        impl TimeCell for $t {
+            fn cell(&self) -> u32 {
+                self.cell
+            }
+            fn fraction(&self) -> f32 {
+                self.fraction
+            }
+        }
+    )*};
+}
+time_cell!(OutputTimeV1, OutputTimeV2);
 
 pub fn lerp(a: f32, b: f32, f: f32) -> f32 {
     return a + f * (b - a);
@@ -22,28 +67,29 @@ pub fn trilinear(v: [f32; 8], fx: f32, fy: f32, ft: f32) -> f32 {
 /// WGSL `velocity_at` for the buffer sources (`VELOCITY_TIME`, `_COLUMNS`, `_CUBE_BUFFER`; the
 /// texture sources read the same values through `textureLoad`).
 pub fn velocity_at(
-    tile: &TileParamsV1,
+    tile: &impl VelocityFields,
     columns: &[ColumnV1],
-    times: &[OutputTimeV1],
+    times: &[impl TimeCell],
     velocity: &[f32],
     c: u32,
     it: u32,
 ) -> f32 {
-    if tile.velocity_source == VelocitySource::Time as u32 {
+    if tile.velocity_source() == VelocitySource::Time as u32 {
         return velocity[it as usize];
     }
-    if tile.velocity_source == VelocitySource::Columns as u32 {
-        return velocity[(c * tile.nt + it) as usize];
+    if tile.velocity_source() == VelocitySource::Columns as u32 {
+        return velocity[(c * tile.nt() + it) as usize];
     }
+    let [cube_nx, cube_ny, cube_nt] = tile.cube();
     let column = columns[c as usize];
-    let time = times[it as usize];
+    let time = &times[it as usize];
     let ix = column.cell[0];
     let iy = column.cell[1];
-    let kt = time.cell;
-    let jx = (ix + 1).min(tile.cube_nx - 1);
-    let jy = (iy + 1).min(tile.cube_ny - 1);
-    let jt = (kt + 1).min(tile.cube_nt - 1);
-    let cube_value = |ix: u32, iy: u32, it: u32| velocity[((ix * tile.cube_ny + iy) * tile.cube_nt + it) as usize];
+    let kt = time.cell();
+    let jx = (ix + 1).min(cube_nx - 1);
+    let jy = (iy + 1).min(cube_ny - 1);
+    let jt = (kt + 1).min(cube_nt - 1);
+    let cube_value = |ix: u32, iy: u32, it: u32| velocity[((ix * cube_ny + iy) * cube_nt + it) as usize];
     let v = [
         cube_value(ix, iy, kt),
         cube_value(ix, iy, jt),
@@ -54,7 +100,7 @@ pub fn velocity_at(
         cube_value(jx, jy, kt),
         cube_value(jx, jy, jt),
     ];
-    return trilinear(v, column.fraction[0], column.fraction[1], time.fraction);
+    return trilinear(v, column.fraction[0], column.fraction[1], time.fraction());
 }
 
 #[cfg(test)]

@@ -38,8 +38,13 @@ pub fn taper_weight(imaging: &Imaging, dm: f32, a: f32) -> f32 {
     if imaging.taper_kind == TAPER_NONE || dm <= ts {
         return 1.0;
     }
-    let x = (dm - ts) / (a - ts);
-    match imaging.taper_kind {
+    return taper_profile(imaging.taper_kind, (dm - ts) / (a - ts));
+}
+
+/// WGSL `taper_profile`: the taper of `kind` at `x` = (distance past the taper start) / (taper
+/// width), `x` in [0, 1].
+pub fn taper_profile(kind: u32, x: f32) -> f32 {
+    match kind {
         TAPER_COSINE => return half_cosine(x),
         TAPER_LINEAR => return 1.0 - x,
         TAPER_GAUSSIAN => return (-0.5 * (3.0 * x) * (3.0 * x)).exp(),

@@ -55,8 +55,12 @@ fn taper_weight(imaging: Imaging, dm: f32, a: f32) -> f32 {
     if imaging.taper_kind == TAPER_NONE || dm <= ts {
         return 1.0;
     }
-    let x = (dm - ts) / (a - ts);
-    switch imaging.taper_kind {
+    return taper_profile(imaging.taper_kind, (dm - ts) / (a - ts));
+}
+
+// The taper of `kind` at x = (distance past the taper start) / (taper width), x in [0, 1].
+fn taper_profile(kind: u32, x: f32) -> f32 {
+    switch kind {
         case TAPER_COSINE: {
             return half_cosine(x);
         }

@@ -1,4 +1,4 @@
-//! `gpu-v1` behind the engine's per-job session: one host thread (lent by the engine, calling
+//! A Phase 1 kernel behind the engine's per-job session: one host thread (lent by the engine, calling
 //! [`KernelSession::next_finished`]) drives the [`Pipeline`]: it returns read-back tiles as soon
 //! as they arrive, fills the next block of the current tile while the device migrates the
 //! previous one, and opens the next tile while the last one is read back.
@@ -9,26 +9,26 @@ use std::sync::{Arc, Mutex};
 use pstm_kernel::{FinishedTile, JobSetup, KernelError, KernelSession, TileImage, TileWork};
 use pstm_math::velocity::VelocityCube;
 
+use super::DeviceKernel;
 use super::events::Events;
 use super::pipeline::Pipeline;
 use super::resources::{Statics, VelocityInput};
-use super::{GpuV1Kernel, NAME};
-use crate::layout::{TileParamsV1, columns_v1, local_origin};
+use crate::layout::{columns_v1, local_origin};
 
 /// Pieces of work in the session at once: one queued, one being filled, two being read back.
 const CAPACITY: usize = 4;
 
-pub struct GpuV1Session<'a> {
-    kernel: &'a GpuV1Kernel,
+pub struct Session<'a, K: DeviceKernel> {
+    kernel: &'a K,
     setup: JobSetup<'a>,
     /// The pipeline's events, which also hold the queue of submitted work.
     events: Arc<Events<TileWork>>,
-    driver: Mutex<Driver<'a>>,
+    driver: Mutex<Driver<'a, K>>,
 }
 
 /// What the host thread owns.
-struct Driver<'a> {
-    pipeline: Pipeline<'a, TileWork>,
+struct Driver<'a, K: DeviceKernel> {
+    pipeline: Pipeline<'a, K, TileWork>,
     /// The tile being filled: its work, its set, its local origin, the traces added so far.
     current: Option<Current>,
     /// Tiles submitted, by id: the work (traces dropped) and the time spent filling it.
@@ -45,16 +45,17 @@ struct Current {
     read_s: f64,
 }
 
-impl<'a> GpuV1Session<'a> {
-    pub fn new(kernel: &'a GpuV1Kernel, setup: JobSetup<'a>) -> Result<Self, KernelError> {
+impl<'a, K: DeviceKernel> Session<'a, K> {
+    pub fn new(kernel: &'a K, setup: JobSetup<'a>) -> Result<Self, KernelError> {
         let grid = setup.grid;
         let layout = setup.traces.layout();
-        let statics = Statics::new(kernel, VelocityInput::Model(setup.velocity), &grid.time, &layout)
-            .map_err(|e| e.into_kernel_error(NAME))?;
-        *kernel.velocity_path.lock().unwrap_or_else(|e| e.into_inner()) = statics.description.clone();
+        let statics = Statics::new(kernel, VelocityInput::Model(setup.velocity), &grid.time, &layout, setup.operator)
+            .map_err(|e| e.into_kernel_error(kernel.name()))?;
+        *kernel.velocity_path().lock().unwrap_or_else(|e| e.into_inner()) = statics.description.clone();
+        let job = kernel.prepare_job(&statics)?;
         let block_traces = kernel.block_traces(setup.block_traces, layout.n_samples);
         let tile_columns = setup.max_tile_columns.max(1);
-        let pipeline = Pipeline::new(kernel, statics, grid.time.nt, layout.n_samples, tile_columns, block_traces)?;
+        let pipeline = Pipeline::new(kernel, statics, job, grid.time.nt, layout.n_samples, tile_columns, block_traces)?;
         Ok(Self {
             kernel,
             setup,
@@ -68,30 +69,22 @@ impl<'a> GpuV1Session<'a> {
     }
 
     fn closed_error(&self) -> KernelError {
-        KernelError::Input { kernel: NAME.to_string(), message: "work submitted to a closed session".to_string() }
+        self.kernel.input_error("work submitted to a closed session".to_string())
     }
 
     /// Open `work` in a free tile set.
-    fn open(&self, d: &mut Driver<'a>, work: TileWork) -> Result<(), KernelError> {
+    fn open(&self, d: &mut Driver<'a, K>, work: TileWork) -> Result<(), KernelError> {
         let columns = self.setup.grid.tile_columns(&work.tile);
         let origin = local_origin(&columns);
-        let statics = d.pipeline.statics();
-        let params = TileParamsV1::new(
-            columns.len(),
-            self.setup.grid.time.nt,
-            statics.source,
-            statics.cube_shape,
-            self.setup.operator,
-        );
         let id = d.next_id;
         d.next_id += 1;
-        let slot = d.pipeline.open_tile(id, &columns_v1(&columns, origin, self.cube()), params)?;
+        let slot = d.pipeline.open_tile(id, &columns_v1(&columns, origin, self.cube()))?;
         d.current = Some(Current { id, work, slot, origin, added: 0, read_s: 0.0 });
         Ok(())
     }
 
     /// Add the next block of the current tile, or close it when every trace is in.
-    fn advance(&self, d: &mut Driver<'a>) -> Result<(), KernelError> {
+    fn advance(&self, d: &mut Driver<'a, K>) -> Result<(), KernelError> {
         let cur = d.current.as_mut().expect("a current tile");
         if cur.added == cur.work.traces.len() {
             let cur = d.current.take().expect("checked above");
@@ -115,7 +108,7 @@ impl<'a> GpuV1Session<'a> {
         Ok(())
     }
 
-    fn finished(&self, d: &mut Driver<'a>, id: u64, image: TileImage, device_s: f64) -> FinishedTile {
+    fn finished(&self, d: &mut Driver<'a, K>, id: u64, image: TileImage, device_s: f64) -> FinishedTile {
         let (work, read_s) = d.in_flight.remove(&id).expect("a tile read back was submitted");
         self.leave(1);
         FinishedTile { tile_index: work.tile_index, tile: work.tile, bin: work.bin, image, read_s, kernel_s: device_s }
@@ -128,7 +121,7 @@ impl<'a> GpuV1Session<'a> {
     }
 }
 
-impl KernelSession for GpuV1Session<'_> {
+impl<K: DeviceKernel> KernelSession for Session<'_, K> {
     fn capacity(&self) -> usize {
         CAPACITY
     }
@@ -203,10 +196,7 @@ impl KernelSession for GpuV1Session<'_> {
                         return Ok(None);
                     }
                     if let Some(e) = s.poll_error() {
-                        return Err(KernelError::Device {
-                            kernel: NAME.to_string(),
-                            message: format!("polling the device: {e}"),
-                        });
+                        return Err(self.kernel.device_error("polling the device", e));
                     }
                     s = events.wait(s);
                 }
@@ -230,7 +220,7 @@ impl KernelSession for GpuV1Session<'_> {
     }
 }
 
-impl Drop for GpuV1Session<'_> {
+impl<K: DeviceKernel> Drop for Session<'_, K> {
     fn drop(&mut self) {
         let driver = self.driver.get_mut().unwrap_or_else(|e| e.into_inner());
         self.kernel.add_stats(&driver.pipeline.stats);

@@ -1,12 +1,12 @@
-//! `gpu-v1`'s device resources: what a job uploads once (velocity, output times), and the two
-//! kinds of buffer set its pipeline cycles through (trace blocks, tiles).
+//! The Phase 1 device resources: what a job uploads once (velocity, output times), and the two
+//! kinds of buffer set the pipeline cycles through (trace blocks, tiles).
 
 use pstm_math::velocity::VelocityCube;
-use pstm_math::{TimeAxis, VelocityModel};
+use pstm_math::{ImagingOperator, TimeAxis, VelocityModel};
 use wgpu::util::DeviceExt;
 
-use super::{GpuV1Kernel, UploadPath, VelocityFilter, VelocityStorage};
-use crate::layout::{OutputTimeV1, TileParamsV1, VelocitySource, times_v1};
+use super::{DeviceKernel, UploadPath, VelocityFilter, VelocityStorage};
+use crate::layout::VelocitySource;
 use crate::{GpuContext, GpuError};
 
 /// `resolve_query_set` writes at multiples of this.
@@ -31,6 +31,9 @@ pub struct Statics {
     pub cube_shape: [u32; 3],
     /// The traces' sampling the output times were placed in.
     pub layout: pstm_kernel::TraceLayout,
+    /// The output time axis and the imaging operator of the job.
+    pub time: TimeAxis,
+    pub operator: ImagingOperator,
     /// The format the cube was uploaded in, for the kernel's description.
     pub description: String,
 }
@@ -45,14 +48,15 @@ pub enum VelocityInput<'a> {
 
 impl Statics {
     pub fn new(
-        kernel: &GpuV1Kernel,
+        kernel: &impl DeviceKernel,
         velocity: VelocityInput<'_>,
         time: &TimeAxis,
         layout: &pstm_kernel::TraceLayout,
+        operator: &ImagingOperator,
     ) -> Result<Self, GpuError> {
         let ctx = kernel.context();
         let device = ctx.device();
-        let input_error = |message: String| GpuError::Device { what: "gpu-v1: velocity".into(), message };
+        let input_error = |message: String| GpuError::Device { what: format!("{}: velocity", kernel.name()), message };
         let init = |label: &str, contents: &[u8]| {
             device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
@@ -60,52 +64,44 @@ impl Statics {
                 usage: wgpu::BufferUsages::STORAGE,
             })
         };
-        let dummy = || init("pstm.gpu_v1.velocity.unused", &[0u8; 16]);
+        let dummy = || init("pstm.velocity.unused", &[0u8; 16]);
         let cube = match &velocity {
             VelocityInput::Model(m) => m.cube(),
             VelocityInput::Values { .. } => None,
         };
-        let times: Vec<OutputTimeV1> = times_v1(&(0..time.nt).map(|i| time.time(i)).collect::<Vec<_>>(), layout, cube);
-        let times = init("pstm.gpu_v1.times", bytemuck::cast_slice(&times));
+        let times = kernel.output_times(&(0..time.nt).map(|i| time.time(i)).collect::<Vec<_>>(), layout, cube);
+        let times = init("pstm.times", &times);
         let mut texture = None;
         let (source, velocity, description, cube_shape) = match (velocity, cube) {
             (VelocityInput::Values { values, columns }, _) => {
                 let source = if columns == 1 { VelocitySource::Time } else { VelocitySource::Columns };
-                (
-                    source,
-                    init("pstm.gpu_v1.velocity", bytemuck::cast_slice(values)),
-                    "per output sample".into(),
-                    [1, 1, 1],
-                )
+                (source, init("pstm.velocity", bytemuck::cast_slice(values)), "per output sample".into(), [1, 1, 1])
             }
             (VelocityInput::Model(model), None) => {
                 let v = model.sample(&[[0.0, 0.0]], time).map_err(|e| input_error(e.to_string()))?;
-                (
-                    VelocitySource::Time,
-                    init("pstm.gpu_v1.velocity", bytemuck::cast_slice(&v.values)),
-                    "V(t)".into(),
-                    [1, 1, 1],
-                )
+                (VelocitySource::Time, init("pstm.velocity", bytemuck::cast_slice(&v.values)), "V(t)".into(), [1, 1, 1])
             }
             (VelocityInput::Model(_), Some(cube)) => {
                 let shape = [cube.nx as u32, cube.ny as u32, cube.nt as u32];
                 let bytes = cube.data.len() as u64 * 4;
                 let fits_texture = cube.nx.max(cube.ny).max(cube.nt) as u32 <= ctx.limits().max_texture_dimension_3d;
-                let storage = match kernel.options.velocity {
+                let options = kernel.host_options();
+                let max_binding_bytes = kernel.max_binding_bytes();
+                let storage = match options.velocity {
                     VelocityStorage::Auto if fits_texture => VelocityStorage::Texture,
                     VelocityStorage::Auto => VelocityStorage::Buffer,
                     other => other,
                 };
                 match storage {
                     VelocityStorage::Buffer | VelocityStorage::Auto => {
-                        if bytes > kernel.max_binding_bytes {
+                        if bytes > max_binding_bytes {
                             return Err(input_error(format!(
                                 "the velocity cube ({:.0} MiB) exceeds the device's largest binding ({:.0} MiB); use execution.gpu.velocity: texture",
                                 bytes as f64 / 1048576.0,
-                                kernel.max_binding_bytes as f64 / 1048576.0
+                                max_binding_bytes as f64 / 1048576.0
                             )));
                         }
-                        let buffer = init("pstm.gpu_v1.velocity.cube", bytemuck::cast_slice(&cube.data));
+                        let buffer = init("pstm.velocity.cube", bytemuck::cast_slice(&cube.data));
                         (VelocitySource::CubeBuffer, buffer, "cube in a buffer".to_string(), shape)
                     }
                     VelocityStorage::Texture | VelocityStorage::TextureF16 => {
@@ -119,7 +115,7 @@ impl Statics {
                             )));
                         }
                         let half = storage == VelocityStorage::TextureF16;
-                        let hardware = match kernel.options.velocity_filter {
+                        let hardware = match options.velocity_filter {
                             VelocityFilter::Hardware => true,
                             VelocityFilter::Manual | VelocityFilter::Auto => false,
                         };
@@ -143,7 +139,7 @@ impl Statics {
         let filtering = source == VelocitySource::CubeSampled;
         let texture = texture.unwrap_or_else(|| {
             device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("pstm.gpu_v1.velocity.texture.unused"),
+                label: Some("pstm.velocity.texture.unused"),
                 size: wgpu::Extent3d { width: 1, height: 1, depth_or_array_layers: 1 },
                 mip_level_count: 1,
                 sample_count: 1,
@@ -155,7 +151,7 @@ impl Statics {
         });
         let filter = if filtering { wgpu::FilterMode::Linear } else { wgpu::FilterMode::Nearest };
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
-            label: Some("pstm.gpu_v1.velocity.sampler"),
+            label: Some("pstm.velocity.sampler"),
             address_mode_u: wgpu::AddressMode::ClampToEdge,
             address_mode_v: wgpu::AddressMode::ClampToEdge,
             address_mode_w: wgpu::AddressMode::ClampToEdge,
@@ -173,6 +169,8 @@ impl Statics {
             times,
             cube_shape,
             layout: *layout,
+            time: *time,
+            operator: *operator,
             description,
         })
     }
@@ -190,7 +188,7 @@ fn cube_texture(ctx: &GpuContext, cube: &VelocityCube, half: bool) -> wgpu::Text
     ctx.device().create_texture_with_data(
         ctx.queue(),
         &wgpu::TextureDescriptor {
-            label: Some("pstm.gpu_v1.velocity.cube"),
+            label: Some("pstm.velocity.cube"),
             size,
             mip_level_count: 1,
             sample_count: 1,
@@ -205,7 +203,8 @@ fn cube_texture(ctx: &GpuContext, cube: &VelocityCube, half: bool) -> wgpu::Text
 }
 
 /// One block of traces in flight: samples then geometry in one buffer, on the host side
-/// (`upload`: mapped for writing, or a host vector) and on the device.
+/// (`upload`: mapped for writing, or a host vector) and on the device, and what the kernel
+/// derives from the samples on the device (gpu-v2's pairs).
 pub struct BlockSet {
     pub capacity_traces: usize,
     pub n_samples: usize,
@@ -218,19 +217,31 @@ pub struct BlockSet {
     pub device: wgpu::Buffer,
     pub host: Vec<u8>,
     pub params: wgpu::Buffer,
+    /// Device data derived from the samples (`derived_bytes_per_sample` per sample), if any.
+    pub derived: Option<wgpu::Buffer>,
+    /// A bind group of the set's own buffers, made by the kernel on first use.
+    pub derived_group: std::sync::OnceLock<wgpu::BindGroup>,
     /// Completes when the host may write again (the set's last use finished on the device).
     pub free: Option<super::events::Token>,
 }
 
 impl BlockSet {
-    pub fn new(ctx: &GpuContext, upload: UploadPath, capacity_traces: usize, n_samples: usize, align_to: u64) -> Self {
+    pub fn new(
+        ctx: &GpuContext,
+        upload: UploadPath,
+        capacity_traces: usize,
+        n_samples: usize,
+        align_to: u64,
+        params_bytes: usize,
+        derived_bytes_per_sample: u64,
+    ) -> Self {
         let device = ctx.device();
         let sample_bytes = (capacity_traces * n_samples * 4).max(4) as u64;
         let geometry_offset = align(sample_bytes, align_to);
         let bytes = geometry_offset + capacity_traces.max(1) as u64 * 16;
         let mapped = upload == UploadPath::Mapped;
         let device_buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("pstm.gpu_v1.block"),
+            label: Some("pstm.block"),
             size: bytes,
             usage: wgpu::BufferUsages::STORAGE
                 | if mapped { wgpu::BufferUsages::MAP_WRITE } else { wgpu::BufferUsages::COPY_DST },
@@ -238,7 +249,7 @@ impl BlockSet {
         });
         let staging = match upload {
             UploadPath::Staging | UploadPath::Auto => Some(device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("pstm.gpu_v1.block.staging"),
+                label: Some("pstm.block.staging"),
                 size: bytes,
                 usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: true,
@@ -248,10 +259,18 @@ impl BlockSet {
         };
         let host = if staging.is_none() { vec![0u8; bytes as usize] } else { Vec::new() };
         let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("pstm.gpu_v1.block.params"),
-            size: size_of::<crate::layout::BlockParams>() as u64,
+            label: Some("pstm.block.params"),
+            size: params_bytes as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
+        });
+        let derived = (derived_bytes_per_sample > 0).then(|| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("pstm.block.derived"),
+                size: (capacity_traces.max(1) * n_samples.max(1)) as u64 * derived_bytes_per_sample,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
         });
         Self {
             capacity_traces,
@@ -262,6 +281,8 @@ impl BlockSet {
             device: device_buffer,
             host,
             params,
+            derived,
+            derived_group: std::sync::OnceLock::new(),
             free: None,
         }
     }
@@ -283,7 +304,7 @@ pub struct TileSet {
 }
 
 impl TileSet {
-    pub fn new(ctx: &GpuContext, capacity_columns: usize, nt: usize) -> Self {
+    pub fn new(ctx: &GpuContext, capacity_columns: usize, nt: usize, params_bytes: usize) -> Self {
         let device = ctx.device();
         let capacity_samples = capacity_columns * nt;
         let n_bytes = (capacity_samples.max(1) * 4) as u64;
@@ -293,12 +314,12 @@ impl TileSet {
         use wgpu::BufferUsages as U;
         let timestamps = ctx.has_feature(wgpu::Features::TIMESTAMP_QUERY).then(|| {
             let query_set = device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("pstm.gpu_v1.timestamps"),
+                label: Some("pstm.timestamps"),
                 ty: wgpu::QueryType::Timestamp,
                 count: 2 * TIMED_BLOCKS,
             });
             let resolved = buffer(
-                "pstm.gpu_v1.timestamps.resolved",
+                "pstm.timestamps.resolved",
                 align(16 * TIMED_BLOCKS as u64, QUERY_RESOLVE_ALIGNMENT),
                 U::QUERY_RESOLVE | U::COPY_SRC,
             );
@@ -309,57 +330,17 @@ impl TileSet {
         Self {
             capacity_samples,
             capacity_columns,
-            params: buffer("pstm.gpu_v1.tile", size_of::<TileParamsV1>() as u64, U::UNIFORM | U::COPY_DST),
+            params: buffer("pstm.tile", params_bytes as u64, U::UNIFORM | U::COPY_DST),
             columns: buffer(
-                "pstm.gpu_v1.columns",
+                "pstm.columns",
                 (capacity_columns.max(1) * size_of::<crate::layout::ColumnV1>()) as u64,
                 U::STORAGE | U::COPY_DST,
             ),
-            image: buffer("pstm.gpu_v1.image", n_bytes, U::STORAGE | U::COPY_SRC | U::COPY_DST),
-            fold: buffer("pstm.gpu_v1.fold", n_bytes, U::STORAGE | U::COPY_SRC | U::COPY_DST),
-            readback: buffer("pstm.gpu_v1.readback", readback_bytes, U::MAP_READ | U::COPY_DST),
+            image: buffer("pstm.image", n_bytes, U::STORAGE | U::COPY_SRC | U::COPY_DST),
+            fold: buffer("pstm.fold", n_bytes, U::STORAGE | U::COPY_SRC | U::COPY_DST),
+            readback: buffer("pstm.readback", readback_bytes, U::MAP_READ | U::COPY_DST),
             timestamps,
             timestamps_offset,
         }
     }
-}
-
-/// The bind group of one tile set with one block set.
-pub fn bind_group(kernel: &GpuV1Kernel, statics: &Statics, tile: &TileSet, block: &BlockSet) -> wgpu::BindGroup {
-    fn buffer(b: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
-        wgpu::BindingResource::Buffer(b.as_entire_buffer_binding())
-    }
-    let range = |offset: u64, size: u64| {
-        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: &block.device,
-            offset,
-            size: std::num::NonZeroU64::new(size.max(4)),
-        })
-    };
-    // The whole capacity is bound, so one bind group serves every block of a pooled set.
-    let sample_bytes = (block.capacity_traces * block.n_samples * 4) as u64;
-    let geometry_bytes = block.capacity_traces.max(1) as u64 * 16;
-    let resources = [
-        buffer(&tile.params),
-        buffer(&block.params),
-        buffer(&tile.columns),
-        buffer(&statics.velocity),
-        wgpu::BindingResource::TextureView(&statics.texture),
-        wgpu::BindingResource::Sampler(&statics.sampler),
-        range(block.geometry_offset, geometry_bytes),
-        range(0, sample_bytes),
-        buffer(&tile.image),
-        buffer(&tile.fold),
-        buffer(&statics.times),
-    ];
-    let entries: Vec<_> = super::BINDINGS
-        .iter()
-        .zip(resources)
-        .map(|(b, resource)| wgpu::BindGroupEntry { binding: b.binding, resource })
-        .collect();
-    kernel.context().device().create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("pstm.gpu_v1.bind_group"),
-        layout: kernel.layout(statics.filtering),
-        entries: &entries,
-    })
 }

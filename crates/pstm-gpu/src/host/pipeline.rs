@@ -1,4 +1,4 @@
-//! `gpu-v1`'s pipeline: two tile sets and two block sets cycled through the device, so that
+//! The Phase 1 pipeline: two tile sets and two block sets cycled through the device, so that
 //! the host fills block k+1 (and opens tile N+1) while the device migrates block k (and tile N
 //! is read back). Completions arrive through [`super::events`]; the host waits only when the
 //! set it needs is still in use.
@@ -18,16 +18,12 @@ use std::time::Instant;
 use pstm_kernel::{KernelError, TileImage};
 
 use super::events::{EventState, Events, Poller, Token};
-use super::resources::{BlockSet, Statics, TIMED_BLOCKS, TileSet, bind_group};
-use super::{GpuV1Kernel, NAME, PipelineStats, UploadPath};
-use crate::layout::{BlockParams, ColumnV1, TileParamsV1, dispatch_size};
+use super::resources::{BlockSet, Statics, TIMED_BLOCKS, TileSet};
+use super::{DeviceKernel, PipelineStats, UploadPath};
+use crate::layout::ColumnV1;
 
 /// Extra room when a set must grow beyond what the job announced (the roadmap's headroom).
 const HEADROOM: f64 = 1.2;
-
-fn device_error(what: &str, message: impl std::fmt::Display) -> KernelError {
-    KernelError::Device { kernel: NAME.to_string(), message: format!("{what}: {message}") }
-}
 
 /// A tile in a set: its id, columns, blocks submitted and when the first was.
 #[derive(Clone, Copy)]
@@ -65,9 +61,10 @@ pub struct ReadTile {
     pub device_s: f64,
 }
 
-pub struct Pipeline<'k, W: Send + 'static> {
-    kernel: &'k GpuV1Kernel,
+pub struct Pipeline<'k, K: DeviceKernel, W: Send + 'static> {
+    kernel: &'k K,
     statics: Statics,
+    job: K::Job,
     pub events: Arc<Events<W>>,
     nt: usize,
     n_samples: usize,
@@ -83,11 +80,12 @@ pub struct Pipeline<'k, W: Send + 'static> {
     _poller: Poller<W>,
 }
 
-impl<'k, W: Send + 'static> Pipeline<'k, W> {
+impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
     /// Two tile sets of `tile_columns` columns and two block sets of `block_traces` traces.
     pub fn new(
-        kernel: &'k GpuV1Kernel,
+        kernel: &'k K,
         statics: Statics,
+        job: K::Job,
         nt: usize,
         n_samples: usize,
         tile_columns: usize,
@@ -99,10 +97,10 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         let mut stats = PipelineStats::default();
         let started = Instant::now();
         let (tiles, blocks, poison) = ctx
-            .scoped("gpu-v1: creating the buffer sets", || {
+            .scoped(&format!("{}: creating the buffer sets", kernel.name()), || {
                 let tiles = (0..2)
                     .map(|_| TileSlot {
-                        set: TileSet::new(ctx, tile_columns, nt),
+                        set: TileSet::new(ctx, tile_columns, nt, kernel.tile_params_bytes()),
                         state: TileState::Free,
                         generation: 0,
                     })
@@ -112,13 +110,14 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
                     .collect::<Vec<_>>();
                 Ok((tiles, blocks, poison_buffer(ctx, tile_columns * nt)))
             })
-            .map_err(|e| e.into_kernel_error(NAME))?;
+            .map_err(|e| e.into_kernel_error(kernel.name()))?;
         stats.pool_create_s += started.elapsed().as_secs_f64();
         stats.jobs += 1;
         stats.sets_created += 4;
         Ok(Self {
             kernel,
             statics,
+            job,
             events,
             nt,
             n_samples,
@@ -142,9 +141,13 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         &self.statics
     }
 
+    pub fn job(&self) -> &K::Job {
+        &self.job
+    }
+
     fn check(&self, s: &EventState<W>) -> Result<(), KernelError> {
         match s.poll_error() {
-            Some(e) => Err(device_error("polling the device", e)),
+            Some(e) => Err(self.kernel.device_error("polling the device", e)),
             None => Ok(()),
         }
     }
@@ -165,17 +168,18 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
     }
 
     /// Open tile `id` of `columns` in a free tile set (the caller checked there is one).
-    pub fn open_tile(&mut self, id: u64, columns: &[ColumnV1], params: TileParamsV1) -> Result<usize, KernelError> {
+    pub fn open_tile(&mut self, id: u64, columns: &[ColumnV1]) -> Result<usize, KernelError> {
         let ctx = self.kernel.context();
         let started = Instant::now();
         let slot = self.tiles.iter().position(|t| matches!(t.state, TileState::Free)).expect("a free tile set");
         let needed = columns.len();
-        let pooled = self.kernel.options.buffer_pool;
+        let pooled = self.kernel.host_options().buffer_pool;
         if !pooled || self.tiles[slot].set.capacity_columns < needed {
             let columns = if pooled { (needed as f64 * HEADROOM).ceil() as usize } else { needed };
+            let (name, bytes) = (self.kernel.name(), self.kernel.tile_params_bytes());
             let set = ctx
-                .scoped("gpu-v1: creating a tile set", || Ok(TileSet::new(ctx, columns, self.nt)))
-                .map_err(|e| e.into_kernel_error(NAME))?;
+                .scoped(&format!("{name}: creating a tile set"), || Ok(TileSet::new(ctx, columns, self.nt, bytes)))
+                .map_err(|e| e.into_kernel_error(name))?;
             if self.poison.size() < (set.capacity_samples * 4) as u64 {
                 self.poison = poison_buffer(ctx, set.capacity_samples);
             }
@@ -185,7 +189,8 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
             self.stats.pool_grew += pooled as u64;
         }
         let set = &self.tiles[slot].set;
-        ctx.queue().write_buffer(&set.params, 0, bytemuck::bytes_of(&params));
+        let params = self.kernel.tile_params(&self.job, &self.statics, needed);
+        ctx.queue().write_buffer(&set.params, 0, &params);
         ctx.queue().write_buffer(&set.columns, 0, bytemuck::cast_slice(columns));
         self.tiles[slot].state = TileState::Open(OpenTile { id, n_columns: needed, blocks: 0, first_submit: None });
         self.stats.acquire_s += started.elapsed().as_secs_f64();
@@ -202,19 +207,20 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
             loop {
                 self.check(&s)?;
                 if let Some(result) = s.take(token) {
-                    result.map_err(|e| device_error("mapping a staging buffer", e))?;
+                    result.map_err(|e| self.kernel.device_error("mapping a staging buffer", e))?;
                     break;
                 }
                 s = self.events.wait(s);
             }
             self.blocks[b].set.free = None;
         }
-        if !self.kernel.options.buffer_pool {
+        if !self.kernel.host_options().buffer_pool {
             let started = Instant::now();
             let ctx = self.kernel.context();
+            let what = format!("{}: creating a block set", self.kernel.name());
             let set = ctx
-                .scoped("gpu-v1: creating a block set", || Ok(self.kernel.block_set(self.block_traces, self.n_samples)))
-                .map_err(|e| e.into_kernel_error(NAME))?;
+                .scoped(&what, || Ok(self.kernel.block_set(self.block_traces, self.n_samples)))
+                .map_err(|e| e.into_kernel_error(self.kernel.name()))?;
             self.generation += 1;
             self.blocks[b] = BlockSlot { set, generation: self.generation };
             self.stats.sets_created += 1;
@@ -235,7 +241,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         assert!(n_traces > 0 && n_traces <= self.block_traces, "block of {n_traces} traces");
         let b = self.acquire_block()?;
         let ctx = self.kernel.context().clone();
-        let upload = self.kernel.options.upload;
+        let upload = self.kernel.host_options().upload;
         let ns = self.n_samples;
         let sample_bytes = (n_traces * ns * 4) as u64;
         let geometry_bytes = n_traces as u64 * 16;
@@ -255,7 +261,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
                 Some(staging) => {
                     let mut view = staging
                         .get_mapped_range_mut(..capacity_bytes)
-                        .map_err(|e| device_error("writing a staging buffer", e))?;
+                        .map_err(|e| self.kernel.device_error("writing a staging buffer", e))?;
                     fill_bytes(mapped_bytes(&mut view))?;
                     drop(view);
                     staging.unmap();
@@ -283,10 +289,10 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         let (n_columns, block_index) = (open.n_columns, open.blocks);
         open.blocks += 1;
         open.first_submit.get_or_insert_with(Instant::now);
-        let params = BlockParams::new(n_traces, ns, self.statics.layout.dt_s, block_index > 0);
+        let params = self.kernel.block_params(n_traces, &self.statics.layout, block_index > 0);
         let queue = ctx.queue();
         let set = &self.blocks[b].set;
-        queue.write_buffer(&set.params, 0, bytemuck::bytes_of(&params));
+        queue.write_buffer(&set.params, 0, &params);
         if upload == UploadPath::WriteBuffer {
             queue.write_buffer(&set.device, 0, &set.host[..sample_bytes as usize]);
             queue.write_buffer(
@@ -298,10 +304,10 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         let key = (slot, self.tiles[slot].generation, b, self.blocks[b].generation);
         if !self.bind_groups.contains_key(&key) {
             let started = Instant::now();
-            if !self.kernel.options.buffer_pool {
+            if !self.kernel.host_options().buffer_pool {
                 self.bind_groups.clear();
             }
-            let group = bind_group(self.kernel, &self.statics, &self.tiles[slot].set, &self.blocks[b].set);
+            let group = self.kernel.bind_group(&self.job, &self.statics, &self.tiles[slot].set, &self.blocks[b].set);
             self.bind_groups.insert(key, group);
             self.stats.acquire_s += started.elapsed().as_secs_f64();
         }
@@ -309,7 +315,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         let set = &self.blocks[b].set;
         let n_out_bytes = (n_columns * self.nt * 4) as u64;
         let mut encoder =
-            ctx.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pstm.gpu_v1.block") });
+            ctx.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pstm.block") });
         if upload == UploadPath::Staging
             && let Some(staging) = &set.staging
         {
@@ -329,15 +335,17 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
                     end_of_pass_write_index: Some(2 * block_index + 1),
                 }
             });
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("pstm.gpu_v1.migrate"),
-                timestamp_writes,
-            });
-            pass.set_pipeline(self.kernel.pipeline(self.statics.filtering));
-            pass.set_bind_group(0, &self.bind_groups[&key], &[]);
-            let [gx, gy, gz] =
-                dispatch_size(n_columns as u32, self.nt as u32, super::WORKGROUP_SIZE, self.kernel.max_workgroups());
-            pass.dispatch_workgroups(gx, gy, gz);
+            let mut pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pstm.migrate"), timestamp_writes });
+            self.kernel.dispatch(
+                &self.job,
+                &self.statics,
+                &mut pass,
+                &self.bind_groups[&key],
+                set,
+                n_columns,
+                n_traces,
+            );
         }
         let staged = self.blocks[b].set.staging.is_some();
         let submitted = self.events.submit(&ctx, encoder.finish(), !staged);
@@ -346,7 +354,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
             Some(staging) => Some(self.events.map(staging, wgpu::MapMode::Write)),
             None => submitted,
         };
-        if !self.kernel.options.overlap {
+        if !self.kernel.host_options().overlap {
             self.wait_idle()?;
         }
         Ok(fill_s)
@@ -361,9 +369,8 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         let ctx = self.kernel.context().clone();
         let tile = &self.tiles[slot].set;
         let n_bytes = (n_columns * self.nt * 4) as u64;
-        let mut encoder = ctx
-            .device()
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pstm.gpu_v1.readback") });
+        let mut encoder =
+            ctx.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pstm.readback") });
         encoder.copy_buffer_to_buffer(&tile.image, 0, &tile.readback, 0, n_bytes);
         encoder.copy_buffer_to_buffer(&tile.fold, 0, &tile.readback, (tile.capacity_samples * 4) as u64, n_bytes);
         let timed = blocks.min(TIMED_BLOCKS);
@@ -376,7 +383,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         self.events.submit(&ctx, encoder.finish(), false);
         let token = self.events.map(&tile.readback, wgpu::MapMode::Read);
         self.tiles[slot].state = TileState::Reading(open, token);
-        if !self.kernel.options.overlap {
+        if !self.kernel.host_options().overlap {
             self.wait_idle()?;
         }
         Ok(())
@@ -394,7 +401,7 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
                     if let TileState::Reading(_, token) = t.state
                         && let Some(result) = s.take(token)
                     {
-                        result.map_err(|e| device_error("mapping a read-back buffer", e))?;
+                        result.map_err(|e| self.kernel.device_error("mapping a read-back buffer", e))?;
                         ready = Some(i);
                         break;
                     }
@@ -415,7 +422,8 @@ impl<'k, W: Send + 'static> Pipeline<'k, W> {
         let mut image = TileImage { image: vec![0.0; n], fold: vec![0; n] };
         let mut device_s = 0.0;
         {
-            let view = set.readback.get_mapped_range(..).map_err(|e| device_error("reading a tile back", e))?;
+            let view =
+                set.readback.get_mapped_range(..).map_err(|e| self.kernel.device_error("reading a tile back", e))?;
             image.image.copy_from_slice(bytemuck::cast_slice(&view[..n * 4]));
             let fold_at = set.capacity_samples * 4;
             image.fold.copy_from_slice(bytemuck::cast_slice(&view[fold_at..fold_at + n * 4]));
@@ -466,7 +474,7 @@ fn mapped_bytes(view: &mut wgpu::BufferViewMut) -> &mut [u8] {
     unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), len) }
 }
 
-impl<W: Send + 'static> Drop for Pipeline<'_, W> {
+impl<K: DeviceKernel, W: Send + 'static> Drop for Pipeline<'_, K, W> {
     fn drop(&mut self) {
         // Let every registered callback run before the buffers it concerns go (a lost device
         // ends the wait early).
@@ -477,7 +485,7 @@ impl<W: Send + 'static> Drop for Pipeline<'_, W> {
 /// A buffer of `samples` words of `0xFFFFFFFF` (NaN as f32, `u32::MAX` as u32).
 fn poison_buffer(ctx: &crate::GpuContext, samples: usize) -> wgpu::Buffer {
     let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some("pstm.gpu_v1.poison"),
+        label: Some("pstm.poison"),
         size: (samples.max(1) * 4) as u64,
         usage: wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: true,

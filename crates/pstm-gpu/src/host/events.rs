@@ -190,26 +190,41 @@ impl<W: Send + 'static> Poller<W> {
                             }
                         }
                     }
-                    // Waits for the newest submission (or a timeout, to notice a stop); the
-                    // callbacks of everything finished by then run inside.
-                    let wait =
-                        wgpu::PollType::Wait { submission_index: None, timeout: Some(Duration::from_millis(200)) };
-                    match ctx.device().poll(wait) {
-                        Ok(_) | Err(wgpu::PollError::Timeout) => {}
-                        Err(e) => {
-                            let mut s = shared.lock();
-                            s.poll_error = Some(e.to_string());
-                            s.stop_poller = true;
-                            drop(s);
-                            shared.notify();
-                            return;
-                        }
+                    // Waits for the newest submission; the callbacks of everything finished by
+                    // then run inside. No timeout: in wgpu-core 30 a timed-out wait racing
+                    // another thread's maintenance (a second poller on the same device, or a
+                    // submit) trips an assertion inside `maintain` (gfx-rs/wgpu#9958), and the
+                    // panic drops the callbacks it had collected, so their waiters would hang.
+                    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        ctx.device().poll(wgpu::PollType::wait_indefinitely())
+                    }));
+                    let failure = match polled {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(e)) => Some(e.to_string()),
+                        Err(panic) => Some(format!("wgpu panicked while polling: {}", panic_message(&*panic))),
+                    };
+                    if let Some(failure) = failure {
+                        let mut s = shared.lock();
+                        s.poll_error = Some(failure);
+                        s.stop_poller = true;
+                        drop(s);
+                        shared.notify();
+                        return;
                     }
                 }
             })
             .expect("spawn the GPU poller thread");
         Self { events, thread: Some(thread) }
     }
+}
+
+/// The text of a panic's payload (a `&str` or a `String`, as `panic!` makes them).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
 }
 
 impl<W: Send + 'static> Drop for Poller<W> {

@@ -1,0 +1,600 @@
+//! `gpu-v2`: the roadmap's Phase 2 (shader optimisations) on gpu-v1's host side
+//! ([`crate::host`]). The shader is `shaders/gpu_v2.wgsl` (its header says how it works), its
+//! CPU twin `cpu/migrate_v2.rs`.
+//!
+//! What changes against gpu-v1, in the shader:
+//!
+//! - **Workgroup memory** (2.1): a workgroup takes one output column over a chunk of
+//!   `workgroup_size x samples_per_invocation` output times; per batch of traces, each
+//!   invocation stages one trace (aperture test, squared leg distances, taper weight, and the
+//!   first output time from which the trace lies past its end) into workgroup memory, shared by
+//!   every time of the column.
+//! - **Subgroup operations** (2.2, `subgroups`): live traces are compacted by subgroup ballots
+//!   (any subgroup size, read in the shader), lane groups skip traces dead for all their times
+//!   (and groups with no times skip everything), and the workgroup's largest velocity and
+//!   radius come from subgroup reductions. Without the feature (or with `subgroups: off`) a
+//!   separate source without subgroup operations runs: the same image, bit for bit.
+//! - **Vector loads** (2.3, `trace_pairs`): each block's samples are rewritten on the device as
+//!   (sample, difference to the next) pairs, one aligned 8-byte load and one fma per
+//!   contribution; never a read outside the trace. Off: two 4-byte loads; the same image.
+//! - **Unrolling and invariants** (2.4): per contribution two square roots and one reciprocal
+//!   (none without weights): no root for the aperture test (squared distances) or the taper
+//!   (per trace), one reciprocal for both weights, whose numerator multiplies each output
+//!   sample's sum once; positions in trace samples (no multiply by 1/dt); `samples_per_invocation`
+//!   output times per invocation, unrolled. Every job-constant choice (aperture kind, weights,
+//!   sizes) is compiled in ([`crate::shaders::Specialisation`]), so the inner loop carries no
+//!   branch on it.
+//!
+//! The workgroup size and samples per invocation come from a sweep per adapter ([`tuned_shape`],
+//! `docs/PERFORMANCE.md` has the table), or from `execution.gpu.workgroup_size` and
+//! `samples_per_invocation`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use pstm_kernel::{KernelError, TraceLayout};
+use pstm_math::velocity::VelocityCube;
+use pstm_math::{ApertureMode, ImagingOperator};
+
+use crate::host::{BlockSet, DeviceKernel, GpuV1Options, PipelineStats, Statics, TileSet};
+use crate::layout::{
+    BlockParamsV2, ColumnV1, OutputTimeV2, TileParamsV2, TimeRange, column_dispatch, pair_stride, times_v2,
+    weight_time_ranges,
+};
+use crate::shaders::{Binding, BindingKind, GPU_V2, GPU_V2_PAIRS, KernelShader, Specialisation, compose_with};
+use crate::{GpuContext, GpuError};
+
+/// Registry name.
+pub const NAME: &str = "gpu-v2";
+/// Entry points of `shaders/gpu_v2.wgsl` and `shaders/gpu_v2_pairs.wgsl`.
+pub const ENTRY_POINT: &str = "migrate";
+pub const PAIRS_ENTRY_POINT: &str = "make_pairs";
+/// The workgroup size and samples per invocation the WGSL declares (what the tests validate).
+pub const SOURCE_WORKGROUP_SIZE: u32 = 256;
+pub const SOURCE_SAMPLES: u32 = 4;
+/// Invocations per workgroup of `make_pairs` (WGSL `PAIRS_WORKGROUP_SIZE`).
+pub const PAIRS_WORKGROUP_SIZE: u32 = 256;
+/// The `#if` flag of the subgroup path.
+pub const SUBGROUPS_FLAG: &str = "SUBGROUPS";
+/// Environment variable, for measurement only: stages of the shader to leave out
+/// (`roots,reciprocal,loads`), to time each by difference (docs/PERFORMANCE.md). The image is
+/// then wrong, and the kernel's description says so.
+pub const ABLATE_ENV: &str = "PSTM_GPU_V2_ABLATE";
+/// The stages [`ABLATE_ENV`] can name, and the WGSL constant each sets.
+pub const ABLATIONS: [(&str, &str); 3] =
+    [("roots", "ABLATE_ROOTS"), ("reciprocal", "ABLATE_RECIPROCAL"), ("loads", "ABLATE_LOADS")];
+
+/// Longest trace the shader indexes (its float-to-index shortcut holds below 2^22 samples).
+pub const MAX_TRACE_SAMPLES: usize = 1 << 22;
+
+/// Workgroup sizes and samples per invocation a user may ask for.
+pub const WORKGROUP_SIZES: [u32; 4] = [64, 128, 256, 512];
+pub const SAMPLES_PER_INVOCATION: [u32; 4] = [1, 2, 4, 8];
+
+/// Group 0 of `shaders/gpu_v2.wgsl`; `tests/wgsl.rs` checks it against the WGSL.
+pub const BINDINGS: [Binding; 12] = [
+    Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParamsV2>() },
+    Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParamsV2>() },
+    Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead, element_bytes: size_of::<ColumnV1>() },
+    Binding { binding: 3, name: "velocity", kind: BindingKind::StorageRead, element_bytes: 4 },
+    Binding { binding: 4, name: "velocity_texture", kind: BindingKind::Texture3d, element_bytes: 0 },
+    Binding { binding: 5, name: "velocity_sampler", kind: BindingKind::Sampler, element_bytes: 0 },
+    Binding { binding: 6, name: "geometry", kind: BindingKind::StorageRead, element_bytes: 16 },
+    Binding { binding: 7, name: "traces", kind: BindingKind::StorageRead, element_bytes: 4 },
+    Binding { binding: 8, name: "pairs", kind: BindingKind::StorageRead, element_bytes: 8 },
+    Binding { binding: 9, name: "image", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
+    Binding { binding: 10, name: "fold", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
+    Binding { binding: 11, name: "times", kind: BindingKind::StorageRead, element_bytes: size_of::<OutputTimeV2>() },
+];
+
+/// Group 0 of `shaders/gpu_v2_pairs.wgsl`.
+pub const PAIRS_BINDINGS: [Binding; 3] = [
+    Binding { binding: 0, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParamsV2>() },
+    Binding { binding: 1, name: "traces", kind: BindingKind::StorageRead, element_bytes: 4 },
+    Binding { binding: 2, name: "pairs", kind: BindingKind::StorageReadWrite, element_bytes: 8 },
+];
+
+/// The shader as the host sees it.
+pub const SHADER: KernelShader = KernelShader {
+    file: GPU_V2,
+    entry_point: ENTRY_POINT,
+    workgroup_size: [SOURCE_WORKGROUP_SIZE, 1, 1],
+    bindings: &BINDINGS,
+    flags: &[(SUBGROUPS_FLAG, wgpu::Features::SUBGROUP)],
+};
+
+/// The pairs shader as the host sees it.
+pub const PAIRS_SHADER: KernelShader = KernelShader {
+    file: GPU_V2_PAIRS,
+    entry_point: PAIRS_ENTRY_POINT,
+    workgroup_size: [PAIRS_WORKGROUP_SIZE, 1, 1],
+    bindings: &PAIRS_BINDINGS,
+    flags: &[],
+};
+
+/// A workgroup's shape: invocations, and output times per invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub workgroup_size: u32,
+    pub samples_per_invocation: u32,
+}
+
+impl Shape {
+    /// Output times one workgroup migrates.
+    pub fn chunk(&self) -> u32 {
+        self.workgroup_size * self.samples_per_invocation
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} x {}", self.workgroup_size, self.samples_per_invocation)
+    }
+}
+
+/// The shape measured fastest on `info`'s kind of adapter, and which measurement says so
+/// (docs/PERFORMANCE.md, "gpu-v2: the shape sweep").
+pub fn tuned_shape(info: &wgpu::AdapterInfo) -> (Shape, &'static str) {
+    const NVIDIA: u32 = 0x10de;
+    let shape = |workgroup_size, samples_per_invocation| Shape { workgroup_size, samples_per_invocation };
+    if info.device_type == wgpu::DeviceType::Cpu {
+        // Software Vulkan: correctness only; small workgroups keep CI's runs short.
+        return (shape(64, 2), "software adapter");
+    }
+    if info.vendor == NVIDIA {
+        return (shape(64, 2), "NVIDIA: swept on an H200");
+    }
+    (shape(256, 2), "untuned adapter: a middle shape")
+}
+
+/// gpu-v2's switches: gpu-v1's host side, and the shader's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GpuV2Options {
+    pub host: GpuV1Options,
+    /// Subgroup operations where the device has them (`execution.gpu.subgroups`).
+    pub subgroups: bool,
+    /// Samples read as (sample, difference) pairs (`execution.gpu.trace_pairs`).
+    pub trace_pairs: bool,
+    /// Invocations per workgroup; `None`: the adapter's tuned shape.
+    pub workgroup_size: Option<u32>,
+    /// Output times per invocation; `None`: the adapter's tuned shape.
+    pub samples_per_invocation: Option<u32>,
+}
+
+impl Default for GpuV2Options {
+    fn default() -> Self {
+        Self {
+            host: GpuV1Options::default(),
+            subgroups: true,
+            trace_pairs: true,
+            workgroup_size: None,
+            samples_per_invocation: None,
+        }
+    }
+}
+
+/// What selects a compiled migration pipeline of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Variant {
+    /// The velocity texture is sampled through a filtering sampler (the layout differs).
+    filtering: bool,
+    dip: bool,
+    weight_power: u32,
+    exact: bool,
+    /// The traces start at time 0.
+    zero_start: bool,
+}
+
+/// A job's compiled state: its pipelines and the output times each migrates.
+pub struct Job {
+    fast: wgpu::ComputePipeline,
+    exact: Option<wgpu::ComputePipeline>,
+    fast_times: TimeRange,
+    exact_times: TimeRange,
+}
+
+/// The Phase 2 GPU kernel. Shares the device through `Arc<GpuContext>`.
+pub struct GpuV2Kernel {
+    ctx: Arc<GpuContext>,
+    options: GpuV2Options,
+    /// Whether the subgroup path runs (the device has subgroups and the switch allows them).
+    subgroups: bool,
+    shape: Shape,
+    /// Where the shape came from, for the description.
+    shape_origin: &'static str,
+    /// Non-filtering and filtering layouts of the migration.
+    layouts: [wgpu::BindGroupLayout; 2],
+    pairs_layout: wgpu::BindGroupLayout,
+    pairs_pipeline: wgpu::ComputePipeline,
+    /// Bound as `pairs` when the switch is off (the binding must hold a buffer).
+    unused_pairs: wgpu::Buffer,
+    pipelines: Mutex<HashMap<Variant, wgpu::ComputePipeline>>,
+    /// Stages left out for a measurement ([`ABLATE_ENV`]); empty in real use.
+    ablations: Vec<&'static str>,
+    max_binding_bytes: u64,
+    max_workgroups_per_dimension: u32,
+    stats: Mutex<PipelineStats>,
+    velocity_path: Mutex<String>,
+}
+
+impl std::fmt::Debug for GpuV2Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuV2Kernel")
+            .field("device", &self.ctx.summary().to_string())
+            .field("options", &self.options)
+            .field("shape", &self.shape)
+            .field("subgroups", &self.subgroups)
+            .finish()
+    }
+}
+
+impl GpuV2Kernel {
+    pub fn new(ctx: Arc<GpuContext>) -> Result<Self, GpuError> {
+        Self::with_options(ctx, GpuV2Options::default())
+    }
+
+    pub fn with_options(ctx: Arc<GpuContext>, mut options: GpuV2Options) -> Result<Self, GpuError> {
+        options.host = options.host.resolved(&ctx, NAME)?;
+        let info = &ctx.summary().info;
+        let (tuned, tuned_origin) = tuned_shape(info);
+        let shape = Shape {
+            workgroup_size: options.workgroup_size.unwrap_or(tuned.workgroup_size),
+            samples_per_invocation: options.samples_per_invocation.unwrap_or(tuned.samples_per_invocation),
+        };
+        let shape_origin = match (options.workgroup_size, options.samples_per_invocation) {
+            (None, None) => tuned_origin,
+            _ => "execution.gpu",
+        };
+        let setting_error = |message: String| GpuError::Device { what: format!("{NAME}: execution.gpu"), message };
+        if !WORKGROUP_SIZES.contains(&shape.workgroup_size) {
+            return Err(setting_error(format!(
+                "workgroup_size {} is not one of {WORKGROUP_SIZES:?}",
+                shape.workgroup_size
+            )));
+        }
+        if !SAMPLES_PER_INVOCATION.contains(&shape.samples_per_invocation) {
+            return Err(setting_error(format!(
+                "samples_per_invocation {} is not one of {SAMPLES_PER_INVOCATION:?}",
+                shape.samples_per_invocation
+            )));
+        }
+        let limits = ctx.limits();
+        if shape.workgroup_size > limits.max_compute_invocations_per_workgroup
+            || shape.workgroup_size > limits.max_compute_workgroup_size_x
+        {
+            return Err(setting_error(format!(
+                "workgroup_size {} exceeds the device's {} invocations per workgroup",
+                shape.workgroup_size, limits.max_compute_invocations_per_workgroup
+            )));
+        }
+        // The subgroup path needs whole subgroups in a workgroup and ballots of at most 128 lanes.
+        let subgroups = options.subgroups
+            && ctx.has_feature(wgpu::Features::SUBGROUP)
+            && info.subgroup_max_size <= 128
+            && shape.workgroup_size.is_multiple_of(info.subgroup_max_size.max(1));
+        let ablations = match std::env::var(ABLATE_ENV) {
+            Ok(list) if !list.trim().is_empty() => list
+                .split(',')
+                .map(|name| {
+                    ABLATIONS.iter().find(|(n, _)| *n == name.trim()).map(|(n, _)| *n).ok_or_else(|| {
+                        let known: Vec<_> = ABLATIONS.iter().map(|(n, _)| *n).collect();
+                        setting_error(format!("{ABLATE_ENV}: unknown stage `{name}`; stages are {known:?}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => Vec::new(),
+        };
+        let pairs_source = compose_with(&GPU_V2_PAIRS, &Specialisation::default())?;
+        let pairs_module = ctx.create_shader_module("pstm.gpu_v2.pairs", &pairs_source)?;
+        let (layouts, pairs_layout, pairs_pipeline, unused_pairs) =
+            ctx.scoped("gpu-v2: creating the pipeline layouts", || {
+                let layout = |filtering: bool| {
+                    let entries: Vec<_> = BINDINGS.iter().map(|b| b.layout_entry(filtering)).collect();
+                    ctx.device().create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                        label: Some("pstm.gpu_v2.bindings"),
+                        entries: &entries,
+                    })
+                };
+                let entries: Vec<_> = PAIRS_BINDINGS.iter().map(|b| b.layout_entry(false)).collect();
+                let (pairs_layout, pairs_pipeline) =
+                    ctx.compute_pipeline("pstm.gpu_v2.pairs", &pairs_module, PAIRS_ENTRY_POINT, &entries);
+                let unused = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("pstm.gpu_v2.pairs.unused"),
+                    size: 16,
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                });
+                Ok(([layout(false), layout(true)], pairs_layout, pairs_pipeline, unused))
+            })?;
+        let kernel = Self {
+            max_binding_bytes: options.host.binding_limit(&ctx),
+            max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            options,
+            subgroups,
+            shape,
+            shape_origin,
+            layouts,
+            pairs_layout,
+            pairs_pipeline,
+            unused_pairs,
+            pipelines: Mutex::new(HashMap::new()),
+            ablations,
+            stats: Mutex::new(PipelineStats::default()),
+            velocity_path: Mutex::new(String::new()),
+            ctx,
+        };
+        // The common variant now, so that a shader the device rejects fails here, not mid-job.
+        kernel.pipeline(Variant { filtering: false, dip: false, weight_power: 2, exact: false, zero_start: true })?;
+        Ok(kernel)
+    }
+
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// The switches in effect (`upload` resolved).
+    pub fn options(&self) -> &GpuV2Options {
+        &self.options
+    }
+
+    /// The workgroup shape in effect.
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// Whether the subgroup path runs.
+    pub fn uses_subgroups(&self) -> bool {
+        self.subgroups
+    }
+
+    /// The pipeline's figures since the last call, and reset them.
+    pub fn take_stats(&self) -> PipelineStats {
+        std::mem::take(&mut *self.stats.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// How the shader source is specialised for `variant`.
+    fn specialisation(&self, variant: Variant) -> Specialisation {
+        let spec = Specialisation::default()
+            .with_const("WORKGROUP_SIZE", format!("{}u", self.shape.workgroup_size))
+            .with_const("SAMPLES", format!("{}u", self.shape.samples_per_invocation))
+            .with_const("DIP_APERTURE", variant.dip)
+            .with_const("WEIGHT_POWER", format!("{}u", variant.weight_power))
+            .with_const("EXACT_WEIGHTS", variant.exact)
+            .with_const("TRACE_PAIRS", self.options.trace_pairs)
+            .with_const("ZERO_START", variant.zero_start)
+            .with_flag(SUBGROUPS_FLAG, self.subgroups);
+        ABLATIONS.iter().fold(spec, |spec, (name, constant)| spec.with_const(constant, self.ablations.contains(name)))
+    }
+
+    /// The migration pipeline of `variant`, compiled on first use.
+    fn pipeline(&self, variant: Variant) -> Result<wgpu::ComputePipeline, GpuError> {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = cache.get(&variant) {
+            return Ok(p.clone());
+        }
+        let source = compose_with(&GPU_V2, &self.specialisation(variant))?;
+        let module = self.ctx.create_shader_module("pstm.gpu_v2", &source)?;
+        let pipeline = self.ctx.scoped("gpu-v2: creating a pipeline", || {
+            Ok(self.ctx.compute_pipeline_with(
+                "pstm.gpu_v2",
+                &module,
+                ENTRY_POINT,
+                &self.layouts[variant.filtering as usize],
+            ))
+        })?;
+        cache.insert(variant, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    fn trace_stride(&self, n_samples: usize) -> usize {
+        if self.options.trace_pairs { pair_stride(n_samples) } else { n_samples }
+    }
+}
+
+impl DeviceKernel for GpuV2Kernel {
+    type Job = Job;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn describe(&self) -> Vec<String> {
+        let velocity = self.velocity_path.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut out = self.options.host.describe(&velocity);
+        out.push(format!("workgroups {} ({})", self.shape, self.shape_origin));
+
+        let info = &self.ctx.summary().info;
+        out.push(if self.subgroups {
+            format!("subgroups of {}-{}", info.subgroup_min_size, info.subgroup_max_size)
+        } else if self.options.subgroups {
+            "no subgroups on this device".to_string()
+        } else {
+            "subgroups off".to_string()
+        });
+        if !self.options.trace_pairs {
+            out.push("trace pairs off".into());
+        }
+        if !self.ablations.is_empty() {
+            out.push(format!("ABLATED {} (for timing; the image is wrong)", self.ablations.join("+")));
+        }
+        out
+    }
+
+    fn device_cost_model(&self) -> pstm_kernel::CostModel {
+        // Measured on an H200 (docs/PERFORMANCE.md): 1.28-1.31 ps per contribution on large and
+        // `wide` (1.50 on medium, whose tiles are few); a visit outside the aperture costs one
+        // trace test per workgroup of CHUNK times, not one per output sample; the rest as gpu-v1.
+        pstm_kernel::CostModel {
+            per_sample_visit_s: 0.05e-12,
+            per_column_visit_s: 0.0,
+            per_contribution_s: 1.3e-12,
+            per_trace_sample_s: 0.1e-9,
+            per_tile_s: 0.2e-3,
+            per_block_s: 30e-6,
+            min_tile_samples: 1 << 20,
+            shares_host_cores: false,
+        }
+    }
+
+    fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    fn host_options(&self) -> &GpuV1Options {
+        &self.options.host
+    }
+
+    fn max_binding_bytes(&self) -> u64 {
+        self.max_binding_bytes
+    }
+
+    fn stats(&self) -> &Mutex<PipelineStats> {
+        &self.stats
+    }
+
+    fn velocity_path(&self) -> &Mutex<String> {
+        &self.velocity_path
+    }
+
+    fn prepare_job(&self, statics: &Statics) -> Result<Job, KernelError> {
+        if statics.layout.n_samples >= MAX_TRACE_SAMPLES {
+            return Err(self.input_error(format!(
+                "traces of {} samples: gpu-v2 takes fewer than {MAX_TRACE_SAMPLES} per trace; use gpu-v1",
+                statics.layout.n_samples
+            )));
+        }
+        let op: &ImagingOperator = &statics.operator;
+        let variant = Variant {
+            filtering: statics.filtering,
+            dip: op.aperture.mode == ApertureMode::Dip,
+            weight_power: op.weights.spreading as u32 + op.weights.obliquity as u32,
+            exact: false,
+            zero_start: statics.layout.t_start_s == 0.0,
+        };
+        let (exact_times, fast_times) = weight_time_ranges(&statics.time, &statics.layout, op);
+        let compiled = |exact: bool| self.pipeline(Variant { exact, ..variant }).map_err(|e| e.into_kernel_error(NAME));
+        let exact = if exact_times.is_empty() { None } else { Some(compiled(true)?) };
+        Ok(Job { fast: compiled(false)?, exact, fast_times, exact_times })
+    }
+
+    fn output_times(&self, times: &[f64], layout: &TraceLayout, cube: Option<&VelocityCube>) -> Vec<u8> {
+        bytemuck::cast_slice(&times_v2(times, layout, cube)).to_vec()
+    }
+
+    fn tile_params_bytes(&self) -> usize {
+        size_of::<TileParamsV2>()
+    }
+
+    fn tile_params(&self, _: &Job, statics: &Statics, n_columns: usize) -> Vec<u8> {
+        let params = TileParamsV2::new(
+            n_columns,
+            &statics.time,
+            &statics.layout,
+            statics.source,
+            statics.cube_shape,
+            &statics.operator,
+        );
+        bytemuck::bytes_of(&params).to_vec()
+    }
+
+    fn block_params_bytes(&self) -> usize {
+        size_of::<BlockParamsV2>()
+    }
+
+    fn block_params(&self, n_traces: usize, layout: &TraceLayout, accumulate: bool) -> Vec<u8> {
+        let params = BlockParamsV2::new(n_traces, layout, self.trace_stride(layout.n_samples), accumulate);
+        bytemuck::bytes_of(&params).to_vec()
+    }
+
+    fn derived_bytes_per_sample(&self) -> u64 {
+        if self.options.trace_pairs { 8 } else { 0 }
+    }
+
+    fn bind_group(&self, _: &Job, statics: &Statics, tile: &TileSet, block: &BlockSet) -> wgpu::BindGroup {
+        fn whole(b: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
+            wgpu::BindingResource::Buffer(b.as_entire_buffer_binding())
+        }
+        let range = |offset: u64, size: u64| {
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &block.device,
+                offset,
+                size: std::num::NonZeroU64::new(size.max(4)),
+            })
+        };
+        // The whole capacity is bound, so one bind group serves every block of a pooled set.
+        let sample_bytes = (block.capacity_traces * block.n_samples * 4) as u64;
+        let geometry_bytes = block.capacity_traces.max(1) as u64 * 16;
+        let resources = [
+            whole(&tile.params),
+            whole(&block.params),
+            whole(&tile.columns),
+            whole(&statics.velocity),
+            wgpu::BindingResource::TextureView(&statics.texture),
+            wgpu::BindingResource::Sampler(&statics.sampler),
+            range(block.geometry_offset, geometry_bytes),
+            range(0, sample_bytes),
+            whole(block.derived.as_ref().unwrap_or(&self.unused_pairs)),
+            whole(&tile.image),
+            whole(&tile.fold),
+            whole(&statics.times),
+        ];
+        let entries: Vec<_> = BINDINGS
+            .iter()
+            .zip(resources)
+            .map(|(b, resource)| wgpu::BindGroupEntry { binding: b.binding, resource })
+            .collect();
+        self.ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("pstm.gpu_v2.bind_group"),
+            layout: &self.layouts[statics.filtering as usize],
+            entries: &entries,
+        })
+    }
+
+    fn dispatch(
+        &self,
+        job: &Job,
+        statics: &Statics,
+        pass: &mut wgpu::ComputePass<'_>,
+        group: &wgpu::BindGroup,
+        block: &BlockSet,
+        n_columns: usize,
+        n_traces: usize,
+    ) {
+        let max = self.max_workgroups_per_dimension;
+        if let Some(pairs) = &block.derived {
+            let pairs_group = block.derived_group.get_or_init(|| {
+                let sample_bytes = (block.capacity_traces * block.n_samples * 4).max(4) as u64;
+                let samples = wgpu::BufferBinding {
+                    buffer: &block.device,
+                    offset: 0,
+                    size: std::num::NonZeroU64::new(sample_bytes),
+                };
+                self.ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("pstm.gpu_v2.pairs.bind_group"),
+                    layout: &self.pairs_layout,
+                    entries: &[
+                        wgpu::BindGroupEntry { binding: 0, resource: block.params.as_entire_binding() },
+                        wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::Buffer(samples) },
+                        wgpu::BindGroupEntry { binding: 2, resource: pairs.as_entire_binding() },
+                    ],
+                })
+            });
+            let n_pairs = (n_traces * pair_stride(statics.layout.n_samples)) as u32;
+            let groups = n_pairs.div_ceil(PAIRS_WORKGROUP_SIZE);
+            let gx = groups.min(max);
+            pass.set_pipeline(&self.pairs_pipeline);
+            pass.set_bind_group(0, pairs_group, &[]);
+            pass.dispatch_workgroups(gx, groups.div_ceil(gx.max(1)), 1);
+        }
+        pass.set_bind_group(0, group, &[]);
+        let chunk = self.shape.chunk();
+        for (pipeline, times) in [(job.exact.as_ref(), job.exact_times), (Some(&job.fast), job.fast_times)] {
+            let Some(pipeline) = pipeline.filter(|_| !times.is_empty()) else { continue };
+            pass.set_pipeline(pipeline);
+            let [gx, gy, gz] = column_dispatch(n_columns as u32, times.len() as u32, chunk, max);
+            pass.dispatch_workgroups(gx, gy, gz);
+        }
+    }
+}
+
+crate::host::migration_kernel_on_host!(GpuV2Kernel);
