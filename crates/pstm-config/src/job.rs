@@ -15,6 +15,10 @@ use crate::error::ConfigError;
 pub const MAX_VELOCITY: f64 = 20_000.0;
 /// Largest distance accepted for apertures and grids (m).
 pub const MAX_DISTANCE: f64 = 1.0e6;
+/// `execution.gpu.workgroup_size` and `samples_per_invocation` gpu-v2 has (the registry's tests
+/// hold them equal to the kernel's own lists).
+pub const GPU_WORKGROUP_SIZES: [u32; 4] = [64, 128, 256, 512];
+pub const GPU_SAMPLES_PER_INVOCATION: [u32; 4] = [1, 2, 4, 8];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -572,8 +576,8 @@ impl Validate for ExecutionConfig {
                 errors.push(ConfigError::new(join(path, key), format!("{v} is not one of {allowed:?}")));
             }
         };
-        one_of(errors, "gpu.workgroup_size", self.gpu.workgroup_size, &[64, 128, 256, 512]);
-        one_of(errors, "gpu.samples_per_invocation", self.gpu.samples_per_invocation, &[1, 2, 4, 8]);
+        one_of(errors, "gpu.workgroup_size", self.gpu.workgroup_size, &GPU_WORKGROUP_SIZES);
+        one_of(errors, "gpu.samples_per_invocation", self.gpu.samples_per_invocation, &GPU_SAMPLES_PER_INVOCATION);
     }
 }
 

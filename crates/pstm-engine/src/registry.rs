@@ -240,4 +240,10 @@ mod tests {
         assert_eq!(create_kernel("cpu-ref", &KernelOptions::default()).unwrap().name(), "cpu-ref");
         assert!(create_kernel("auto", &KernelOptions::default()).is_ok());
     }
+
+    #[test]
+    fn the_config_allows_the_gpu_v2_shapes_the_kernel_has() {
+        assert_eq!(pstm_config::job::GPU_WORKGROUP_SIZES, pstm_gpu::gpu_v2::WORKGROUP_SIZES);
+        assert_eq!(pstm_config::job::GPU_SAMPLES_PER_INVOCATION, pstm_gpu::gpu_v2::SAMPLES_PER_INVOCATION);
+    }
 }

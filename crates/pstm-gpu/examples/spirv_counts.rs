@@ -32,8 +32,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::ExitCode;
 
+#[path = "../tests/support/naga_front.rs"]
+mod naga_front;
+
 use naga::back::spv;
-use naga::valid::{Capabilities, ShaderStages, SubgroupOperationSet, ValidationFlags, Validator};
 use pstm_gpu::shaders::{self, Specialisation};
 
 const USAGE: &str =
@@ -145,19 +147,7 @@ fn run(args: &Args) -> Result<(), String> {
 
 /// The kernel composed, validated and written as SPIR-V words.
 fn compile(spec: &Specialisation) -> Result<Vec<u32>, String> {
-    let file = &shaders::GPU_V2;
-    let source = shaders::compose_with(file, spec).map_err(|e| e.to_string())?;
-    let module = naga::front::wgsl::parse_str(&source)
-        .map_err(|e| format!("does not parse:\n{}", e.emit_to_string_with_path(&source, file.path)))?;
-    let subgroups = !spec.flags.is_empty();
-    let capabilities = if subgroups { Capabilities::SUBGROUP } else { Capabilities::default() };
-    let mut validator = Validator::new(ValidationFlags::all(), capabilities);
-    if subgroups {
-        validator.subgroup_stages(ShaderStages::COMPUTE).subgroup_operations(SubgroupOperationSet::all());
-    }
-    let info = validator
-        .validate(&module)
-        .map_err(|e| format!("does not validate:\n{}", e.emit_to_string_with_path(&source, file.path)))?;
+    let (_, module, info) = naga_front::parse_with(&shaders::GPU_V2, spec)?;
     // What wgpu's Vulkan backend writes under `ShaderRuntimeChecks::unchecked()`, as the crate's
     // pipelines ask: no bounds checks, no loop-bounding counters, no guarded integer division.
     // Any of these would add instructions the measured kernel does not run.

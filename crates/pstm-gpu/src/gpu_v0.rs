@@ -26,8 +26,8 @@ use pstm_kernel::{KernelError, MigrationKernel, TileImage, TileMigration, TileTa
 use wgpu::util::DeviceExt;
 
 use crate::layout::{BlockParams, TileInputs, TileParams, block_geometry, block_params, block_times, dispatch_size};
+use crate::shaders::{self, GPU_V0, compose};
 pub use crate::shaders::{Binding, BindingKind, KernelShader};
-use crate::shaders::{GPU_V0, compose};
 use crate::{GpuContext, GpuError};
 
 /// Registry name.
@@ -349,16 +349,9 @@ impl GpuV0Tile<'_> {
             &buffers.fold,
             &times,
         ];
-        let entries: Vec<_> = BINDINGS
-            .iter()
-            .zip(resources)
-            .map(|(b, buffer)| wgpu::BindGroupEntry { binding: b.binding, resource: buffer.as_entire_binding() })
-            .collect();
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("pstm.gpu_v0.bind_group"),
-            layout: &kernel.bind_group_layout,
-            entries: &entries,
-        });
+        let resources = resources.map(|buffer| buffer.as_entire_binding());
+        let bind_group =
+            shaders::bind_group(device, "pstm.gpu_v0.bind_group", &kernel.bind_group_layout, &BINDINGS, resources);
 
         let [gx, gy, gz] = dispatch_size(
             self.inputs.params.n_columns,

@@ -43,7 +43,7 @@ pub use crate::host::upload::{UploadBandwidth, measure_upload};
 use crate::host::{BlockSet, DeviceKernel, Statics, TileSet};
 pub use crate::host::{GpuV1Options, PipelineStats, UploadPath, VelocityFilter, VelocityStorage};
 use crate::layout::{BlockParams, TileParamsV1, dispatch_size, times_v1};
-use crate::shaders::{Binding, BindingKind, GPU_V1, KernelShader, compose};
+use crate::shaders::{self, Binding, BindingKind, GPU_V1, KernelShader, compose};
 use crate::{GpuContext, GpuError};
 
 /// Registry name.
@@ -151,11 +151,6 @@ impl GpuV1Kernel {
     pub fn options(&self) -> &GpuV1Options {
         &self.options
     }
-
-    /// The pipeline's figures since the last call, and reset them.
-    pub fn take_stats(&self) -> PipelineStats {
-        std::mem::take(&mut *self.stats.lock().unwrap_or_else(|e| e.into_inner()))
-    }
 }
 
 impl DeviceKernel for GpuV1Kernel {
@@ -258,40 +253,19 @@ crate::host::migration_kernel_on_host!(GpuV1Kernel);
 
 /// The bind group of one tile set with one block set.
 fn bind_group(kernel: &GpuV1Kernel, statics: &Statics, tile: &TileSet, block: &BlockSet) -> wgpu::BindGroup {
-    fn buffer(b: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
-        wgpu::BindingResource::Buffer(b.as_entire_buffer_binding())
-    }
-    let range = |offset: u64, size: u64| {
-        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: &block.device,
-            offset,
-            size: std::num::NonZeroU64::new(size.max(4)),
-        })
-    };
-    // The whole capacity is bound, so one bind group serves every block of a pooled set.
-    let sample_bytes = (block.capacity_traces * block.n_samples * 4) as u64;
-    let geometry_bytes = block.capacity_traces.max(1) as u64 * 16;
     let resources = [
-        buffer(&tile.params),
-        buffer(&block.params),
-        buffer(&tile.columns),
-        buffer(&statics.velocity),
+        tile.params.as_entire_binding(),
+        block.params.as_entire_binding(),
+        tile.columns.as_entire_binding(),
+        statics.velocity.as_entire_binding(),
         wgpu::BindingResource::TextureView(&statics.texture),
         wgpu::BindingResource::Sampler(&statics.sampler),
-        range(block.geometry_offset, geometry_bytes),
-        range(0, sample_bytes),
-        buffer(&tile.image),
-        buffer(&tile.fold),
-        buffer(&statics.times),
+        block.geometry_binding(),
+        block.samples_binding(),
+        tile.image.as_entire_binding(),
+        tile.fold.as_entire_binding(),
+        statics.times.as_entire_binding(),
     ];
-    let entries: Vec<_> = BINDINGS
-        .iter()
-        .zip(resources)
-        .map(|(b, resource)| wgpu::BindGroupEntry { binding: b.binding, resource })
-        .collect();
-    kernel.context().device().create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("pstm.gpu_v1.bind_group"),
-        layout: &kernel.layouts[statics.filtering as usize],
-        entries: &entries,
-    })
+    let layout = &kernel.layouts[statics.filtering as usize];
+    shaders::bind_group(kernel.context().device(), "pstm.gpu_v1.bind_group", layout, &BINDINGS, resources)
 }

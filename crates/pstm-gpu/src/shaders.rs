@@ -78,6 +78,23 @@ pub struct Binding {
     pub element_bytes: usize,
 }
 
+/// The bind group of `layout` that binds `resources` at `bindings`, in table order.
+pub fn bind_group<'a>(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::BindGroupLayout,
+    bindings: &[Binding],
+    resources: impl IntoIterator<Item = wgpu::BindingResource<'a>>,
+) -> wgpu::BindGroup {
+    let entries: Vec<_> = bindings
+        .iter()
+        .zip(resources)
+        .map(|(b, resource)| wgpu::BindGroupEntry { binding: b.binding, resource })
+        .collect();
+    debug_assert_eq!(entries.len(), bindings.len(), "{label}: a resource for every binding");
+    device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(label), layout, entries: &entries })
+}
+
 impl Binding {
     /// The bind group layout entry of this binding, visible to compute. `filtering`: a texture
     /// is sampled with filtering (its format must be filterable) through a filtering sampler.

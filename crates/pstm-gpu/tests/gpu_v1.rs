@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use common::run_session;
 use common::survey::{Survey, cube_model, operator, pool, setup, survey, works};
+use pstm_gpu::host::DeviceKernel;
 use pstm_gpu::{GpuContext, GpuV1Kernel, GpuV1Options, UploadPath, VelocityFilter, VelocityStorage};
 use pstm_kernel::parity::{ParityCase, REL_L2_TOLERANCE, borderline_mask, compare};
 use pstm_kernel::{CpuRefKernel, FinishedTile, MigrationKernel, TileImage, TileTask, TraceStore, migrate_tile};

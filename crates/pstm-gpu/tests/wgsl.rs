@@ -7,8 +7,11 @@
 //!   and shader cannot drift;
 //! - every `.wgsl` file under `src/shaders` is registered, so none escapes these checks.
 
+#[path = "support/naga_front.rs"]
+mod naga_front;
+
 use naga::back::{msl, spv};
-use naga::valid::{Capabilities, ModuleInfo, ShaderStages, SubgroupOperationSet, ValidationFlags, Validator};
+use naga::valid::ModuleInfo;
 use naga::{AddressSpace, Module, StorageAccess, TypeInner};
 use pstm_gpu::layout::{
     self, BlockParams, BlockParamsV2, ColumnV1, ImagingParams, OutputTimeV1, OutputTimeV2, TileParams, TileParamsV1,
@@ -24,20 +27,7 @@ fn parse(file: &WgslFile) -> (String, Module, ModuleInfo) {
 
 /// As [`parse`], specialised; a flag that needs subgroups validates with subgroup operations.
 fn parse_with(file: &WgslFile, spec: &Specialisation) -> (String, Module, ModuleInfo) {
-    let label = format!("{} {:?}", file.path, spec);
-    let source = shaders::compose_with(file, spec).unwrap_or_else(|e| panic!("{e}"));
-    let module = naga::front::wgsl::parse_str(&source)
-        .unwrap_or_else(|e| panic!("{label} does not parse:\n{}", e.emit_to_string_with_path(&source, file.path)));
-    let subgroups = !spec.flags.is_empty();
-    let capabilities = if subgroups { Capabilities::SUBGROUP } else { Capabilities::default() };
-    let mut validator = Validator::new(ValidationFlags::all(), capabilities);
-    if subgroups {
-        validator.subgroup_stages(ShaderStages::COMPUTE).subgroup_operations(SubgroupOperationSet::all());
-    }
-    let info = validator
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{label} does not validate:\n{}", e.emit_to_string_with_path(&source, file.path)));
-    (source, module, info)
+    naga_front::parse_with(file, spec).unwrap_or_else(|e| panic!("{} {spec:?} {e}", file.path))
 }
 
 fn all_files() -> impl Iterator<Item = &'static WgslFile> {

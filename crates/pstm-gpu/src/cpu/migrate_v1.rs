@@ -7,15 +7,15 @@
 // Variable names and forms follow the WGSL, not Rust idiom.
 #![allow(clippy::needless_return)]
 
-use pstm_kernel::{TileImage, TileTask, TraceBlock, TraceLayout};
+use pstm_kernel::{TileImage, TileTask, TraceBlock};
 
+use super::TileInputs;
 use super::traveltime::{inside_trace, leg_time, trace_position};
 use super::velocity::velocity_at;
 use super::weights::{amplitude_weight, aperture_radius, taper_weight};
 use crate::gpu_v1::WORKGROUP_SIZE;
 use crate::layout::{
-    BlockParams, ColumnV1, OutputTimeV1, TileParamsV1, VelocitySource, block_params, columns_v1, dispatch_size,
-    local_origin, times_v1, trace_geometry,
+    BlockParams, ColumnV1, OutputTimeV1, TileParamsV1, block_params, dispatch_size, times_v1, trace_geometry,
 };
 
 /// The WGSL's buffer bindings, in `@binding` order.
@@ -96,14 +96,10 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
 pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock]) -> TileImage {
     let n = task.n_output_samples();
     let mut image = TileImage::poisoned(n);
-    let Some(first) = blocks.iter().find(|b| b.n_traces() > 0) else {
+    let Some(TileInputs { layout, origin, columns, times_s, source }) = TileInputs::new(task, blocks) else {
         return TileImage { image: vec![0.0; n], fold: vec![0; n] };
     };
-    let layout = TraceLayout { n_samples: first.n_samples, dt_s: first.dt_s, t_start_s: first.t_start_s };
-    let origin = local_origin(task.columns);
-    let columns = columns_v1(task.columns, origin, None);
-    let times = times_v1(&(0..task.time.nt).map(|i| task.time.time(i)).collect::<Vec<_>>(), &layout, None);
-    let source = if task.velocity.n_columns == 1 { VelocitySource::Time } else { VelocitySource::Columns };
+    let times = times_v1(&times_s, &layout, None);
     let tile = TileParamsV1::new(task.columns.len(), task.time.nt, source, [1, 1, 1], task.operator);
     for (dispatches, block) in blocks.iter().filter(|b| b.n_traces() > 0).enumerate() {
         let geometry: Vec<[f32; 4]> = block.geometry.iter().map(|g| trace_geometry(g, origin)).collect();

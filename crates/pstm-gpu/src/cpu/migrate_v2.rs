@@ -17,15 +17,16 @@
     clippy::neg_cmp_op_on_partial_ord
 )]
 
-use pstm_kernel::{TileImage, TileTask, TraceBlock, TraceLayout};
+use pstm_kernel::{TileImage, TileTask, TraceBlock};
 use pstm_math::ApertureMode;
 
+use super::TileInputs;
 use super::velocity::velocity_at;
 use super::weights::{amplitude_weight, aperture_radius, taper_profile, taper_weight};
 use crate::gpu_v2::Shape;
 use crate::layout::{
-    BlockParamsV2, ColumnV1, OutputTimeV2, TAPER_NONE, TileParamsV2, VelocitySource, column_dispatch, columns_v1,
-    local_origin, pair_stride, times_v2, trace_geometry,
+    BlockParamsV2, ColumnV1, OutputTimeV2, TAPER_NONE, TileParamsV2, column_dispatch, pair_stride, times_v2,
+    trace_geometry,
 };
 
 /// WGSL `LANE_GROUP`.
@@ -412,14 +413,10 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
 pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, subgroups: bool) -> TileImage {
     let n = task.n_output_samples();
     let mut image = TileImage::poisoned(n);
-    let Some(first) = blocks.iter().find(|b| b.n_traces() > 0) else {
+    let Some(TileInputs { layout, origin, columns, times_s, source }) = TileInputs::new(task, blocks) else {
         return TileImage { image: vec![0.0; n], fold: vec![0; n] };
     };
-    let layout = TraceLayout { n_samples: first.n_samples, dt_s: first.dt_s, t_start_s: first.t_start_s };
-    let origin = local_origin(task.columns);
-    let columns = columns_v1(task.columns, origin, None);
-    let times = times_v2(&(0..task.time.nt).map(|i| task.time.time(i)).collect::<Vec<_>>(), &layout, None);
-    let source = if task.velocity.n_columns == 1 { VelocitySource::Time } else { VelocitySource::Columns };
+    let times = times_v2(&times_s, &layout, None);
     let tile = TileParamsV2::new(task.columns.len(), &task.time, &layout, source, [1, 1, 1], task.operator);
     let weights = task.operator.weights;
     let consts = Consts {
@@ -469,7 +466,7 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, su
 #[cfg(test)]
 mod tests {
     use pstm_kernel::parity::{ParityCase, REL_L2_TOLERANCE, borderline_mask, compare};
-    use pstm_kernel::{CpuRefKernel, MigrationKernel};
+    use pstm_kernel::{CpuRefKernel, MigrationKernel, TraceLayout};
 
     use super::*;
 

@@ -41,7 +41,7 @@ use crate::layout::{
     BlockParamsV2, ColumnV1, OutputTimeV2, TileParamsV2, TimeRange, column_dispatch, pair_stride, times_v2,
     weight_time_ranges,
 };
-use crate::shaders::{Binding, BindingKind, GPU_V2, GPU_V2_PAIRS, KernelShader, Specialisation, compose_with};
+use crate::shaders::{self, Binding, BindingKind, GPU_V2, GPU_V2_PAIRS, KernelShader, Specialisation, compose_with};
 use crate::{GpuContext, GpuError};
 
 /// Registry name.
@@ -347,11 +347,6 @@ impl GpuV2Kernel {
         self.subgroups
     }
 
-    /// The pipeline's figures since the last call, and reset them.
-    pub fn take_stats(&self) -> PipelineStats {
-        std::mem::take(&mut *self.stats.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-
     /// How the shader source is specialised for `variant`.
     fn specialisation(&self, variant: Variant) -> Specialisation {
         let spec = Specialisation::default()
@@ -402,7 +397,6 @@ impl DeviceKernel for GpuV2Kernel {
         let velocity = self.velocity_path.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut out = self.options.host.describe(&velocity);
         out.push(format!("workgroups {} ({})", self.shape, self.shape_origin));
-
         let info = &self.ctx.summary().info;
         out.push(if self.subgroups {
             format!("subgroups of {}-{}", info.subgroup_min_size, info.subgroup_max_size)
@@ -511,43 +505,22 @@ impl DeviceKernel for GpuV2Kernel {
     }
 
     fn bind_group(&self, _: &Job, statics: &Statics, tile: &TileSet, block: &BlockSet) -> wgpu::BindGroup {
-        fn whole(b: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
-            wgpu::BindingResource::Buffer(b.as_entire_buffer_binding())
-        }
-        let range = |offset: u64, size: u64| {
-            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &block.device,
-                offset,
-                size: std::num::NonZeroU64::new(size.max(4)),
-            })
-        };
-        // The whole capacity is bound, so one bind group serves every block of a pooled set.
-        let sample_bytes = (block.capacity_traces * block.n_samples * 4) as u64;
-        let geometry_bytes = block.capacity_traces.max(1) as u64 * 16;
         let resources = [
-            whole(&tile.params),
-            whole(&block.params),
-            whole(&tile.columns),
-            whole(&statics.velocity),
+            tile.params.as_entire_binding(),
+            block.params.as_entire_binding(),
+            tile.columns.as_entire_binding(),
+            statics.velocity.as_entire_binding(),
             wgpu::BindingResource::TextureView(&statics.texture),
             wgpu::BindingResource::Sampler(&statics.sampler),
-            range(block.geometry_offset, geometry_bytes),
-            range(0, sample_bytes),
-            whole(block.derived.as_ref().unwrap_or(&self.unused_pairs)),
-            whole(&tile.image),
-            whole(&tile.fold),
-            whole(&statics.times),
+            block.geometry_binding(),
+            block.samples_binding(),
+            block.derived.as_ref().unwrap_or(&self.unused_pairs).as_entire_binding(),
+            tile.image.as_entire_binding(),
+            tile.fold.as_entire_binding(),
+            statics.times.as_entire_binding(),
         ];
-        let entries: Vec<_> = BINDINGS
-            .iter()
-            .zip(resources)
-            .map(|(b, resource)| wgpu::BindGroupEntry { binding: b.binding, resource })
-            .collect();
-        self.ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("pstm.gpu_v2.bind_group"),
-            layout: &self.layouts[statics.filtering as usize],
-            entries: &entries,
-        })
+        let layout = &self.layouts[statics.filtering as usize];
+        shaders::bind_group(self.ctx.device(), "pstm.gpu_v2.bind_group", layout, &BINDINGS, resources)
     }
 
     fn dispatch(
@@ -563,21 +536,15 @@ impl DeviceKernel for GpuV2Kernel {
         let max = self.max_workgroups_per_dimension;
         if let Some(pairs) = &block.derived {
             let pairs_group = block.derived_group.get_or_init(|| {
-                let sample_bytes = (block.capacity_traces * block.n_samples * 4).max(4) as u64;
-                let samples = wgpu::BufferBinding {
-                    buffer: &block.device,
-                    offset: 0,
-                    size: std::num::NonZeroU64::new(sample_bytes),
-                };
-                self.ctx.device().create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("pstm.gpu_v2.pairs.bind_group"),
-                    layout: &self.pairs_layout,
-                    entries: &[
-                        wgpu::BindGroupEntry { binding: 0, resource: block.params.as_entire_binding() },
-                        wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::Buffer(samples) },
-                        wgpu::BindGroupEntry { binding: 2, resource: pairs.as_entire_binding() },
-                    ],
-                })
+                let resources = [block.params.as_entire_binding(), block.samples_binding(), pairs.as_entire_binding()];
+                let device = self.ctx.device();
+                shaders::bind_group(
+                    device,
+                    "pstm.gpu_v2.pairs.bind_group",
+                    &self.pairs_layout,
+                    &PAIRS_BINDINGS,
+                    resources,
+                )
             });
             let n_pairs = (n_traces * pair_stride(statics.layout.n_samples)) as u32;
             let groups = n_pairs.div_ceil(PAIRS_WORKGROUP_SIZE);

@@ -47,8 +47,7 @@ macro_rules! migration_kernel_on_host {
                 &'a self,
                 task: pstm_kernel::TileTask<'a>,
             ) -> Result<Box<dyn pstm_kernel::TileMigration + 'a>, pstm_kernel::KernelError> {
-                let max_samples = pstm_kernel::MigrationKernel::max_tile_samples(self);
-                Ok(Box::new($crate::host::tile::PerTile::begin(self, task, max_samples)?))
+                Ok(Box::new($crate::host::tile::PerTile::begin(self, task)?))
             }
 
             fn open_session<'a>(
@@ -68,8 +67,7 @@ macro_rules! migration_kernel_on_host {
             }
 
             fn take_timings(&self) -> pstm_kernel::KernelTimings {
-                let stats = <Self as $crate::host::DeviceKernel>::stats(self);
-                std::mem::take(&mut *stats.lock().unwrap_or_else(|e| e.into_inner())).timings()
+                <Self as $crate::host::DeviceKernel>::take_stats(self).timings()
             }
 
             fn bytes_per_output_sample(&self) -> usize {
@@ -146,6 +144,11 @@ pub trait DeviceKernel: Sync {
     /// Add a pipeline's figures to the kernel's.
     fn add_stats(&self, stats: &PipelineStats) {
         self.stats().lock().unwrap_or_else(|e| e.into_inner()).add(stats);
+    }
+
+    /// The pipeline's figures since the last call, and reset them.
+    fn take_stats(&self) -> PipelineStats {
+        std::mem::take(&mut *self.stats().lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn input_error(&self, message: String) -> KernelError {

@@ -226,6 +226,26 @@ pub struct BlockSet {
 }
 
 impl BlockSet {
+    /// The samples of the set's whole capacity, as a binding: one bind group serves every block
+    /// of a pooled set.
+    pub fn samples_binding(&self) -> wgpu::BindingResource<'_> {
+        self.device_range(0, (self.capacity_traces * self.n_samples * 4) as u64)
+    }
+
+    /// The geometry of the set's whole capacity, as a binding.
+    pub fn geometry_binding(&self) -> wgpu::BindingResource<'_> {
+        self.device_range(self.geometry_offset, self.capacity_traces.max(1) as u64 * 16)
+    }
+
+    /// `size` bytes of the device buffer from `offset` (a binding is never empty).
+    fn device_range(&self, offset: u64, size: u64) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.device,
+            offset,
+            size: std::num::NonZeroU64::new(size.max(4)),
+        })
+    }
+
     pub fn new(
         ctx: &GpuContext,
         upload: UploadPath,

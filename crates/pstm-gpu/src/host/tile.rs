@@ -18,9 +18,10 @@ pub struct PerTile<'a, K: DeviceKernel> {
 }
 
 impl<'a, K: DeviceKernel> PerTile<'a, K> {
-    /// A tile of `task` for `kernel`, which binds at most `max_tile_samples` output samples.
-    pub fn begin(kernel: &'a K, task: TileTask<'a>, max_tile_samples: usize) -> Result<Self, KernelError> {
+    /// A tile of `task` for `kernel`.
+    pub fn begin(kernel: &'a K, task: TileTask<'a>) -> Result<Self, KernelError> {
         let n = task.n_output_samples();
+        let max_tile_samples = crate::layout::max_tile_samples(kernel.max_binding_bytes());
         if n > max_tile_samples {
             return Err(kernel.input_error(format!(
                 "a tile of {n} output samples exceeds the device's largest binding; at most {max_tile_samples} per tile"
