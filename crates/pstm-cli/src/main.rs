@@ -200,6 +200,13 @@ fn run(command: Command) -> Result<()> {
                     job.grid.time.nt,
                     job.grid.n_samples()
                 );
+                if let Some(a) = &job.adaptive {
+                    let coarse = job.coarse_pass(a).grid;
+                    println!(
+                        "adaptive          a coarse pass on {} x {} columns first, then only the cells within {} coarse columns of amplitudes above {} of its peak (the plan above is the full pass's)",
+                        coarse.nx, coarse.ny, a.dilation, a.threshold
+                    );
+                }
                 return Ok(());
             }
             let summary = executor::migrate(&job, kernel.as_ref(), RunOptions { progress: job.execution.progress })?;

@@ -191,6 +191,34 @@ fn good_job_runs_and_dry_run_writes_nothing() {
 }
 
 #[test]
+fn adaptive_jobs_run_from_the_job_file_and_say_what_they_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    survey(dir);
+    let text = GOOD.replace(
+        "velocity: {constant: 2000}\n",
+        "velocity: {constant: 2000}\nalgorithm: {adaptive: {threshold: 0.05}}\n",
+    );
+    let f = job(dir, "a.yaml", &text);
+    let (code, out, err) = pstm(&["migrate", &f, "--dry-run"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("adaptive") && out.contains("coarse pass on 2 x 2 columns"), "{out}");
+    let (code, out, err) = pstm(&["migrate", &f, "--kernel", "cpu"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("of the output samples kept") && out.contains("effective"), "{out}");
+    assert!(out.contains("written to"), "{out}");
+    let bad = job(
+        dir,
+        "b.yaml",
+        &GOOD.replace(
+            "velocity: {constant: 2000}\n",
+            "velocity: {constant: 2000}\nalgorithm: {adaptive: {threshold: 2, dilation: 100}}\n",
+        ),
+    );
+    fails(&["migrate", &bad], dir, &["algorithm.adaptive.threshold", "algorithm.adaptive.dilation"]);
+}
+
+#[test]
 fn overwriting_never_deletes_what_pstm_did_not_write() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();

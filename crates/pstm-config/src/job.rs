@@ -83,6 +83,40 @@ pub struct AlgorithmConfig {
     pub weights: WeightsConfig,
     /// `none`, `derivative` (3D: keeps reflectors zero phase) or `half_derivative` (2D).
     pub prefilter: Prefilter,
+    /// Adaptive migration (roadmap 3.3): a coarse pass, then only the output cells whose
+    /// amplitude matters. Off (absent) by default: it changes the image.
+    pub adaptive: Option<AdaptiveConfig>,
+}
+
+/// `algorithm.adaptive`: see `pstm_math::adaptive`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptiveConfig {
+    /// A cell is migrated when the coarse image reaches this fraction of its peak |amplitude|
+    /// there (or near it).
+    pub threshold: f64,
+    /// Coarse columns (4 output columns each) the mask grows by in x and y.
+    pub dilation: usize,
+    /// Output times per mask cell.
+    pub window: usize,
+}
+
+impl Default for AdaptiveConfig {
+    fn default() -> Self {
+        let s = pstm_math::adaptive::AdaptiveSettings::default();
+        Self { threshold: s.threshold, dilation: s.dilation, window: s.window }
+    }
+}
+
+impl AdaptiveConfig {
+    pub fn settings(&self) -> pstm_math::adaptive::AdaptiveSettings {
+        pstm_math::adaptive::AdaptiveSettings {
+            threshold: self.threshold,
+            dilation: self.dilation,
+            window: self.window,
+            ..Default::default()
+        }
+    }
 }
 
 impl AlgorithmConfig {
@@ -110,6 +144,7 @@ impl Default for AlgorithmConfig {
             taper: TaperConfig::default(),
             weights: WeightsConfig::default(),
             prefilter: Prefilter::None,
+            adaptive: None,
         }
     }
 }
@@ -264,6 +299,12 @@ pub struct GpuConfig {
     pub workgroup_size: Option<u32>,
     /// gpu-v2: output times per invocation (1, 2, 4, 8; default: tuned per adapter).
     pub samples_per_invocation: Option<u32>,
+    /// gpu-v3: a persistent grid of workgroups claims (column, chunk) work items from a queue on
+    /// the device (off, the default: one workgroup per item, measured faster on an H200). The
+    /// same image either way.
+    pub persistent: bool,
+    /// gpu-v3: workgroups of the persistent grid (default: tuned per adapter).
+    pub persistent_workgroups: Option<u32>,
 }
 
 impl Default for GpuConfig {
@@ -281,6 +322,8 @@ impl Default for GpuConfig {
             trace_pairs: true,
             workgroup_size: None,
             samples_per_invocation: None,
+            persistent: false,
+            persistent_workgroups: None,
         }
     }
 }
@@ -479,6 +522,22 @@ impl Validate for AlgorithmConfig {
         range(errors, join(&p, "min_m"), a.min_m, 0.0, false, a.max_m.max(0.0), "m (at most max_m)");
         range(errors, join(&p, "max_dip_deg"), a.max_dip_deg, 0.0, true, 89.9, "degrees");
         range(errors, join(path, "taper.fraction"), self.taper.fraction, 0.0, false, 1.0, "");
+        if let Some(a) = &self.adaptive {
+            let p = join(path, "adaptive");
+            range(errors, join(&p, "threshold"), a.threshold, 0.0, false, 1.0, "of the coarse image's peak");
+            if a.dilation > 64 {
+                errors.push(ConfigError::new(
+                    join(&p, "dilation"),
+                    format!("{} is out of range: at most 64 coarse columns", a.dilation),
+                ));
+            }
+            if !(1..=4096).contains(&a.window) {
+                errors.push(ConfigError::new(
+                    join(&p, "window"),
+                    format!("{} is out of range: 1 to 4096 output times", a.window),
+                ));
+            }
+        }
     }
 }
 

@@ -36,6 +36,12 @@ algorithm:
   # none | derivative | half_derivative. The 3D Kirchhoff integral wants `derivative` for a
   # zero-phase image; `none` matches the reference package.
   prefilter: none
+  # Adaptive migration (off unless present): a coarse pass on a grid 4x sparser in x and y, then
+  # only the output cells near coarse amplitudes above the threshold (the rest are zero).
+  # adaptive:
+  #   threshold: 0.01       # fraction of the coarse image's peak |amplitude|
+  #   dilation: 2           # coarse columns (4 output columns each) the mask grows by
+  #   window: 32            # output times per mask cell
 
 output:
   directory: migrated       # receives migrated_stack.zarr, fold.zarr (+ normalized, gathers)
@@ -57,7 +63,7 @@ output:
   #   bin_width_m: 200      # or bins: [[0, 400], [400, 800]]
 
 execution:
-  kernel: auto              # auto | cpu-ref | cpu | gpu-v0 | gpu-v1 | gpu-v2 (`pstm kernels` lists them)
+  kernel: auto              # auto | cpu-ref | cpu | gpu-v0 | gpu-v1 | gpu-v2 | gpu-v3 (`pstm kernels` lists them)
   max_memory_gb: 4          # budget for output tiles and trace blocks
   threads: 0                # CPU worker threads, 0 = all cores
   # tile: [32, 32]          # output columns per tile (default: from the memory budget)
@@ -75,6 +81,8 @@ execution:
     trace_pairs: true       # gpu-v2: (sample, difference) pairs, one load per contribution
     # workgroup_size: 256   # gpu-v2: 64 | 128 | 256 | 512 (default: tuned per adapter)
     # samples_per_invocation: 4  # gpu-v2: 1 | 2 | 4 | 8 output times per invocation
+    persistent: false       # gpu-v3: a fixed grid claims work items from a queue on the device
+    # persistent_workgroups: 4096  # gpu-v3: size of that grid (default: tuned per adapter)
   progress: true
 "#;
 

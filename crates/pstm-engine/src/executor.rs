@@ -9,7 +9,10 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
+use std::sync::Arc;
+
 use pstm_kernel::{FinishedTile, JobSetup, KernelSession, MigrationKernel, TileImage, TileWork};
+use pstm_math::adaptive::OutputMask;
 use serde::Serialize;
 
 use crate::error::{EngineError, Result};
@@ -61,6 +64,35 @@ pub struct RunSummary {
     /// outputs.
     pub total_s: f64,
     pub output: Option<PathBuf>,
+    /// What an adaptive run's coarse pass and mask did.
+    pub adaptive: Option<AdaptiveSummary>,
+}
+
+/// An adaptive run (`algorithm.adaptive`): its coarse pass, its mask, and the work saved.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdaptiveSummary {
+    pub coarse_columns: (usize, usize),
+    /// The coarse pass, wall clock (s).
+    pub coarse_s: f64,
+    pub coarse_contributions: u64,
+    /// Of the fine grid's output samples, the fraction migrated.
+    pub active_fraction: f64,
+    /// The fine pass's in-aperture contributions inside the mask (tile by tile, in proportion to
+    /// the samples kept).
+    pub fine_contributions: u64,
+    /// The correlation with the full migration the coarse image predicts.
+    pub estimated_correlation: f64,
+    /// Whether the kernel skipped the cells outside the mask (else it migrated every cell of the
+    /// tiles with a kept one, and the engine zeroed the rest).
+    pub kernel_skips: bool,
+}
+
+impl AdaptiveSummary {
+    /// Work done (coarse and fine contributions) over the full migration's, for a kernel that
+    /// skips the cells outside the mask.
+    pub fn work_fraction(&self, full: u64) -> f64 {
+        (self.coarse_contributions + self.fine_contributions) as f64 / full.max(1) as f64
+    }
 }
 
 impl RunSummary {
@@ -84,13 +116,41 @@ impl std::fmt::Display for RunSummary {
             self.n_traces,
             if self.traces_in_memory { "held in memory" } else { "streamed" }
         )?;
-        writeln!(
-            f,
-            "contributions   {:.4e} ({:.3} G/s over {:.2} s)",
-            self.contributions as f64,
-            self.rate() * 1e-9,
-            self.total_s
-        )?;
+        match &self.adaptive {
+            None => writeln!(
+                f,
+                "contributions   {:.4e} ({:.3} G/s over {:.2} s)",
+                self.contributions as f64,
+                self.rate() * 1e-9,
+                self.total_s
+            )?,
+            Some(a) => {
+                writeln!(
+                    f,
+                    "contributions   {:.4e} of the full migration ({:.3} G/s effective over {:.2} s)",
+                    self.contributions as f64,
+                    self.rate() * 1e-9,
+                    self.total_s
+                )?;
+                write!(
+                    f,
+                    "adaptive        coarse pass on {} x {} columns in {:.2} s; {:.2}% of the output samples kept (estimated correlation with the full migration {:.4}); ",
+                    a.coarse_columns.0,
+                    a.coarse_columns.1,
+                    a.coarse_s,
+                    a.active_fraction * 100.0,
+                    a.estimated_correlation
+                )?;
+                if a.kernel_skips {
+                    writeln!(f, "work {:.1}% of the full migration's", a.work_fraction(self.contributions) * 100.0)?;
+                } else {
+                    writeln!(
+                        f,
+                        "this kernel migrates every sample of a tile with a kept one (tiles without are skipped), the rest zeroed"
+                    )?;
+                }
+            }
+        }
         writeln!(f, "fold sum        {:.4e}", self.fold_sum as f64)?;
         write!(
             f,
@@ -162,13 +222,56 @@ fn plan_and_execute<S: OutputSink>(
 ) -> Result<Run<S>> {
     let pool = pool(job)?;
     let started = Instant::now();
+    let coarse = match &job.adaptive {
+        Some(settings) => Some(coarse_pass(&pool, job, kernel, settings)?),
+        None => None,
+    };
+    let t = Instant::now();
     let plan = pool.install(|| plan(job, kernel))?;
-    let plan_s = started.elapsed().as_secs_f64();
+    let plan_s = t.elapsed().as_secs_f64();
     let sink = make_sink(&plan)?;
-    let mut summary = execute(&pool, job, kernel, &plan, &sink, options)?;
+    let mask = coarse.as_ref().map(|(mask, _)| mask);
+    let mut summary = execute(&pool, job, kernel, &plan, &sink, options, mask)?;
+    if let Some((mask, mut adaptive)) = coarse {
+        let (kept, samples, contributions) = plan.tiles.iter().fold((0usize, 0usize, 0f64), |acc, t| {
+            let cells = mask.tile_cells(&t.tile);
+            let (kept, n) = (cells.active_samples(), t.tile.n_columns() * job.grid.time.nt);
+            (acc.0 + kept, acc.1 + n, acc.2 + t.contributions as f64 * kept as f64 / n.max(1) as f64)
+        });
+        adaptive.active_fraction = kept as f64 / samples.max(1) as f64;
+        adaptive.fine_contributions = contributions.round() as u64;
+        summary.adaptive = Some(adaptive);
+    }
     summary.plan_s = plan_s;
     summary.total_s = started.elapsed().as_secs_f64();
     Ok(Run { pool, sink, summary, started })
+}
+
+/// An adaptive run's coarse pass (`pstm_math::adaptive`): the job on the coarse grid, into
+/// memory, and the mask of its stack. The summary's fine-pass figures are filled in later.
+fn coarse_pass(
+    pool: &rayon::ThreadPool,
+    job: &MigrationJob,
+    kernel: &dyn MigrationKernel,
+    settings: &pstm_math::adaptive::AdaptiveSettings,
+) -> Result<(OutputMask, AdaptiveSummary)> {
+    let started = Instant::now();
+    let coarse = job.coarse_pass(settings);
+    let plan = pool.install(|| plan(&coarse, kernel))?;
+    let sink = MemoryOutput::new(coarse.grid, 0);
+    let summary = execute(pool, &coarse, kernel, &plan, &sink, RunOptions { progress: false }, None)?;
+    let volumes = sink.into_volumes();
+    let mask = pool.install(|| OutputMask::from_coarse_image(&coarse.grid, &volumes.stack, *settings));
+    let adaptive = AdaptiveSummary {
+        coarse_columns: (coarse.grid.nx, coarse.grid.ny),
+        coarse_s: started.elapsed().as_secs_f64(),
+        coarse_contributions: summary.contributions,
+        active_fraction: mask.active_fraction(),
+        fine_contributions: 0,
+        estimated_correlation: mask.estimated_correlation(),
+        kernel_skips: kernel.skips_inactive_cells(),
+    };
+    Ok((mask, adaptive))
 }
 
 /// Finished pieces of work the writer may hold beyond those being migrated (queued for it, being
@@ -271,6 +374,7 @@ pub fn execute(
     plan: &Plan,
     sink: &dyn OutputSink,
     options: RunOptions,
+    mask: Option<&OutputMask>,
 ) -> Result<RunSummary> {
     if pool.current_thread_index().is_some() {
         return Err(EngineError::Other(
@@ -314,6 +418,7 @@ pub fn execute(
                 permits: &permits,
                 submitted: &submitted,
                 n_bins: job.gathers.as_ref().map_or(0, |g| g.bins.len()),
+                mask,
                 sums: HashMap::new(),
                 done: 0,
                 write_s: 0.0,
@@ -356,8 +461,8 @@ pub fn execute(
                 t.kernel += kernel_s;
             });
         }
-        drop(finished);
-        feed(job, plan, &scheduler, session, &failure, &permits, &submitted);
+        let feeder = Feeder { job, plan, mask, scheduler: &scheduler, session, failure: &failure, permits: &permits };
+        feeder.feed(&submitted, finished);
         session.close(failure.is_set());
         match writer.join() {
             Ok((write, fold)) => {
@@ -392,53 +497,119 @@ pub fn execute(
         write_s: t.write,
         total_s: started.elapsed().as_secs_f64(),
         output: None,
+        adaptive: None,
     })
 }
 
 /// The first stage: tiles from the scheduler, with their traces (split by offset bin when
-/// gathers are written), into the session.
-fn feed(
-    job: &MigrationJob,
-    plan: &Plan,
-    scheduler: &dyn TileScheduler,
-    session: &dyn KernelSession,
-    failure: &Failure,
-    permits: &Permits,
-    submitted: &AtomicUsize,
-) {
-    while !failure.is_set() {
-        let Some(index) = scheduler.next_tile() else { break };
-        let tile_plan = &plan.tiles[index];
-        let traces = plan.traces(tile_plan);
-        let work: Vec<TileWork> = match &job.gathers {
-            None => vec![TileWork { tile_index: index, tile: tile_plan.tile, bin: None, traces }],
-            Some(gathers) => {
-                let mut by_bin = vec![Vec::new(); gathers.bins.len()];
-                for &t in &traces {
-                    by_bin[gathers.trace_bin[t as usize] as usize].push(t);
+/// gathers are written), into the session. An adaptive run's tiles reach the kernel with the
+/// traces of their active columns only; a tile with none goes straight to the writer as zeros.
+struct Feeder<'a> {
+    job: &'a MigrationJob,
+    plan: &'a Plan,
+    mask: Option<&'a OutputMask>,
+    scheduler: &'a dyn TileScheduler,
+    session: &'a dyn KernelSession,
+    failure: &'a Failure,
+    permits: &'a Permits,
+}
+
+impl Feeder<'_> {
+    fn feed(&self, submitted: &AtomicUsize, to_writer: std::sync::mpsc::SyncSender<FinishedTile>) {
+        let (job, plan) = (self.job, self.plan);
+        while !self.failure.is_set() {
+            let Some(index) = self.scheduler.next_tile() else { break };
+            let tile_plan = &plan.tiles[index];
+            let tile = tile_plan.tile;
+            let cells = self.mask.map(|m| Arc::new(m.tile_cells(&tile)));
+            let traces = match &cells {
+                None => plan.traces(tile_plan),
+                Some(cells) => match active_columns(&tile, cells) {
+                    // Only the traces that reach an active column: the others add nothing there.
+                    Some(active) => plan.index.near_rect(job.grid.tile_bounds(&active), plan.reach),
+                    None => {
+                        self.skip(index, &tile, &to_writer);
+                        submitted.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                },
+            };
+            let work: Vec<TileWork> = match &job.gathers {
+                None => vec![TileWork { tile_index: index, tile, bin: None, traces, active: cells }],
+                Some(gathers) => {
+                    let mut by_bin = vec![Vec::new(); gathers.bins.len()];
+                    for &t in &traces {
+                        by_bin[gathers.trace_bin[t as usize] as usize].push(t);
+                    }
+                    by_bin
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, traces)| TileWork {
+                            tile_index: index,
+                            tile,
+                            bin: Some(k),
+                            traces,
+                            active: cells.clone(),
+                        })
+                        .collect()
                 }
-                by_bin
-                    .into_iter()
-                    .enumerate()
-                    .map(|(k, traces)| TileWork { tile_index: index, tile: tile_plan.tile, bin: Some(k), traces })
-                    .collect()
+            };
+            for w in work {
+                if !self.permits.acquire(self.failure) {
+                    return;
+                }
+                if let Err(e) = self.session.submit(w) {
+                    // A session closes only when another stage failed, and that failure is the one
+                    // to report.
+                    if !self.failure.is_set() {
+                        self.failure.set(e.into());
+                    }
+                    return;
+                }
             }
+            submitted.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A tile without an active cell: zeros (each offset bin's, with gathers) to the writer.
+    fn skip(&self, index: usize, tile: &pstm_math::Tile, to_writer: &std::sync::mpsc::SyncSender<FinishedTile>) {
+        let n = tile.n_columns() * self.job.grid.time.nt;
+        let bins: Vec<Option<usize>> = match &self.job.gathers {
+            None => vec![None],
+            Some(g) => (0..g.bins.len()).map(Some).collect(),
         };
-        for w in work {
-            if !permits.acquire(failure) {
+        for bin in bins {
+            if !self.permits.acquire(self.failure) {
                 return;
             }
-            if let Err(e) = session.submit(w) {
-                // A session closes only when another stage failed, and that failure is the one
-                // to report.
-                if !failure.is_set() {
-                    failure.set(e.into());
-                }
+            let image = TileImage { image: vec![0.0; n], fold: vec![0; n] };
+            let zeros = FinishedTile { tile_index: index, tile: *tile, bin, image, read_s: 0.0, kernel_s: 0.0 };
+            if to_writer.send(zeros).is_err() {
                 return;
             }
         }
-        submitted.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// The smallest rectangle of a tile's columns holding every column with an active cell, in grid
+/// indices; `None` when no cell is active.
+fn active_columns(tile: &pstm_math::Tile, cells: &pstm_math::adaptive::TileCells) -> Option<pstm_math::Tile> {
+    let nw = cells.n_windows;
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for jx in 0..tile.nx {
+        for jy in 0..tile.ny {
+            let c = jx * tile.ny + jy;
+            if cells.active[c * nw..(c + 1) * nw].iter().any(|&a| a) {
+                (x0, y0, x1, y1) = (x0.min(jx), y0.min(jy), x1.max(jx), y1.max(jy));
+            }
+        }
+    }
+    (x0 != usize::MAX).then(|| pstm_math::Tile {
+        ix0: tile.ix0 + x0,
+        iy0: tile.iy0 + y0,
+        nx: x1 - x0 + 1,
+        ny: y1 - y0 + 1,
+    })
 }
 
 /// Write one volume's tile inside the pool; the seconds spent writing, not waiting for a thread.
@@ -478,6 +649,8 @@ struct WriteStage<'a> {
     submitted: &'a AtomicUsize,
     /// Offset bins of the job's gathers (0 without gathers).
     n_bins: usize,
+    /// An adaptive run's mask: samples outside it are zeroed, whatever the kernel wrote there.
+    mask: Option<&'a OutputMask>,
     sums: HashMap<usize, StackSum>,
     /// Tiles written completely.
     done: usize,
@@ -505,7 +678,7 @@ impl WriteStage<'_> {
         Ok(())
     }
 
-    fn write(&mut self, tile: FinishedTile) -> Result<()> {
+    fn write(&mut self, mut tile: FinishedTile) -> Result<()> {
         let wrong = |what: &str| {
             Err(EngineError::Other(format!(
                 "kernel session returned tile {} (bin {:?}) {what}",
@@ -516,6 +689,14 @@ impl WriteStage<'_> {
             _ if tile.tile_index >= self.plan.tiles.len() => wrong("that the plan does not have"),
             None if self.n_bins > 0 => wrong("without an offset bin although gathers are written"),
             Some(k) if k >= self.n_bins => wrong("for an offset bin the job does not have"),
+            _ if tile.tile != self.plan.tiles[tile.tile_index].tile => wrong("with another tile's shape"),
+            _ => Ok(()),
+        }?;
+        if let Some(mask) = self.mask {
+            let image = &mut tile.image;
+            self.pool.install(|| mask.tile_cells(&tile.tile).zero_inactive(&mut image.image, &mut image.fold));
+        }
+        match tile.bin {
             None => self.complete(tile.tile_index, &tile.image),
             Some(k) => {
                 let sum = self.sums.get(&tile.tile_index);

@@ -1,10 +1,12 @@
 //! From a checked configuration to a migration job tied to its data.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use pstm_config::JobConfig;
 use pstm_config::job::ExecutionConfig;
 use pstm_io::Dataset;
+use pstm_math::adaptive::{AdaptiveSettings, coarse_grid};
 use pstm_math::velocity::VelocityFunction;
 use pstm_math::{ImagingOperator, OutputGrid, TimeAxis, VelocityModel};
 
@@ -35,7 +37,8 @@ fn offset_of(dataset: &Dataset, trace: usize) -> f64 {
 #[derive(Debug)]
 pub struct MigrationJob {
     pub config: JobConfig,
-    pub dataset: Dataset,
+    /// Shared with the job's coarse pass ([`MigrationJob::coarse_pass`]).
+    pub dataset: Arc<Dataset>,
     /// Traces to migrate (all, or those in the offset range), ascending.
     pub selected: Vec<u32>,
     pub velocity: VelocityModel,
@@ -48,6 +51,8 @@ pub struct MigrationJob {
     pub normalized_stack: bool,
     pub execution: ExecutionConfig,
     pub config_hash: String,
+    /// Adaptive migration (`algorithm.adaptive`), if asked for.
+    pub adaptive: Option<AdaptiveSettings>,
 }
 
 impl MigrationJob {
@@ -92,13 +97,15 @@ impl MigrationJob {
             return Err(EngineError::job("output.offset_gathers", "no selected trace falls in any offset bin"));
         }
         let config_hash = config.hash();
+        let adaptive = config.algorithm.adaptive.map(|a| a.settings());
         Ok(Self {
+            adaptive,
             output_dir: config.output.directory.clone(),
             overwrite: config.output.overwrite,
             normalized_stack: config.output.normalized_stack,
             execution: config.execution.clone(),
             config,
-            dataset,
+            dataset: Arc::new(dataset),
             selected,
             velocity,
             grid,
@@ -106,6 +113,28 @@ impl MigrationJob {
             gathers,
             config_hash,
         })
+    }
+}
+
+impl MigrationJob {
+    /// The coarse pass of an adaptive run: this job's traces, velocity and operator on the
+    /// coarse grid of `settings` (`pstm_math::adaptive::coarse_grid`), the stack only.
+    pub fn coarse_pass(&self, settings: &AdaptiveSettings) -> MigrationJob {
+        MigrationJob {
+            config: self.config.clone(),
+            dataset: self.dataset.clone(),
+            selected: self.selected.clone(),
+            velocity: self.velocity.clone(),
+            grid: coarse_grid(&self.grid, settings.factor),
+            operator: self.operator,
+            gathers: None,
+            output_dir: self.output_dir.clone(),
+            overwrite: false,
+            normalized_stack: false,
+            execution: self.execution.clone(),
+            config_hash: self.config_hash.clone(),
+            adaptive: None,
+        }
     }
 }
 

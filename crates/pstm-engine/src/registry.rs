@@ -3,7 +3,7 @@
 use pstm_config::job::{GpuConfig, GpuUpload, GpuVelocity, GpuVelocityFilter};
 use pstm_gpu::{
     CpuTwinV0Kernel, GpuContext, GpuOptions, GpuV0Kernel, GpuV1Kernel, GpuV1Options, GpuV2Kernel, GpuV2Options,
-    UploadPath, VelocityFilter, VelocityStorage,
+    GpuV3Options, UploadPath, VelocityFilter, VelocityStorage,
 };
 use pstm_kernel::{CpuKernel, CpuRefKernel, KernelError, MigrationKernel};
 
@@ -67,6 +67,14 @@ impl KernelOptions {
         }
     }
 
+    fn gpu_v3(&self) -> GpuV3Options {
+        GpuV3Options {
+            v2: self.gpu_v2(),
+            persistent: self.gpu.persistent,
+            persistent_workgroups: self.gpu.persistent_workgroups,
+        }
+    }
+
     /// A kernel name with `:key=value` settings of `execution.gpu` after it
     /// (`gpu-v1:overlap=off:upload=write_buffer`): the name, and these options with the
     /// settings applied.
@@ -92,6 +100,7 @@ impl KernelOptions {
 /// until every place that must know about it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelId {
+    GpuV3,
     GpuV2,
     GpuV1,
     GpuV0,
@@ -102,11 +111,19 @@ pub enum KernelId {
 
 impl KernelId {
     /// In the order `auto` prefers them, fastest first.
-    pub const ALL: [KernelId; 6] =
-        [KernelId::GpuV2, KernelId::GpuV1, KernelId::GpuV0, KernelId::Cpu, KernelId::CpuRef, KernelId::GpuV0Twin];
+    pub const ALL: [KernelId; 7] = [
+        KernelId::GpuV3,
+        KernelId::GpuV2,
+        KernelId::GpuV1,
+        KernelId::GpuV0,
+        KernelId::Cpu,
+        KernelId::CpuRef,
+        KernelId::GpuV0Twin,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
+            KernelId::GpuV3 => "gpu-v3",
             KernelId::GpuV2 => "gpu-v2",
             KernelId::GpuV1 => "gpu-v1",
             KernelId::GpuV0 => "gpu-v0",
@@ -118,6 +135,9 @@ impl KernelId {
 
     pub fn description(self) -> &'static str {
         match self {
+            KernelId::GpuV3 => {
+                "GPU Phase 3: gpu-v2's shader on work items claimed by a persistent grid; skips the cells adaptive migration leaves out"
+            }
             KernelId::GpuV2 => {
                 "GPU Phase 2: gpu-v1's host side with a shader that stages traces in workgroup memory, compacts live ones by subgroup ballots and reads sample pairs"
             }
@@ -136,7 +156,7 @@ impl KernelId {
     /// named the adapter.
     fn auto_eligible(self, options: &KernelOptions) -> bool {
         match self {
-            KernelId::GpuV2 | KernelId::GpuV1 | KernelId::GpuV0 => {
+            KernelId::GpuV3 | KernelId::GpuV2 | KernelId::GpuV1 | KernelId::GpuV0 => {
                 let gpu = options.gpu();
                 pstm_gpu::probe(&gpu).is_ok_and(|a| gpu.adapter.is_some() || !a.is_software())
             }
@@ -152,6 +172,10 @@ impl KernelId {
     pub fn create(self, options: &KernelOptions) -> std::result::Result<Box<dyn MigrationKernel>, KernelError> {
         let gpu_error = |e: pstm_gpu::GpuError| e.into_kernel_error(self.name());
         match self {
+            KernelId::GpuV3 => {
+                let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
+                Ok(Box::new(pstm_gpu::gpu_v3::create(ctx, options.gpu_v3()).map_err(gpu_error)?))
+            }
             KernelId::GpuV2 => {
                 let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
                 Ok(Box::new(GpuV2Kernel::with_options(ctx, options.gpu_v2()).map_err(gpu_error)?))

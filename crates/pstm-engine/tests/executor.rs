@@ -211,12 +211,13 @@ fn a_write_error_stops_every_stage_and_is_reported() {
             &plan,
             &sink,
             pstm_engine::RunOptions { progress: false },
+            None,
         )
         .expect_err("the write error");
         assert!(e.to_string().contains("disk full"), "{e}");
         // Called from inside its own pool, the pipeline would wait on threads it holds.
         let e = pool
-            .install(|| pstm_engine::executor::execute(&pool, &job, &kernel, &plan, &sink, Default::default()))
+            .install(|| pstm_engine::executor::execute(&pool, &job, &kernel, &plan, &sink, Default::default(), None))
             .expect_err("refused");
         assert!(e.to_string().contains("outside"), "{e}");
     }

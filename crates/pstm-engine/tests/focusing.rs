@@ -47,7 +47,7 @@ fn assert_within(e: (f64, f64, f64), bins: f64, samples: f64, what: &str) {
 fn kernels() -> Vec<&'static str> {
     let mut k = vec!["cpu-ref", "cpu"];
     if gpu_available("focusing") {
-        k.extend(["gpu-v0", "gpu-v1", "gpu-v2"]);
+        k.extend(["gpu-v0", "gpu-v1", "gpu-v2", "gpu-v3:persistent=on"]);
     }
     k
 }

@@ -40,7 +40,7 @@ use pstm_math::velocity::VelocityCube;
 
 pub use crate::host::BLOCK_BYTES;
 pub use crate::host::upload::{UploadBandwidth, measure_upload};
-use crate::host::{BlockSet, DeviceKernel, Statics, TileSet};
+use crate::host::{BlockSet, DeviceKernel, Statics, TileDispatch, TileItems, TileSet};
 pub use crate::host::{GpuV1Options, PipelineStats, UploadPath, VelocityFilter, VelocityStorage};
 use crate::layout::{BlockParams, TileParamsV1, dispatch_size, times_v1};
 use crate::shaders::{self, Binding, BindingKind, GPU_V1, KernelShader, compose};
@@ -213,7 +213,7 @@ impl DeviceKernel for GpuV1Kernel {
         size_of::<TileParamsV1>()
     }
 
-    fn tile_params(&self, _: &(), statics: &Statics, n_columns: usize) -> Vec<u8> {
+    fn tile_params(&self, _: &(), statics: &Statics, n_columns: usize, _: Option<&TileItems>) -> Vec<u8> {
         let params =
             TileParamsV1::new(n_columns, statics.time.nt, statics.source, statics.cube_shape, &statics.operator);
         bytemuck::bytes_of(&params).to_vec()
@@ -238,13 +238,13 @@ impl DeviceKernel for GpuV1Kernel {
         pass: &mut wgpu::ComputePass<'_>,
         group: &wgpu::BindGroup,
         _: &BlockSet,
-        n_columns: usize,
-        _: usize,
+        tile: &TileDispatch,
     ) {
         pass.set_pipeline(&self.pipelines[statics.filtering as usize]);
         pass.set_bind_group(0, group, &[]);
         let nt = statics.time.nt as u32;
-        let [gx, gy, gz] = dispatch_size(n_columns as u32, nt, WORKGROUP_SIZE, self.max_workgroups_per_dimension);
+        let n_columns = tile.n_columns as u32;
+        let [gx, gy, gz] = dispatch_size(n_columns, nt, WORKGROUP_SIZE, self.max_workgroups_per_dimension);
         pass.dispatch_workgroups(gx, gy, gz);
     }
 }

@@ -259,7 +259,8 @@ pub struct TileParamsV2 {
     pub nt: u32,
     /// As [`TileParamsV1::velocity_source`].
     pub velocity_source: u32,
-    pub pad0: u32,
+    /// gpu-v3: work items of the tile, all of them (the first block) and those migrated.
+    pub n_items: u32,
     pub cube_nx: u32,
     pub cube_ny: u32,
     pub cube_nt: u32,
@@ -272,7 +273,7 @@ pub struct TileParamsV2 {
     /// The first output time and the output time step, in trace samples.
     pub first_time_samples: f32,
     pub time_step_samples: f32,
-    pub pad2: u32,
+    pub n_active: u32,
     pub pad3: u32,
 }
 
@@ -292,7 +293,7 @@ impl TileParamsV2 {
             n_columns: n_columns as u32,
             nt: time.nt as u32,
             velocity_source: source as u32,
-            pad0: 0,
+            n_items: 0,
             cube_nx: cube_shape[0],
             cube_ny: cube_shape[1],
             cube_nt: cube_shape[2],
@@ -302,7 +303,7 @@ impl TileParamsV2 {
             exact,
             first_time_samples: (time.t0_s / layout.dt_s) as f32,
             time_step_samples: (time.dt_s / layout.dt_s) as f32,
-            pad2: 0,
+            n_active: 0,
             pad3: 0,
         }
     }

@@ -19,7 +19,9 @@
 //!   buffer sets behind the per-job session, and the velocity model sampled on the device;
 //!   [`GpuV2Kernel`] (`gpu-v2`), the roadmap's Phase 2 on the same host side: a workgroup per
 //!   column and chunk of times, traces staged in workgroup memory, live traces compacted by
-//!   subgroup ballots, sample pairs read as `vec2`, specialised per job by constants.
+//!   subgroup ballots, sample pairs read as `vec2`, specialised per job by constants;
+//!   [`gpu_v3`] (`gpu-v3`), the roadmap's Phase 3 on gpu-v2's shader: work items claimed by a
+//!   persistent grid, and adaptive migration's skipped cells.
 //! - The host side shared by gpu-v1 and later versions ([`host`]): the [`host::DeviceKernel`]
 //!   trait a shader implements (its buffers, bind groups and dispatches), and the generic
 //!   pipeline, session and events that feed it.
@@ -43,6 +45,7 @@ mod error;
 pub mod gpu_v0;
 pub mod gpu_v1;
 pub mod gpu_v2;
+pub mod gpu_v3;
 pub mod host;
 pub mod layout;
 pub mod shaders;
@@ -56,5 +59,6 @@ pub use gpu_v1::{
     measure_upload,
 };
 pub use gpu_v2::{GpuV2Kernel, GpuV2Options, Shape, tuned_shape};
+pub use gpu_v3::GpuV3Options;
 /// The wgpu this crate is built on, for callers that inject a device or inspect features.
 pub use wgpu;

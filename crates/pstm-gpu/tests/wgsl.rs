@@ -55,6 +55,8 @@ fn all_variants() -> Vec<(&'static WgslFile, Specialisation)> {
             base().with_const("EXACT_WEIGHTS", true).with_const("DIP_APERTURE", true),
             base().with_const("TRACE_PAIRS", false),
             base().with_const("ZERO_START", true),
+            base().with_const("WORK_ITEMS", true),
+            base().with_const("WORK_ITEMS", true).with_flag(pstm_gpu::gpu_v2::PERSISTENT_FLAG, true),
             base()
                 .with_const("ABLATE_ROOTS", true)
                 .with_const("ABLATE_RECIPROCAL", true)
@@ -286,7 +288,7 @@ fn host_structs() -> Vec<(&'static str, Fields, usize)> {
                 n_columns: u32,
                 nt: u32,
                 velocity_source: u32,
-                pad0: u32,
+                n_items: u32,
                 cube_nx: u32,
                 cube_ny: u32,
                 cube_nt: u32,
@@ -296,7 +298,7 @@ fn host_structs() -> Vec<(&'static str, Fields, usize)> {
                 exact: TimeRange,
                 first_time_samples: f32,
                 time_step_samples: f32,
-                pad2: u32,
+                n_active: u32,
                 pad3: u32,
             }),
             size_of::<TileParamsV2>(),

@@ -163,6 +163,12 @@ pub trait MigrationKernel: Send + Sync {
         usize::MAX
     }
 
+    /// Whether the kernel leaves out the output cells an adaptive run's [`TileWork::active`]
+    /// marks inactive (saving their time). Others migrate them too, and the engine zeroes them.
+    fn skips_inactive_cells(&self) -> bool {
+        false
+    }
+
     /// Times the kernel measured itself since the last call (a GPU's timestamp queries, its
     /// buffer traffic), for benchmarks. Kernels that measure nothing return the default.
     fn take_timings(&self) -> KernelTimings {

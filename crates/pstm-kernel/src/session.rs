@@ -93,6 +93,9 @@ pub struct TileWork {
     /// Ids of the traces that can reach the tile, ascending; every output sample sums them in
     /// this order.
     pub traces: Vec<u32>,
+    /// Adaptive migration's cells of the tile: a kernel that [`crate::MigrationKernel::skips_inactive_cells`]
+    /// may leave the others out (their values do not matter: the engine zeroes them).
+    pub active: Option<std::sync::Arc<pstm_math::adaptive::TileCells>>,
 }
 
 /// A finished piece of work and what it cost.

@@ -23,6 +23,7 @@
 //! and the migration share [`traveltime`], so a diffractor generated at time `2z/v` must focus at
 //! `2z/v`: the focusing tests check exactly that.
 
+pub mod adaptive;
 pub mod aperture;
 pub mod geometry;
 pub mod grid;

@@ -25,6 +25,10 @@
 //!   sizes) is compiled in ([`crate::shaders::Specialisation`]), so the inner loop carries no
 //!   branch on it.
 //!
+//! gpu-v3 ([`crate::gpu_v3`]) is this kernel with [`V3`] switches: the same shader specialised
+//! to take work items from a list (`WORK_ITEMS`) or a counter (`PERSISTENT`), and the host's
+//! tile items ([`work_items`]); with them off it compiles gpu-v2's source unchanged.
+//!
 //! The workgroup size and samples per invocation come from a sweep per adapter ([`tuned_shape`],
 //! `docs/PERFORMANCE.md` has the table), or from `execution.gpu.workgroup_size` and
 //! `samples_per_invocation`.
@@ -33,10 +37,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use pstm_kernel::{KernelError, TraceLayout};
+use pstm_math::adaptive::TileCells;
 use pstm_math::velocity::VelocityCube;
 use pstm_math::{ApertureMode, ImagingOperator};
 
-use crate::host::{BlockSet, DeviceKernel, GpuV1Options, PipelineStats, Statics, TileSet};
+use crate::host::{BlockSet, DeviceKernel, GpuV1Options, PipelineStats, Statics, TileDispatch, TileItems, TileSet};
 use crate::layout::{
     BlockParamsV2, ColumnV1, OutputTimeV2, TileParamsV2, TimeRange, column_dispatch, pair_stride, times_v2,
     weight_time_ranges,
@@ -56,6 +61,11 @@ pub const SOURCE_SAMPLES: u32 = 4;
 pub const PAIRS_WORKGROUP_SIZE: u32 = 256;
 /// The `#if` flag of the subgroup path.
 pub const SUBGROUPS_FLAG: &str = "SUBGROUPS";
+/// The `#if` flag of gpu-v3's persistent grid.
+pub const PERSISTENT_FLAG: &str = "PERSISTENT";
+/// gpu-v3: the bit of a work item's chunk that marks it outside an adaptive run's mask (WGSL
+/// `ITEM_SKIPPED`).
+pub const ITEM_SKIPPED: u32 = 0x8000_0000;
 /// Environment variable, for measurement only: stages of the shader to leave out
 /// (`roots,reciprocal,loads`), to time each by difference (docs/PERFORMANCE.md). The image is
 /// then wrong, and the kernel's description says so.
@@ -71,8 +81,9 @@ pub const MAX_TRACE_SAMPLES: usize = 1 << 22;
 pub const WORKGROUP_SIZES: [u32; 4] = [64, 128, 256, 512];
 pub const SAMPLES_PER_INVOCATION: [u32; 4] = [1, 2, 4, 8];
 
-/// Group 0 of `shaders/gpu_v2.wgsl`; `tests/wgsl.rs` checks it against the WGSL.
-pub const BINDINGS: [Binding; 12] = [
+/// Group 0 of `shaders/gpu_v2.wgsl`; `tests/wgsl.rs` checks it against the WGSL. gpu-v2 binds
+/// placeholders at 12 and 13 (gpu-v3's work items and counter), which its pipelines never read.
+pub const BINDINGS: [Binding; 14] = [
     Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParamsV2>() },
     Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParamsV2>() },
     Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead, element_bytes: size_of::<ColumnV1>() },
@@ -85,6 +96,8 @@ pub const BINDINGS: [Binding; 12] = [
     Binding { binding: 9, name: "image", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
     Binding { binding: 10, name: "fold", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
     Binding { binding: 11, name: "times", kind: BindingKind::StorageRead, element_bytes: size_of::<OutputTimeV2>() },
+    Binding { binding: 12, name: "items", kind: BindingKind::StorageRead, element_bytes: 8 },
+    Binding { binding: 13, name: "queue", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
 ];
 
 /// Group 0 of `shaders/gpu_v2_pairs.wgsl`.
@@ -100,7 +113,7 @@ pub const SHADER: KernelShader = KernelShader {
     entry_point: ENTRY_POINT,
     workgroup_size: [SOURCE_WORKGROUP_SIZE, 1, 1],
     bindings: &BINDINGS,
-    flags: &[(SUBGROUPS_FLAG, wgpu::Features::SUBGROUP)],
+    flags: &[(SUBGROUPS_FLAG, wgpu::Features::SUBGROUP), (PERSISTENT_FLAG, wgpu::Features::empty())],
 };
 
 /// The pairs shader as the host sees it.
@@ -173,9 +186,30 @@ impl Default for GpuV2Options {
     }
 }
 
+/// How workgroups find their (column, chunk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Items {
+    /// From the workgroup id: every column and chunk of the tile (gpu-v2).
+    Grid,
+    /// From the tile's work items, one workgroup per item (gpu-v3).
+    List,
+    /// From the tile's work items, claimed by a persistent grid (gpu-v3).
+    Persistent,
+}
+
+/// gpu-v3's switches in effect, or none for gpu-v2.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct V3 {
+    pub persistent: bool,
+    /// Workgroups of the persistent grid.
+    pub workgroups: u32,
+    pub workgroups_origin: &'static str,
+}
+
 /// What selects a compiled migration pipeline of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Variant {
+    items: Items,
     /// The velocity texture is sampled through a filtering sampler (the layout differs).
     filtering: bool,
     dip: bool,
@@ -188,6 +222,8 @@ struct Variant {
 /// A job's compiled state: its pipelines and the output times each migrates.
 pub struct Job {
     fast: wgpu::ComputePipeline,
+    /// gpu-v3: the fast times by work items.
+    listed: Option<wgpu::ComputePipeline>,
     exact: Option<wgpu::ComputePipeline>,
     fast_times: TimeRange,
     exact_times: TimeRange,
@@ -197,6 +233,8 @@ pub struct Job {
 pub struct GpuV2Kernel {
     ctx: Arc<GpuContext>,
     options: GpuV2Options,
+    /// gpu-v3's switches; `None` for gpu-v2.
+    v3: Option<V3>,
     /// Whether the subgroup path runs (the device has subgroups and the switch allows them).
     subgroups: bool,
     shape: Shape,
@@ -233,8 +271,14 @@ impl GpuV2Kernel {
         Self::with_options(ctx, GpuV2Options::default())
     }
 
-    pub fn with_options(ctx: Arc<GpuContext>, mut options: GpuV2Options) -> Result<Self, GpuError> {
-        options.host = options.host.resolved(&ctx, NAME)?;
+    pub fn with_options(ctx: Arc<GpuContext>, options: GpuV2Options) -> Result<Self, GpuError> {
+        Self::build(ctx, options, None)
+    }
+
+    /// gpu-v2, or with `v3` gpu-v3 ([`crate::gpu_v3`]).
+    pub(crate) fn build(ctx: Arc<GpuContext>, mut options: GpuV2Options, v3: Option<V3>) -> Result<Self, GpuError> {
+        let name = if v3.is_some() { crate::gpu_v3::NAME } else { NAME };
+        options.host = options.host.resolved(&ctx, name)?;
         let info = &ctx.summary().info;
         let (tuned, tuned_origin) = tuned_shape(info);
         let shape = Shape {
@@ -245,7 +289,7 @@ impl GpuV2Kernel {
             (None, None) => tuned_origin,
             _ => "execution.gpu",
         };
-        let setting_error = |message: String| GpuError::Device { what: format!("{NAME}: execution.gpu"), message };
+        let setting_error = |message: String| GpuError::Device { what: format!("{name}: execution.gpu"), message };
         if !WORKGROUP_SIZES.contains(&shape.workgroup_size) {
             return Err(setting_error(format!(
                 "workgroup_size {} is not one of {WORKGROUP_SIZES:?}",
@@ -307,6 +351,7 @@ impl GpuV2Kernel {
                 Ok(([layout(false), layout(true)], pairs_layout, pairs_pipeline, unused))
             })?;
         let kernel = Self {
+            v3,
             max_binding_bytes: options.host.binding_limit(&ctx),
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             options,
@@ -324,7 +369,19 @@ impl GpuV2Kernel {
             ctx,
         };
         // The common variant now, so that a shader the device rejects fails here, not mid-job.
-        kernel.pipeline(Variant { filtering: false, dip: false, weight_power: 2, exact: false, zero_start: true })?;
+        let items = match v3 {
+            Some(V3 { persistent: true, .. }) => Items::Persistent,
+            Some(_) => Items::List,
+            None => Items::Grid,
+        };
+        kernel.pipeline(Variant {
+            items,
+            filtering: false,
+            dip: false,
+            weight_power: 2,
+            exact: false,
+            zero_start: true,
+        })?;
         Ok(kernel)
     }
 
@@ -357,6 +414,8 @@ impl GpuV2Kernel {
             .with_const("EXACT_WEIGHTS", variant.exact)
             .with_const("TRACE_PAIRS", self.options.trace_pairs)
             .with_const("ZERO_START", variant.zero_start)
+            .with_const("WORK_ITEMS", variant.items != Items::Grid)
+            .with_flag(PERSISTENT_FLAG, variant.items == Items::Persistent)
             .with_flag(SUBGROUPS_FLAG, self.subgroups);
         ABLATIONS.iter().fold(spec, |spec, (name, constant)| spec.with_const(constant, self.ablations.contains(name)))
     }
@@ -369,7 +428,7 @@ impl GpuV2Kernel {
         }
         let source = compose_with(&GPU_V2, &self.specialisation(variant))?;
         let module = self.ctx.create_shader_module("pstm.gpu_v2", &source)?;
-        let pipeline = self.ctx.scoped("gpu-v2: creating a pipeline", || {
+        let pipeline = self.ctx.scoped(&format!("{}: creating a pipeline", self.name()), || {
             Ok(self.ctx.compute_pipeline_with(
                 "pstm.gpu_v2",
                 &module,
@@ -384,13 +443,22 @@ impl GpuV2Kernel {
     fn trace_stride(&self, n_samples: usize) -> usize {
         if self.options.trace_pairs { pair_stride(n_samples) } else { n_samples }
     }
+
+    /// gpu-v3's switches, `None` for gpu-v2.
+    pub fn v3(&self) -> Option<&V3> {
+        self.v3.as_ref()
+    }
 }
 
 impl DeviceKernel for GpuV2Kernel {
     type Job = Job;
 
     fn name(&self) -> &'static str {
-        NAME
+        if self.v3.is_some() { crate::gpu_v3::NAME } else { NAME }
+    }
+
+    fn skips_inactive_cells(&self) -> bool {
+        self.v3.is_some()
     }
 
     fn describe(&self) -> Vec<String> {
@@ -407,6 +475,13 @@ impl DeviceKernel for GpuV2Kernel {
         });
         if !self.options.trace_pairs {
             out.push("trace pairs off".into());
+        }
+        if let Some(v3) = &self.v3 {
+            out.push(if v3.persistent {
+                format!("persistent grid of {} workgroups ({})", v3.workgroups, v3.workgroups_origin)
+            } else {
+                "persistent grid off".to_string()
+            });
         }
         if !self.ablations.is_empty() {
             out.push(format!("ABLATED {} (for timing; the image is wrong)", self.ablations.join("+")));
@@ -459,6 +534,7 @@ impl DeviceKernel for GpuV2Kernel {
         }
         let op: &ImagingOperator = &statics.operator;
         let variant = Variant {
+            items: Items::Grid,
             filtering: statics.filtering,
             dip: op.aperture.mode == ApertureMode::Dip,
             weight_power: op.weights.spreading as u32 + op.weights.obliquity as u32,
@@ -466,9 +542,16 @@ impl DeviceKernel for GpuV2Kernel {
             zero_start: statics.layout.t_start_s == 0.0,
         };
         let (exact_times, fast_times) = weight_time_ranges(&statics.time, &statics.layout, op);
-        let compiled = |exact: bool| self.pipeline(Variant { exact, ..variant }).map_err(|e| e.into_kernel_error(NAME));
-        let exact = if exact_times.is_empty() { None } else { Some(compiled(true)?) };
-        Ok(Job { fast: compiled(false)?, exact, fast_times, exact_times })
+        let compiled = |variant: Variant| self.pipeline(variant).map_err(|e| e.into_kernel_error(self.name()));
+        let exact = if exact_times.is_empty() { None } else { Some(compiled(Variant { exact: true, ..variant })?) };
+        let listed = match self.v3 {
+            None => None,
+            Some(v3) => {
+                let items = if v3.persistent { Items::Persistent } else { Items::List };
+                Some(compiled(Variant { items, ..variant })?)
+            }
+        };
+        Ok(Job { fast: compiled(variant)?, listed, exact, fast_times, exact_times })
     }
 
     fn output_times(&self, times: &[f64], layout: &TraceLayout, cube: Option<&VelocityCube>) -> Vec<u8> {
@@ -479,8 +562,8 @@ impl DeviceKernel for GpuV2Kernel {
         size_of::<TileParamsV2>()
     }
 
-    fn tile_params(&self, _: &Job, statics: &Statics, n_columns: usize) -> Vec<u8> {
-        let params = TileParamsV2::new(
+    fn tile_params(&self, _: &Job, statics: &Statics, n_columns: usize, items: Option<&TileItems>) -> Vec<u8> {
+        let mut params = TileParamsV2::new(
             n_columns,
             &statics.time,
             &statics.layout,
@@ -488,7 +571,32 @@ impl DeviceKernel for GpuV2Kernel {
             statics.cube_shape,
             &statics.operator,
         );
+        if let Some(items) = items {
+            (params.n_items, params.n_active) = (items.n_items, items.n_active);
+        }
         bytemuck::bytes_of(&params).to_vec()
+    }
+
+    fn before_pass(&self, encoder: &mut wgpu::CommandEncoder, tile: &TileSet, dispatch: &TileDispatch) {
+        if self.v3.is_some_and(|v3| v3.persistent) && dispatch.items.is_some() {
+            encoder.clear_buffer(&tile.queue, 0, None);
+        }
+    }
+
+    fn tile_items_bytes(&self, columns: usize, nt: usize) -> u64 {
+        match self.v3 {
+            Some(_) => (columns * nt.div_ceil(self.shape.chunk() as usize) * 8) as u64,
+            None => 0,
+        }
+    }
+
+    fn tile_items(&self, job: &Job, n_columns: usize, active: Option<&TileCells>) -> Option<TileItems> {
+        let v3 = self.v3?;
+        if !v3.persistent && active.is_none() {
+            // Every cell, one workgroup each: gpu-v2's dispatch does exactly that.
+            return None;
+        }
+        Some(work_items(n_columns, job.fast_times, self.shape.chunk(), active))
     }
 
     fn block_params_bytes(&self) -> usize {
@@ -518,6 +626,8 @@ impl DeviceKernel for GpuV2Kernel {
             tile.image.as_entire_binding(),
             tile.fold.as_entire_binding(),
             statics.times.as_entire_binding(),
+            tile.items.as_entire_binding(),
+            tile.queue.as_entire_binding(),
         ];
         let layout = &self.layouts[statics.filtering as usize];
         shaders::bind_group(self.ctx.device(), "pstm.gpu_v2.bind_group", layout, &BINDINGS, resources)
@@ -530,9 +640,9 @@ impl DeviceKernel for GpuV2Kernel {
         pass: &mut wgpu::ComputePass<'_>,
         group: &wgpu::BindGroup,
         block: &BlockSet,
-        n_columns: usize,
-        n_traces: usize,
+        tile: &TileDispatch,
     ) {
+        let (n_columns, n_traces) = (tile.n_columns, tile.n_traces);
         let max = self.max_workgroups_per_dimension;
         if let Some(pairs) = &block.derived {
             let pairs_group = block.derived_group.get_or_init(|| {
@@ -555,13 +665,57 @@ impl DeviceKernel for GpuV2Kernel {
         }
         pass.set_bind_group(0, group, &[]);
         let chunk = self.shape.chunk();
-        for (pipeline, times) in [(job.exact.as_ref(), job.exact_times), (Some(&job.fast), job.fast_times)] {
-            let Some(pipeline) = pipeline.filter(|_| !times.is_empty()) else { continue };
+        if let (Some(pipeline), false) = (&job.exact, job.exact_times.is_empty()) {
             pass.set_pipeline(pipeline);
-            let [gx, gy, gz] = column_dispatch(n_columns as u32, times.len() as u32, chunk, max);
+            let [gx, gy, gz] = column_dispatch(n_columns as u32, job.exact_times.len() as u32, chunk, max);
             pass.dispatch_workgroups(gx, gy, gz);
+        }
+        if job.fast_times.is_empty() {
+            return;
+        }
+        match (tile.item_count(), &job.listed, &self.v3) {
+            (Some(0), _, _) => {}
+            (Some(count), Some(listed), Some(v3)) => {
+                if v3.persistent {
+                    // The counter was zeroed before the pass ([`DeviceKernel::before_pass`]).
+                    pass.set_pipeline(listed);
+                    pass.dispatch_workgroups(count.min(v3.workgroups).min(max), 1, 1);
+                } else {
+                    pass.set_pipeline(listed);
+                    let gx = count.min(max);
+                    pass.dispatch_workgroups(gx, 1, count.div_ceil(gx));
+                }
+            }
+            _ => {
+                pass.set_pipeline(&job.fast);
+                let [gx, gy, gz] = column_dispatch(n_columns as u32, job.fast_times.len() as u32, chunk, max);
+                pass.dispatch_workgroups(gx, gy, gz);
+            }
         }
     }
 }
 
 crate::host::migration_kernel_on_host!(GpuV2Kernel);
+
+/// gpu-v3's work items of a tile of `n_columns` columns over the output times `fast`, in chunks
+/// of `chunk` times: chunk after chunk, column after column within a chunk (the order gpu-v2's
+/// dispatch goes, so workgroups running together share traces in cache); the items with an
+/// active cell first, then the others flagged [`ITEM_SKIPPED`].
+pub fn work_items(n_columns: usize, fast: TimeRange, chunk: u32, active: Option<&TileCells>) -> TileItems {
+    let n_chunks = (fast.len() as u32).div_ceil(chunk);
+    let mut kept = Vec::with_capacity(n_columns * n_chunks as usize);
+    let mut skipped = Vec::new();
+    for k in 0..n_chunks {
+        let first = (fast.begin + k * chunk) as usize;
+        let times = first..(first + chunk as usize).min(fast.end as usize);
+        for c in 0..n_columns {
+            match active {
+                Some(cells) if !cells.any_active(c, times.clone()) => skipped.push([c as u32, k | ITEM_SKIPPED]),
+                _ => kept.push([c as u32, k]),
+            }
+        }
+    }
+    let n_active = kept.len() as u32;
+    kept.extend(skipped);
+    TileItems { n_items: kept.len() as u32, n_active, bytes: bytemuck::cast_slice(&kept).to_vec() }
+}

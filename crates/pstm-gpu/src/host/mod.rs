@@ -1,4 +1,4 @@
-//! The roadmap's Phase 1 host side, shared by `gpu-v1` and `gpu-v2`: per-job statics (velocity,
+//! The roadmap's Phase 1 host side, shared by `gpu-v1`, `gpu-v2` and `gpu-v3`: per-job statics (velocity,
 //! output times), pooled and double-buffered buffer sets, uploads into mapped staging memory,
 //! completion by callbacks, the per-job session and the per-tile protocol. A kernel plugs in
 //! through [`DeviceKernel`]: its parameter structs, its bindings and its dispatches.
@@ -20,6 +20,7 @@ pub mod upload;
 use std::sync::{Arc, Mutex};
 
 use pstm_kernel::{KernelError, KernelMetric, TraceLayout};
+use pstm_math::adaptive::TileCells;
 use pstm_math::velocity::VelocityCube;
 
 use crate::GpuContext;
@@ -66,6 +67,10 @@ macro_rules! migration_kernel_on_host {
                 2
             }
 
+            fn skips_inactive_cells(&self) -> bool {
+                <Self as $crate::host::DeviceKernel>::skips_inactive_cells(self)
+            }
+
             fn take_timings(&self) -> pstm_kernel::KernelTimings {
                 <Self as $crate::host::DeviceKernel>::take_stats(self).timings()
             }
@@ -87,17 +92,48 @@ macro_rules! migration_kernel_on_host {
 }
 pub(crate) use migration_kernel_on_host;
 
+/// A tile's work items (gpu-v3): the bytes of [`TileSet::items`], all items (the tile's first
+/// block dispatches them) and the active ones (listed first; later blocks dispatch those).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileItems {
+    pub bytes: Vec<u8>,
+    pub n_items: u32,
+    pub n_active: u32,
+}
+
+/// What a block's dispatch knows of its tile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TileDispatch {
+    pub n_columns: usize,
+    pub n_traces: usize,
+    /// The tile's first block (it writes the image; later blocks add to it).
+    pub first_block: bool,
+    /// (all, active) work items, for a tile that has them.
+    pub items: Option<(u32, u32)>,
+}
+
+impl TileDispatch {
+    /// Work items this dispatch covers.
+    pub fn item_count(&self) -> Option<u32> {
+        self.items.map(|(all, active)| if self.first_block { all } else { active })
+    }
+}
+
 /// Default bytes of trace samples per block: large enough that a dispatch runs for
 /// milliseconds on a large GPU, small enough that the first block's upload is short.
 pub const BLOCK_BYTES: u64 = 64 << 20;
 
-/// A kernel on the Phase 1 host side: what differs between `gpu-v1` and `gpu-v2`.
+/// A kernel on the Phase 1 host side: what differs between `gpu-v1`, `gpu-v2` and `gpu-v3`.
 pub trait DeviceKernel: Sync {
     /// What a job fixes of the kernel's compiled state (gpu-v2: its specialised pipelines).
     type Job: Send;
 
     /// Registry name, for messages.
     fn name(&self) -> &'static str;
+    /// Whether the kernel leaves out cells outside an adaptive run's mask.
+    fn skips_inactive_cells(&self) -> bool {
+        false
+    }
     /// The settings in effect, for the kernel's description (`pstm kernels`, run summaries).
     fn describe(&self) -> Vec<String>;
     /// What a tile costs on the device, for the planner (measured; docs/PERFORMANCE.md).
@@ -115,9 +151,20 @@ pub trait DeviceKernel: Sync {
     fn prepare_job(&self, statics: &Statics) -> Result<Self::Job, KernelError>;
     /// The output times as the shader reads them (bytes of its `times` array).
     fn output_times(&self, times: &[f64], layout: &TraceLayout, cube: Option<&VelocityCube>) -> Vec<u8>;
-    /// Bytes of the per-tile uniform, and its value for a tile of `n_columns` columns.
+    /// Bytes of the per-tile uniform, and its value for a tile of `n_columns` columns (with
+    /// its work items, for a kernel that has them).
     fn tile_params_bytes(&self) -> usize;
-    fn tile_params(&self, job: &Self::Job, statics: &Statics, n_columns: usize) -> Vec<u8>;
+    fn tile_params(&self, job: &Self::Job, statics: &Statics, n_columns: usize, items: Option<&TileItems>) -> Vec<u8>;
+    /// Device bytes of the work items of a tile of `columns` columns of `nt` times (gpu-v3).
+    fn tile_items_bytes(&self, columns: usize, nt: usize) -> u64 {
+        let _ = (columns, nt);
+        0
+    }
+    /// The work items of a tile of `n_columns` columns, with an adaptive run's cells (gpu-v3).
+    fn tile_items(&self, job: &Self::Job, n_columns: usize, active: Option<&TileCells>) -> Option<TileItems> {
+        let _ = (job, n_columns, active);
+        None
+    }
     /// Bytes of the per-block uniform, and its value for a block of `n_traces` traces (the
     /// tile's first block writes, later ones add).
     fn block_params_bytes(&self) -> usize;
@@ -128,8 +175,11 @@ pub trait DeviceKernel: Sync {
     }
     /// The bind group of a tile set with a block set.
     fn bind_group(&self, job: &Self::Job, statics: &Statics, tile: &TileSet, block: &BlockSet) -> wgpu::BindGroup;
+    /// Record what the block needs before its compute pass (gpu-v3: its work counter zeroed).
+    fn before_pass(&self, encoder: &mut wgpu::CommandEncoder, tile: &TileSet, dispatch: &TileDispatch) {
+        let _ = (encoder, tile, dispatch);
+    }
     /// Record the block's dispatches into `pass` (the bind group is not yet set).
-    #[allow(clippy::too_many_arguments)]
     fn dispatch(
         &self,
         job: &Self::Job,
@@ -137,8 +187,7 @@ pub trait DeviceKernel: Sync {
         pass: &mut wgpu::ComputePass<'_>,
         group: &wgpu::BindGroup,
         block: &BlockSet,
-        n_columns: usize,
-        n_traces: usize,
+        tile: &TileDispatch,
     );
 
     /// Add a pipeline's figures to the kernel's.

@@ -16,10 +16,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use pstm_kernel::{KernelError, TileImage};
+use pstm_math::adaptive::TileCells;
 
 use super::events::{EventState, Events, Poller, Token};
 use super::resources::{BlockSet, Statics, TIMED_BLOCKS, TileSet};
-use super::{DeviceKernel, PipelineStats, UploadPath};
+use super::{DeviceKernel, PipelineStats, TileDispatch, UploadPath};
 use crate::layout::ColumnV1;
 
 /// Extra room when a set must grow beyond what the job announced (the roadmap's headroom).
@@ -30,6 +31,8 @@ const HEADROOM: f64 = 1.2;
 struct OpenTile {
     id: u64,
     n_columns: usize,
+    /// (all, active) work items, for a kernel that has them.
+    items: Option<(u32, u32)>,
     blocks: u32,
     first_submit: Option<Instant>,
 }
@@ -100,7 +103,13 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
             .scoped(&format!("{}: creating the buffer sets", kernel.name()), || {
                 let tiles = (0..2)
                     .map(|_| TileSlot {
-                        set: TileSet::new(ctx, tile_columns, nt, kernel.tile_params_bytes()),
+                        set: TileSet::new(
+                            ctx,
+                            tile_columns,
+                            nt,
+                            kernel.tile_params_bytes(),
+                            kernel.tile_items_bytes(tile_columns, nt),
+                        ),
                         state: TileState::Free,
                         generation: 0,
                     })
@@ -167,8 +176,14 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
         self.tiles.iter().any(|t| matches!(t.state, TileState::Reading(_, token) if s.is_done(token)))
     }
 
-    /// Open tile `id` of `columns` in a free tile set (the caller checked there is one).
-    pub fn open_tile(&mut self, id: u64, columns: &[ColumnV1]) -> Result<usize, KernelError> {
+    /// Open tile `id` of `columns` in a free tile set (the caller checked there is one), with an
+    /// adaptive run's cells.
+    pub fn open_tile(
+        &mut self,
+        id: u64,
+        columns: &[ColumnV1],
+        active: Option<&TileCells>,
+    ) -> Result<usize, KernelError> {
         let ctx = self.kernel.context();
         let started = Instant::now();
         let slot = self.tiles.iter().position(|t| matches!(t.state, TileState::Free)).expect("a free tile set");
@@ -177,8 +192,11 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
         if !pooled || self.tiles[slot].set.capacity_columns < needed {
             let columns = if pooled { (needed as f64 * HEADROOM).ceil() as usize } else { needed };
             let (name, bytes) = (self.kernel.name(), self.kernel.tile_params_bytes());
+            let items_bytes = self.kernel.tile_items_bytes(columns, self.nt);
             let set = ctx
-                .scoped(&format!("{name}: creating a tile set"), || Ok(TileSet::new(ctx, columns, self.nt, bytes)))
+                .scoped(&format!("{name}: creating a tile set"), || {
+                    Ok(TileSet::new(ctx, columns, self.nt, bytes, items_bytes))
+                })
                 .map_err(|e| e.into_kernel_error(name))?;
             if self.poison.size() < (set.capacity_samples * 4) as u64 {
                 self.poison = poison_buffer(ctx, set.capacity_samples);
@@ -189,10 +207,16 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
             self.stats.pool_grew += pooled as u64;
         }
         let set = &self.tiles[slot].set;
-        let params = self.kernel.tile_params(&self.job, &self.statics, needed);
+        let items = self.kernel.tile_items(&self.job, needed, active);
+        let params = self.kernel.tile_params(&self.job, &self.statics, needed, items.as_ref());
         ctx.queue().write_buffer(&set.params, 0, &params);
         ctx.queue().write_buffer(&set.columns, 0, bytemuck::cast_slice(columns));
-        self.tiles[slot].state = TileState::Open(OpenTile { id, n_columns: needed, blocks: 0, first_submit: None });
+        if let Some(items) = &items {
+            ctx.queue().write_buffer(&set.items, 0, &items.bytes);
+        }
+        let items = items.map(|i| (i.n_items, i.n_active));
+        self.tiles[slot].state =
+            TileState::Open(OpenTile { id, n_columns: needed, items, blocks: 0, first_submit: None });
         self.stats.acquire_s += started.elapsed().as_secs_f64();
         self.stats.tiles += 1;
         Ok(slot)
@@ -286,7 +310,7 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
         let TileState::Open(open) = &mut self.tiles[slot].state else {
             panic!("add_block on a tile that is not open");
         };
-        let (n_columns, block_index) = (open.n_columns, open.blocks);
+        let (n_columns, block_index, items) = (open.n_columns, open.blocks, open.items);
         open.blocks += 1;
         open.first_submit.get_or_insert_with(Instant::now);
         let params = self.kernel.block_params(n_traces, &self.statics.layout, block_index > 0);
@@ -327,6 +351,8 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
             encoder.copy_buffer_to_buffer(&self.poison, 0, &tile.image, 0, n_out_bytes);
             encoder.copy_buffer_to_buffer(&self.poison, 0, &tile.fold, 0, n_out_bytes);
         }
+        let dispatch = TileDispatch { n_columns, n_traces, first_block: block_index == 0, items };
+        self.kernel.before_pass(&mut encoder, tile, &dispatch);
         {
             let timestamp_writes = tile.timestamps.as_ref().filter(|_| block_index < TIMED_BLOCKS).map(|(q, _)| {
                 wgpu::ComputePassTimestampWrites {
@@ -337,15 +363,7 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
             });
             let mut pass = encoder
                 .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pstm.migrate"), timestamp_writes });
-            self.kernel.dispatch(
-                &self.job,
-                &self.statics,
-                &mut pass,
-                &self.bind_groups[&key],
-                set,
-                n_columns,
-                n_traces,
-            );
+            self.kernel.dispatch(&self.job, &self.statics, &mut pass, &self.bind_groups[&key], set, &dispatch);
         }
         let staged = self.blocks[b].set.staging.is_some();
         let submitted = self.events.submit(&ctx, encoder.finish(), !staged);
@@ -413,7 +431,7 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
             }
         };
         let Some(slot) = ready else { return Ok(None) };
-        let TileState::Reading(OpenTile { id, n_columns, blocks, first_submit }, _) = self.tiles[slot].state else {
+        let TileState::Reading(OpenTile { id, n_columns, blocks, first_submit, .. }, _) = self.tiles[slot].state else {
             unreachable!("chosen among reading tiles")
         };
         let ctx = self.kernel.context();

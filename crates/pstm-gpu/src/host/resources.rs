@@ -321,10 +321,13 @@ pub struct TileSet {
     pub timestamps: Option<(wgpu::QuerySet, wgpu::Buffer)>,
     /// Byte offset of the timestamps in `readback`.
     pub timestamps_offset: u64,
+    /// gpu-v3: the tile's work items, and the counter a persistent grid claims them by.
+    pub items: wgpu::Buffer,
+    pub queue: wgpu::Buffer,
 }
 
 impl TileSet {
-    pub fn new(ctx: &GpuContext, capacity_columns: usize, nt: usize, params_bytes: usize) -> Self {
+    pub fn new(ctx: &GpuContext, capacity_columns: usize, nt: usize, params_bytes: usize, items_bytes: u64) -> Self {
         let device = ctx.device();
         let capacity_samples = capacity_columns * nt;
         let n_bytes = (capacity_samples.max(1) * 4) as u64;
@@ -361,6 +364,8 @@ impl TileSet {
             readback: buffer("pstm.readback", readback_bytes, U::MAP_READ | U::COPY_DST),
             timestamps,
             timestamps_offset,
+            items: buffer("pstm.items", align(items_bytes.max(16), 16), U::STORAGE | U::COPY_DST),
+            queue: buffer("pstm.queue", 16, U::STORAGE | U::COPY_DST),
         }
     }
 }

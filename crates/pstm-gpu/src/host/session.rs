@@ -78,7 +78,7 @@ impl<'a, K: DeviceKernel> Session<'a, K> {
         let origin = local_origin(&columns);
         let id = d.next_id;
         d.next_id += 1;
-        let slot = d.pipeline.open_tile(id, &columns_v1(&columns, origin, self.cube()))?;
+        let slot = d.pipeline.open_tile(id, &columns_v1(&columns, origin, self.cube()), work.active.as_deref())?;
         d.current = Some(Current { id, work, slot, origin, added: 0, read_s: 0.0 });
         Ok(())
     }

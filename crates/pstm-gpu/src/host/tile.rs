@@ -43,7 +43,7 @@ impl<'a, K: DeviceKernel> PerTile<'a, K> {
         let n_columns = self.task.columns.len();
         let mut pipeline =
             Pipeline::new(kernel, statics, job, self.task.time.nt, block.n_samples, n_columns, block_traces)?;
-        let slot = pipeline.open_tile(0, &columns_v1(self.task.columns, self.origin, None))?;
+        let slot = pipeline.open_tile(0, &columns_v1(self.task.columns, self.origin, None), None)?;
         self.open = Some((pipeline, slot, layout));
         Ok(())
     }

@@ -27,6 +27,13 @@
 //     count. The weights' numerator (t0 / v, 1 / v or t0) is the same for every trace of an
 //     output sample and multiplies its sum once, at the end.
 //
+// gpu-v3 (src/gpu_v3.rs) specialises the same source further: with WORK_ITEMS a workgroup takes
+// its (column, chunk) from the tile's list of work items (an adaptive run lists only the cells
+// it migrates; the rest, flagged, are written as zeros by the tile's first block and skipped
+// after it), and with the flag PERSISTENT a fixed grid of workgroups claims the items one by one
+// from a counter on the device (roadmap 3.2), which the host zeroes before each dispatch.
+// Every item is migrated exactly as gpu-v2 migrates that column and chunk: the same image.
+//
 // Output times below half a trace sample, where the weights' clamps (spreading divides by
 // max(t, dt/2), obliquity needs t > 0) can bind, go through this shader specialised with
 // EXACT_WEIGHTS: the shared `amplitude_weight` per contribution, as gpu-v1. The host dispatches
@@ -55,6 +62,10 @@ const ZERO_START: bool = false;
 // Lanes per group without subgroups.
 const LANE_GROUP: u32 = 32u;
 const CHUNK: u32 = WORKGROUP_SIZE * SAMPLES;
+// gpu-v3: workgroups take (column, chunk) from `items` (always so with the flag PERSISTENT).
+const WORK_ITEMS: bool = false;
+// An item whose chunk carries this bit lies outside an adaptive run's mask.
+const ITEM_SKIPPED: u32 = 0x80000000u;
 // Measurement only (`PSTM_GPU_V2_ABLATE`, docs/PERFORMANCE.md): a stage left out to time it by
 // difference; the image is then wrong. Square roots replaced by their first-order expansion about
 // t0/2 (one fma), the reciprocal by a multiply, the trace loads by a constant.
@@ -84,7 +95,9 @@ struct TileParamsV2 {
     n_columns: u32,
     nt: u32,
     velocity_source: u32,
-    pad0: u32,
+    // gpu-v3: work items of the tile (the first block's dispatch), and those migrated (later
+    // blocks': the first n_active of the list).
+    n_items: u32,
     cube_nx: u32,
     cube_ny: u32,
     cube_nt: u32,
@@ -96,8 +109,13 @@ struct TileParamsV2 {
     // The first output time and the output time step, in trace samples.
     first_time_samples: f32,
     time_step_samples: f32,
-    pad2: u32,
+    n_active: u32,
     pad3: u32,
+}
+
+// gpu-v3: the next work item to claim.
+struct WorkQueue {
+    head: atomic<u32>,
 }
 
 // Per dispatch: one block of traces.
@@ -152,6 +170,10 @@ struct OutputTimeV2 {
 @group(0) @binding(9) var<storage, read_write> image: array<f32>;
 @group(0) @binding(10) var<storage, read_write> fold: array<u32>;
 @group(0) @binding(11) var<storage, read> times: array<OutputTimeV2>;
+// gpu-v3: the tile's work items (column, chunk | ITEM_SKIPPED), and the counter the persistent
+// grid claims them by (a struct, not an array: no index to bounds-check on an atomic).
+@group(0) @binding(12) var<storage, read> items: array<vec2<u32>>;
+@group(0) @binding(13) var<storage, read_write> queue: WorkQueue;
 
 // The batch's live traces: (bits of ds2, bits of dr2, first element of the trace in `pairs` or
 // `traces` less INDEX_BIAS, bits of the taper weight (fixed aperture) or of the midpoint
@@ -164,6 +186,8 @@ var<workgroup> group_live: array<u32, WORKGROUP_SIZE>;
 // Bits of the workgroup's largest velocity and aperture radius (positive floats order as u32).
 var<workgroup> largest_velocity: atomic<u32>;
 var<workgroup> largest_radius: atomic<u32>;
+// The item a persistent workgroup claimed.
+var<workgroup> claimed: u32;
 
 // Set lanes of `ballot` below `lane`, and in all (subgroups of up to 128 lanes).
 fn ballot_rank(ballot: vec4<u32>, lane: u32) -> vec2<u32> {
@@ -211,6 +235,15 @@ fn dip_taper(dm: f32, taper_start: f32, inv_taper_width: f32) -> f32 {
 
 // What multiplies an output sample's sum of amplitude * taper * (1/t)^WEIGHT_POWER (t in trace
 // samples): 1/(v dt) for spreading, t0/dt for obliquity, their product for both.
+// Work items of this block's dispatch: every item in the tile's first block (it writes the
+// skipped ones' zeros), the migrated ones after it.
+fn item_count() -> u32 {
+    if block.accumulate == 0u {
+        return tile.n_items;
+    }
+    return tile.n_active;
+}
+
 fn weight_numerator(t0: f32, v: f32) -> f32 {
     var n = 1.0;
     if tile.imaging.spreading != 0u {
@@ -234,10 +267,38 @@ fn migrate(
     @builtin(num_subgroups) subgroup_count: u32,
 #endif
 ) {
-    let c = workgroup.x + workgroup.z * num_workgroups.x;
-    if c >= tile.n_columns {
+#if PERSISTENT
+    // At most twice the workgroup's fair share of items: enough to balance uneven items where
+    // the whole grid runs at once, and a bound where it does not (llvmpipe, CI's device, runs a
+    // few workgroups at a time, so the first would otherwise claim every item, and it ends any
+    // shader loop after 65535 iterations, counted over all of an invocation's items).
+    let budget = 2u * ((item_count() + num_workgroups.x - 1u) / num_workgroups.x);
+    for (var claims = 0u; claims < budget; claims++) {
+    // Every invocation has read the last claim before it is replaced.
+    workgroupBarrier();
+    if local_index == 0u {
+        claimed = atomicAdd(&queue.head, 1u);
+    }
+    let ticket = workgroupUniformLoad(&claimed);
+    if ticket >= item_count() {
+        break;
+    }
+    let item = items[ticket];
+#else
+    var item = vec2<u32>(workgroup.x + workgroup.z * num_workgroups.x, workgroup.y);
+    if WORK_ITEMS {
+        if item.x >= item_count() {
+            return;
+        }
+        item = items[item.x];
+    } else if item.x >= tile.n_columns {
         return;
     }
+#endif
+    let c = item.x;
+    // A skipped item (zeros, first block only) sums no trace.
+    let skipped = (item.y & ITEM_SKIPPED) != 0u;
+    let chunk = item.y & ~ITEM_SKIPPED;
 #if SUBGROUPS
     let lane = subgroup_lane;
     let group = subgroup_index;
@@ -254,7 +315,7 @@ fn migrate(
     if EXACT_WEIGHTS {
         range = tile.exact;
     }
-    let chunk_first = range.begin + workgroup.y * CHUNK;
+    let chunk_first = range.begin + chunk * CHUNK;
     let group_first = chunk_first + group * group_size * SAMPLES;
     // A group whose times all lie past the range has no work: it skips every trace.
     var group_floor = group_first;
@@ -336,7 +397,11 @@ fn migrate(
     }
     let aperture2 = aperture * aperture;
 
-    for (var base = 0u; base < block.n_traces; base += WORKGROUP_SIZE) {
+    var n_traces = block.n_traces;
+    if skipped {
+        n_traces = 0u;
+    }
+    for (var base = 0u; base < n_traces; base += WORKGROUP_SIZE) {
         // 1. Staging: one trace per invocation.
         let i = base + slot;
         var entry = vec4<u32>(0u);
@@ -469,4 +534,7 @@ fn migrate(
             }
         }
     }
+#if PERSISTENT
+    }
+#endif
 }

@@ -82,7 +82,7 @@ pub fn works(s: &Survey, tile: [usize; 2]) -> Vec<TileWork> {
         .tiles(tile[0], tile[1])
         .into_iter()
         .enumerate()
-        .map(|(i, t)| TileWork { tile_index: i, tile: t, bin: None, traces: all.clone() })
+        .map(|(i, t)| TileWork { tile_index: i, tile: t, bin: None, traces: all.clone(), active: None })
         .collect()
 }
 
