@@ -2,6 +2,7 @@
 
     python3 zarr_dataset.py read-dataset DIR      -> JSON summary of traces.zarr + headers.parquet
     python3 zarr_dataset.py read-volume PATH      -> JSON summary of an output volume
+    python3 zarr_dataset.py read-multiscale PATH  -> each level of a multiscale stack against numpy's block means of level 0, and as xarray opens it
     python3 zarr_dataset.py write-dataset DIR V   -> a dataset written with zarr format V (2 or 3)
 
 Called by crates/pstm-engine/tests/python_interop.rs, which compares against pstm's own reading.
@@ -46,6 +47,34 @@ def read_volume(path):
                       "column_0_0": [float(x) for x in data[0, 0, :8]]}))
 
 
+def read_multiscale(path):
+    import xarray as xr
+
+    g = zarr.open_group(path, mode="r")
+    ms = g.attrs["multiscales"][0]
+    level0 = np.asarray(g[ms["datasets"][0]["path"]][:], dtype=np.float64)
+    levels = []
+    for k, d in enumerate(ms["datasets"]):
+        a = np.asarray(g[d["path"]][:], dtype=np.float64)
+        b = 2 ** k
+        # Means of b x b x b blocks, the far edges' partial blocks included (NaN padding).
+        padded = np.pad(level0, [(0, (-n) % b) for n in level0.shape], constant_values=np.nan)
+        s0, s1, s2 = (n // b for n in padded.shape)
+        expected = np.nanmean(padded.reshape(s0, b, s1, b, s2, b), axis=(1, 3, 5))
+        group, name = d["path"].split("/")
+        ds = xr.open_zarr(path, group=group, consolidated=False)
+        levels.append({
+            "path": d["path"],
+            "shape": list(a.shape),
+            "max_abs_error": float(np.max(np.abs(a - expected))),
+            "xarray_sizes": {str(k): int(v) for k, v in ds.sizes.items()},
+            "xarray_variables": list(ds.data_vars),
+            "xarray_sum": float(ds[name].values.astype(np.float64).sum()),
+            "sum": float(a.sum()),
+        })
+    print(json.dumps({"axes": [x["name"] for x in ms["axes"]], "peak": float(np.abs(level0).max()), "levels": levels}))
+
+
 def write_dataset(root, fmt):
     n, ns = 37, 23
     i = np.arange(n)[:, None]
@@ -76,6 +105,8 @@ if __name__ == "__main__":
         read_dataset(sys.argv[2])
     elif cmd == "read-volume":
         read_volume(sys.argv[2])
+    elif cmd == "read-multiscale":
+        read_multiscale(sys.argv[2])
     elif cmd == "write-dataset":
         write_dataset(sys.argv[2], int(sys.argv[3]))
     else:

@@ -45,6 +45,10 @@ enum Command {
         /// Print the plan (tiles, traces, contributions, memory) and stop.
         #[arg(long)]
         dry_run: bool,
+        /// A quick look first: migrate on a grid 2^LEVEL times coarser in x, y and t (default 2:
+        /// about 1/64 of the work) into `<output.directory>-preview` (or --output).
+        #[arg(long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "2")]
+        preview: Option<usize>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -178,18 +182,34 @@ fn run(command: Command) -> Result<()> {
                 bail!("the demo image did not focus at the diffractor");
             }
         }
-        Command::Migrate { config, kernel, output, dry_run, quiet } => {
+        Command::Migrate { config, kernel, output, dry_run, preview, quiet } => {
             let mut cfg = load_job(&config)?;
             if let Some(k) = kernel {
                 cfg.execution.kernel = k;
             }
+            if let Some(level) = preview
+                && !(1..=4).contains(&level)
+            {
+                anyhow::bail!("--preview {level}: the level must be 1 to 4 (2^level times coarser in x, y and t)");
+            }
+            let preview_dir = match (&output, preview) {
+                (Some(o), _) => o.clone(),
+                (None, _) => {
+                    let dir = &cfg.output.directory;
+                    let name = dir.file_name().map_or("migrated".into(), |n| n.to_string_lossy().into_owned());
+                    dir.with_file_name(format!("{name}-preview"))
+                }
+            };
             if let Some(o) = output {
                 cfg.output.directory = o;
             }
             if quiet {
                 cfg.execution.progress = false;
             }
-            let job = MigrationJob::from_config(cfg)?;
+            let mut job = MigrationJob::from_config(cfg)?;
+            if let Some(level) = preview {
+                job = job.preview(level, preview_dir);
+            }
             let kernel = create_kernel(&job.execution.kernel, &KernelOptions::from_config(&job.execution))?;
             if dry_run {
                 println!("{}", executor::plan_only(&job, kernel.as_ref())?);

@@ -209,6 +209,23 @@ pub struct OutputConfig {
     /// Offset image gathers: one volume per offset bin.
     #[serde(default)]
     pub offset_gathers: Option<OffsetGathersConfig>,
+    /// Also write the stack at several resolutions (roadmap 3.4).
+    #[serde(default)]
+    pub multiscale: Option<MultiscaleConfig>,
+}
+
+/// `output.multiscale`: migrated_stack_multiscale.zarr, levels 0 (the stack) to `levels - 1`,
+/// level k the mean of 2^k x 2^k x 2^k blocks of samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MultiscaleConfig {
+    pub levels: usize,
+}
+
+impl Default for MultiscaleConfig {
+    fn default() -> Self {
+        Self { levels: 3 }
+    }
 }
 
 /// The output grid. Omitted values come from the data: origin and counts from the midpoints'
@@ -584,6 +601,14 @@ impl Validate for OutputConfig {
             errors.push(ConfigError::new(join(path, "directory"), "must name an output directory"));
         }
         self.grid.validate(&join(path, "grid"), errors);
+        if let Some(m) = &self.multiscale
+            && !(2..=6).contains(&m.levels)
+        {
+            errors.push(ConfigError::new(
+                join(path, "multiscale.levels"),
+                format!("{} is out of range: 2 to 6 levels (level 0 is the stack itself)", m.levels),
+            ));
+        }
         if let Some(g) = &self.offset_gathers {
             let p = join(path, "offset_gathers");
             match (g.bin_width_m, &g.bins) {

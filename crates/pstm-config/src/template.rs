@@ -59,6 +59,8 @@ output:
     # t_max_ms: 3000
     # dt_ms: 2
   normalized_stack: false   # also write migrated_stack_normalized.zarr (stack / fold)
+  # multiscale:             # also migrated_stack_multiscale.zarr: the stack at several resolutions
+  #   levels: 3             # levels 0 (the stack), 1 and 2: means of 2x2x2 and 4x4x4 blocks
   # offset_gathers:
   #   bin_width_m: 200      # or bins: [[0, 400], [400, 800]]
 

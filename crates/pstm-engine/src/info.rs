@@ -114,8 +114,10 @@ fn describe_volume(path: &Path) -> Result<String> {
         "  grid     origin ({}, {}), dx {} m, dy {} m, rotation {} degrees",
         g.origin_x, g.origin_y, g.dx, g.dy, g.rotation_deg
     );
-    let _ =
-        writeln!(s, "  time     {} .. {} ms every {} ms", g.time.t0_s * 1e3, g.time.last() * 1e3, g.time.dt_s * 1e3);
+    // Milliseconds to the microsecond: times derived from a grid (a preview's, a multiscale
+    // level's) carry float64 noise in their last digits.
+    let ms = |t: f64| (t * 1e6).round() / 1e3;
+    let _ = writeln!(s, "  time     {} .. {} ms every {} ms", ms(g.time.t0_s), ms(g.time.last()), ms(g.time.dt_s));
     for key in ["quantity", "kernel", "config_hash", "note"] {
         if let Some(v) = info.attributes.get(key) {
             let _ = writeln!(s, "  {key:<8} {}", v.as_str().map(String::from).unwrap_or_else(|| v.to_string()));

@@ -53,6 +53,8 @@ pub struct MigrationJob {
     pub config_hash: String,
     /// Adaptive migration (`algorithm.adaptive`), if asked for.
     pub adaptive: Option<AdaptiveSettings>,
+    /// Levels of the multiscale stack (`output.multiscale`), if asked for.
+    pub multiscale_levels: Option<usize>,
 }
 
 impl MigrationJob {
@@ -100,6 +102,7 @@ impl MigrationJob {
         let adaptive = config.algorithm.adaptive.map(|a| a.settings());
         Ok(Self {
             adaptive,
+            multiscale_levels: config.output.multiscale.map(|m| m.levels),
             output_dir: config.output.directory.clone(),
             overwrite: config.output.overwrite,
             normalized_stack: config.output.normalized_stack,
@@ -117,6 +120,30 @@ impl MigrationJob {
 }
 
 impl MigrationJob {
+    /// Columns a tile's origin and size must be multiples of (but at the grid's far edge): the
+    /// coarsest multiscale block, so each tile holds whole blocks; 1 without a multiscale stack.
+    pub fn tile_alignment(&self) -> usize {
+        self.multiscale_levels.map_or(1, |levels| pstm_math::multiscale::block(levels - 1))
+    }
+
+    /// A quick look at this job (`pstm migrate --preview`, the roadmap's coarse-first
+    /// refinement): the same traces and operator migrated on a grid 2^level times coarser in x,
+    /// y and t (`pstm_math::multiscale::preview_grid`), into `output_dir`, without the
+    /// multiscale stack or adaptive migration. A sample of the full image, not a mean of it:
+    /// about 1/8^level of the work.
+    pub fn preview(&self, level: usize, output_dir: PathBuf) -> MigrationJob {
+        MigrationJob {
+            grid: pstm_math::multiscale::preview_grid(&self.grid, level),
+            gathers: self.gathers.clone(),
+            output_dir,
+            multiscale_levels: None,
+            adaptive: None,
+            normalized_stack: self.normalized_stack,
+            overwrite: self.overwrite,
+            ..self.coarse_pass(&AdaptiveSettings { factor: 1, ..Default::default() })
+        }
+    }
+
     /// The coarse pass of an adaptive run: this job's traces, velocity and operator on the
     /// coarse grid of `settings` (`pstm_math::adaptive::coarse_grid`), the stack only.
     pub fn coarse_pass(&self, settings: &AdaptiveSettings) -> MigrationJob {
@@ -134,6 +161,7 @@ impl MigrationJob {
             execution: self.execution.clone(),
             config_hash: self.config_hash.clone(),
             adaptive: None,
+            multiscale_levels: None,
         }
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use pstm_io::volume::VolumeElement;
-use pstm_io::{Staged, VolumeWriter};
+use pstm_io::{MultiscaleWriter, Staged, VolumeWriter};
 use pstm_kernel::TileImage;
 use pstm_math::{OutputGrid, Tile};
 
@@ -14,6 +14,10 @@ use crate::job::MigrationJob;
 pub const STACK: &str = "migrated_stack.zarr";
 pub const FOLD: &str = "fold.zarr";
 pub const NORMALIZED: &str = "migrated_stack_normalized.zarr";
+/// The stack at several resolutions (`output.multiscale`): a group, level k in `k/stack`.
+pub const MULTISCALE: &str = "migrated_stack_multiscale.zarr";
+/// The array name of each level of [`MULTISCALE`].
+pub const MULTISCALE_ARRAY: &str = "stack";
 pub const GATHERS: &str = "gathers";
 pub const RUN_RECORD: &str = "run.json";
 
@@ -39,6 +43,7 @@ pub struct ZarrOutput {
     stack: VolumeWriter,
     fold: VolumeWriter,
     normalized: Option<VolumeWriter>,
+    multiscale: Option<MultiscaleWriter>,
     gathers: Vec<VolumeWriter>,
 }
 
@@ -87,6 +92,17 @@ impl ZarrOutput {
         } else {
             None
         };
+        let multiscale = match job.multiscale_levels {
+            Some(levels) => Some(MultiscaleWriter::create(
+                &root.join(MULTISCALE),
+                MULTISCALE_ARRAY,
+                grid,
+                levels,
+                tile_shape,
+                attrs("stack", "raw sum of weighted contributions; level k: the mean of its 2^k x 2^k x 2^k blocks"),
+            )?),
+            None => None,
+        };
         let mut gathers = Vec::new();
         if let Some(bins) = job.gathers.as_ref().map(|g| &g.bins) {
             let dir = root.join(GATHERS);
@@ -98,7 +114,7 @@ impl ZarrOutput {
                 gathers.push(VolumeWriter::create(&dir.join(gather_name(k)), grid, tile_shape, VolumeElement::F32, a)?);
             }
         }
-        Ok(Self { staged, stack, fold, normalized, gathers })
+        Ok(Self { staged, stack, fold, normalized, multiscale, gathers })
     }
 
     /// Write the run record and move the directory into place.
@@ -119,6 +135,9 @@ impl OutputSink for ZarrOutput {
                 self.fold.write_tile_u32(tile, &image.fold)?;
                 if let Some(n) = &self.normalized {
                     n.write_tile_f32(tile, &normalize(&image.image, &image.fold))?;
+                }
+                if let Some(m) = &self.multiscale {
+                    m.write_tile(tile, &image.image)?;
                 }
             }
         }

@@ -180,9 +180,15 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
         contributions: per_column * (columns_total * nt) as f64,
     };
     let mut shape_cost = None;
+    let align = job.tile_alignment();
     let tile_shape = match job.execution.tile {
         Some([tx, ty]) => {
             let (tx, ty) = (tx.min(grid.nx), ty.min(grid.ny));
+            if (tx < grid.nx && tx % align != 0) || (ty < grid.ny && ty % align != 0) {
+                return Err(EngineError::Plan(format!(
+                    "execution.tile = [{tx}, {ty}]: output.multiscale needs tiles whose sides are multiples of {align} (its coarsest block) or span the grid"
+                )));
+            }
             if tx * ty > max_tile_columns {
                 return Err(EngineError::Plan(format!(
                     "execution.tile = [{tx}, {ty}] holds {} columns but the memory budget and kernel allow {max_tile_columns}; make it smaller or raise execution.max_memory_gb",
@@ -194,7 +200,9 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
         None => {
             let cost = costs.choose(max_tile_columns);
             shape_cost = Some(cost);
-            cost.shape
+            // Whole multiscale blocks in every tile: sides rounded down to the block.
+            let side = |t: usize, n: usize| if t >= n { n } else { (t / align * align).max(align).min(n) };
+            (side(cost.shape.0, grid.nx), side(cost.shape.1, grid.ny))
         }
     };
     let tiles = grid.tiles(tile_shape.0, tile_shape.1);

@@ -23,16 +23,21 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
 
+/// A 300 m survey with one diffractor and noise.
+fn noisy_diffractor(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut spec = common::spec(300.0, 0.4, "{constant: 2000}");
+    spec.diffractors.push(common::diffractor(150.0, 150.0, 200.0));
+    spec.noise = 0.1;
+    common::write_survey(dir, "survey", &spec)
+}
+
 #[test]
 fn python_reads_what_pstm_writes() {
     if !python::available("python_reads_what_pstm_writes", MODULES) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut spec = common::spec(300.0, 0.4, "{constant: 2000}");
-    spec.diffractors.push(common::diffractor(150.0, 150.0, 200.0));
-    spec.noise = 0.1;
-    let ds_path = common::write_survey(dir.path(), "survey", &spec);
+    let ds_path = noisy_diffractor(dir.path());
     let ds = Dataset::open(&ds_path).unwrap();
     let samples = ds.read_traces(0..ds.layout().n_traces).unwrap();
     let p = python::json("zarr_dataset.py", &[OsStr::new("read-dataset"), ds_path.as_os_str()]);
@@ -83,6 +88,41 @@ fn python_reads_what_pstm_writes() {
     let fold =
         python::json("zarr_dataset.py", &[OsStr::new("read-volume"), out.join(pstm_engine::output::FOLD).as_os_str()]);
     assert_eq!(fold["dtype"], "uint32");
+}
+
+#[test]
+fn python_and_xarray_read_the_multiscale_stack() {
+    if !python::available("python_and_xarray_read_the_multiscale_stack", "zarr, numpy, xarray") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ds_path = noisy_diffractor(dir.path());
+    let text = format!(
+        "input: {{dataset: {}}}\nvelocity: {{constant: 2000}}\nalgorithm: {{aperture: {{max_m: 300}}}}\noutput: {{directory: {}, grid: {{dx: 25, dy: 25}}, multiscale: {{levels: 3}}}}\nexecution: {{progress: false}}\n",
+        ds_path.display(),
+        dir.path().join("out").display()
+    );
+    let job = pstm_engine::MigrationJob::from_config(pstm_config::from_yaml_str(&text).unwrap()).unwrap();
+    let k = pstm_engine::create_kernel("cpu", &Default::default()).unwrap();
+    let out = pstm_engine::executor::migrate(&job, k.as_ref(), Default::default()).unwrap().output.unwrap();
+    let path = out.join(pstm_engine::output::MULTISCALE);
+    let v = python::json("zarr_dataset.py", &[OsStr::new("read-multiscale"), path.as_os_str()]);
+    assert_eq!(v["axes"], serde_json::json!(["x", "y", "t"]));
+    let levels = v["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 3);
+    let peak = v["peak"].as_f64().unwrap();
+    let g = job.grid;
+    for (k, level) in levels.iter().enumerate() {
+        let b = 1usize << k;
+        let shape = [g.nx.div_ceil(b), g.ny.div_ceil(b), g.time.nt.div_ceil(b)];
+        assert_eq!(level["shape"], serde_json::json!(shape), "level {k}");
+        let error = level["max_abs_error"].as_f64().unwrap();
+        assert!(error <= 1e-6 * peak, "level {k}: numpy's block mean differs by {error} (peak {peak})");
+        assert_eq!(level["xarray_variables"], serde_json::json!(["stack"]), "level {k}");
+        assert_eq!(level["xarray_sizes"], serde_json::json!({"x": shape[0], "y": shape[1], "t": shape[2]}));
+        assert!(close(level["xarray_sum"].as_f64().unwrap(), level["sum"].as_f64().unwrap()));
+        println!("level {k}: {shape:?}, numpy block mean within {error:.2e} (peak {peak:.3e}), xarray reads it");
+    }
 }
 
 #[test]

@@ -31,4 +31,4 @@ pub use dataset::{Dataset, DatasetLayout, DatasetWriter, TraceChunks, write_data
 pub use error::{IoError, Result};
 pub use headers::TraceHeaders;
 pub use staging::Staged;
-pub use volume::{VolumeInfo, VolumeReader, VolumeWriter};
+pub use volume::{MultiscaleWriter, VolumeInfo, VolumeReader, VolumeWriter};

@@ -87,6 +87,99 @@ impl VolumeWriter {
     }
 }
 
+/// A volume at several resolutions (`pstm_math::multiscale`): a zarr group whose subgroup `k`
+/// holds level `k` as the array `name` (dimensions x, y, t), so that zarr-python opens the whole
+/// hierarchy and xarray opens a level as a dataset (`xr.open_zarr(path, group="1")`). The group's
+/// `multiscales` attribute lists the levels with their scale and translation, after the OME-NGFF
+/// convention, in grid-local metres along x and y and milliseconds along t.
+pub struct MultiscaleWriter {
+    grid: OutputGrid,
+    levels: Vec<VolumeWriter>,
+}
+
+impl MultiscaleWriter {
+    /// A group of `levels` levels (level 0 included) over `grid`, each tile of `chunk_xy` columns a
+    /// chunk of level 0 (and of each level, at its scale).
+    pub fn create(
+        path: &Path,
+        name: &str,
+        grid: &OutputGrid,
+        levels: usize,
+        chunk_xy: (usize, usize),
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self> {
+        use pstm_math::multiscale::{block, level_grid};
+        let datasets: Vec<serde_json::Value> = (0..levels)
+            .map(|k| {
+                let g = level_grid(grid, k);
+                serde_json::json!({
+                    "path": format!("{k}/{name}"),
+                    "block": block(k),
+                    "coordinateTransformations": [
+                        {"type": "scale", "scale": [g.dx, g.dy, g.time.dt_s * 1e3]},
+                        {"type": "translation", "translation": [
+                            (block(k) - 1) as f64 / 2.0 * grid.dx,
+                            (block(k) - 1) as f64 / 2.0 * grid.dy,
+                            g.time.t0_s * 1e3,
+                        ]},
+                    ],
+                })
+            })
+            .collect();
+        let mut attrs = grid_attributes(grid);
+        attrs.extend(extra.clone());
+        attrs.insert(
+            "multiscales".into(),
+            serde_json::json!([{
+                "version": "0.4",
+                "name": name,
+                "type": "mean of 2^k x 2^k x 2^k blocks of level 0",
+                "axes": [
+                    {"name": "x", "type": "space", "unit": "meter"},
+                    {"name": "y", "type": "space", "unit": "meter"},
+                    {"name": "t", "type": "time", "unit": "millisecond"},
+                ],
+                "datasets": datasets,
+            }]),
+        );
+        zarr::create_group(path, attrs)?;
+        let mut writers = Vec::with_capacity(levels);
+        for k in 0..levels {
+            let g = level_grid(grid, k);
+            let b = block(k);
+            let mut level_attrs = extra.clone();
+            level_attrs.insert("multiscale_level".into(), k.into());
+            level_attrs.insert("block".into(), b.into());
+            zarr::create_group(&path.join(k.to_string()), serde_json::Map::new())?;
+            let chunk = (chunk_xy.0.div_ceil(b), chunk_xy.1.div_ceil(b));
+            writers.push(VolumeWriter::create(
+                &path.join(k.to_string()).join(name),
+                &g,
+                chunk,
+                Element::F32,
+                level_attrs,
+            )?);
+        }
+        Ok(Self { grid: *grid, levels: writers })
+    }
+
+    /// Write a tile of level 0 (`data[c * nt + it]`) and its block averages at every level. The
+    /// tile must hold whole blocks of the coarsest level (`pstm_math::multiscale::aligned`).
+    pub fn write_tile(&self, tile: &Tile, data: &[f32]) -> Result<()> {
+        let coarsest = self.levels.len() - 1;
+        assert!(
+            pstm_math::multiscale::aligned(tile, &self.grid, coarsest),
+            "{tile:?} is not aligned to level {coarsest}"
+        );
+        self.levels[0].write_tile_f32(tile, data)?;
+        for (k, writer) in self.levels.iter().enumerate().skip(1) {
+            let (t, level) = pstm_math::multiscale::tile_level(tile, self.grid.time.nt, data, k);
+            writer.write_tile_f32(&t, &level)?;
+        }
+        Ok(())
+    }
+}
+
 /// What a volume's metadata says.
 #[derive(Debug, Clone)]
 pub struct VolumeInfo {

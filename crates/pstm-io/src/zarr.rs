@@ -50,6 +50,18 @@ pub(crate) fn create(
     Ok(array)
 }
 
+/// Create a v3 group at `path` (a directory whose children are other arrays and groups) and
+/// store its metadata.
+pub(crate) fn create_group(path: &Path, attributes: serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    std::fs::create_dir_all(path).map_err(|e| IoError::fs(path, e))?;
+    let store = Arc::new(FilesystemStore::new(path).map_err(|e| IoError::zarr(path, e))?);
+    let group = zarrs::group::GroupBuilder::new()
+        .attributes(attributes)
+        .build(store, "/")
+        .map_err(|e| IoError::zarr(path, e))?;
+    group.store_metadata().map_err(|e| IoError::zarr(path, e))
+}
+
 pub(crate) fn attr_f64(array: &ZArray, path: &Path, name: &str) -> Result<f64> {
     array
         .attributes()

@@ -38,7 +38,7 @@ impl Default for AdaptiveSettings {
 
 /// Where the coarse pass's columns lie on the fine grid: every `factor`-th column, offset to the
 /// centre of its block of `factor` columns (held inside the grid), and how many there are.
-fn coarse_axis(n: usize, factor: usize) -> (f64, usize) {
+pub(crate) fn coarse_axis(n: usize, factor: usize) -> (f64, usize) {
     let offset = ((factor - 1) as f64 / 2.0).min((n - 1) as f64 / 2.0);
     let count = ((n - 1) as f64 - offset).div_euclid(factor as f64) as usize + 1;
     (offset, count)

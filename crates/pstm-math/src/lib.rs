@@ -29,6 +29,7 @@ pub mod geometry;
 pub mod grid;
 pub mod interp;
 pub mod model;
+pub mod multiscale;
 pub mod operator;
 pub mod prefilter;
 pub mod rng;
