@@ -39,6 +39,10 @@ pub fn describe(path: &Path) -> Result<String> {
                 s += &describe_volume(&p)?;
             }
         }
+        let m = path.join(output::MULTISCALE);
+        if m.is_dir() {
+            s += &describe_multiscale(&m)?;
+        }
         let g = path.join(output::GATHERS);
         if g.is_dir() {
             let mut names: Vec<_> =
@@ -48,6 +52,9 @@ pub fn describe(path: &Path) -> Result<String> {
         }
         return Ok(s);
     }
+    if path.join("0").join(output::MULTISCALE_ARRAY).exists() {
+        return describe_multiscale(path);
+    }
     if path.join("zarr.json").exists() || path.join(".zarray").exists() {
         return describe_volume(path);
     }
@@ -55,6 +62,30 @@ pub fn describe(path: &Path) -> Result<String> {
         "{}: not a pstm dataset (traces.zarr + headers.parquet), volume (zarr) or output directory",
         path.display()
     )))
+}
+
+/// A multiscale stack: one line per level.
+fn describe_multiscale(path: &Path) -> Result<String> {
+    let mut s = format!("multiscale stack {}\n", path.display());
+    for k in 0.. {
+        let p = path.join(k.to_string()).join(output::MULTISCALE_ARRAY);
+        if !p.exists() {
+            break;
+        }
+        let g = VolumeReader::open(&p)?.info().grid;
+        let _ = writeln!(
+            s,
+            "  level {k}  {} x {} x {}, dx {} m, dy {} m, dt {} ms ({})",
+            g.nx,
+            g.ny,
+            g.time.nt,
+            g.dx,
+            g.dy,
+            (g.time.dt_s * 1e6).round() / 1e3,
+            p.display()
+        );
+    }
+    Ok(s)
 }
 
 fn describe_dataset(path: &Path) -> Result<String> {

@@ -69,6 +69,11 @@ fn multiscale_levels_are_block_means_of_the_stack() {
         assert!(worst <= 1e-6, "level {k}: {worst}");
     }
 
+    // `pstm info` lists the levels, of the output directory and of the group itself.
+    let text = pstm_engine::info::describe(&out).unwrap();
+    assert!(text.contains("level 2  4 x 3 x 50, dx 100 m"), "{text}");
+    assert!(pstm_engine::info::describe(&out.join(MULTISCALE)).unwrap().contains("level 1  7 x 6 x 100"));
+
     // A tile that splits the coarsest blocks is refused, naming the key.
     config.execution.tile = Some([6, 4]);
     config.output.overwrite = true;
