@@ -322,6 +322,9 @@ pub struct GpuConfig {
     pub persistent: bool,
     /// gpu-v3: workgroups of the persistent grid (default: tuned per adapter).
     pub persistent_workgroups: Option<u32>,
+    /// gpu-v3: legs' traveltimes read from a table per output time and distance instead of
+    /// computed (a velocity that varies with time only; within 0.002 trace samples).
+    pub traveltime_table: bool,
 }
 
 impl Default for GpuConfig {
@@ -341,6 +344,7 @@ impl Default for GpuConfig {
             samples_per_invocation: None,
             persistent: false,
             persistent_workgroups: None,
+            traveltime_table: false,
         }
     }
 }

@@ -85,6 +85,7 @@ execution:
     # samples_per_invocation: 4  # gpu-v2: 1 | 2 | 4 | 8 output times per invocation
     persistent: false       # gpu-v3: a fixed grid claims work items from a queue on the device
     # persistent_workgroups: 4096  # gpu-v3: size of that grid (default: tuned per adapter)
+    traveltime_table: false # gpu-v3: legs' times from a table (V(t) only), not computed
   progress: true
 "#;
 

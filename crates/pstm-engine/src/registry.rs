@@ -72,6 +72,7 @@ impl KernelOptions {
             v2: self.gpu_v2(),
             persistent: self.gpu.persistent,
             persistent_workgroups: self.gpu.persistent_workgroups,
+            traveltime_table: self.gpu.traveltime_table,
         }
     }
 

@@ -7,12 +7,18 @@
 //!   the launch count no longer grows with the tile. Off: one workgroup per item (gpu-v2's
 //!   dispatch when no cell is skipped). Each item is migrated exactly as gpu-v2 migrates that
 //!   column and chunk, so the image is gpu-v2's bit for bit.
+//! - **Traveltime tables** (3.1, `execution.gpu.traveltime_table`): where the velocity varies
+//!   with time only, the legs' one-way times come from a table per output time and distance
+//!   (`pstm_math::traveltime_table`, within [`TABLE_TOLERANCE_SAMPLES`](crate::gpu_v2::TABLE_TOLERANCE_SAMPLES))
+//!   instead of two roots per contribution. Measured 8-9x slower on an H200, so off: it is for
+//!   traveltimes that cost more than two loads.
 //! - **Adaptive migration** (3.3, `algorithm.adaptive`, off by default): the engine's coarse
 //!   pass and mask (`pstm_math::adaptive`) reach the kernel as each tile's active cells; only the
 //!   items with an active cell are migrated, and the others are written as zeros by the tile's
 //!   first block. [`work_items`](crate::gpu_v2::work_items) builds the list.
 //!
-//! With `persistent: off` and no adaptive mask, gpu-v3 runs gpu-v2's pipelines unchanged.
+//! With `persistent` and `traveltime_table` off and no adaptive mask, gpu-v3 runs gpu-v2's
+//! pipelines unchanged.
 
 use std::sync::Arc;
 
@@ -33,6 +39,8 @@ pub struct GpuV3Options {
     pub persistent: bool,
     /// Workgroups of the persistent grid; `None`: tuned per adapter.
     pub persistent_workgroups: Option<u32>,
+    /// Legs' times read from a traveltime table (`execution.gpu.traveltime_table`).
+    pub traveltime_table: bool,
 }
 
 /// The persistent grid measured best on `info`'s kind of adapter, and which measurement says so
@@ -62,6 +70,11 @@ pub fn create(ctx: Arc<GpuContext>, options: GpuV3Options) -> Result<GpuV2Kernel
         });
     }
     let origin = if options.persistent_workgroups.is_some() { "execution.gpu" } else { tuned_origin };
-    let v3 = V3 { persistent: options.persistent, workgroups, workgroups_origin: origin };
+    let v3 = V3 {
+        persistent: options.persistent,
+        traveltime_table: options.traveltime_table,
+        workgroups,
+        workgroups_origin: origin,
+    };
     GpuV2Kernel::build(ctx, options.v2, Some(v3))
 }

@@ -274,7 +274,8 @@ pub struct TileParamsV2 {
     pub first_time_samples: f32,
     pub time_step_samples: f32,
     pub n_active: u32,
-    pub pad3: u32,
+    /// gpu-v3: entries per row of the traveltime table.
+    pub table_distances: u32,
 }
 
 impl TileParamsV2 {
@@ -304,7 +305,7 @@ impl TileParamsV2 {
             first_time_samples: (time.t0_s / layout.dt_s) as f32,
             time_step_samples: (time.dt_s / layout.dt_s) as f32,
             n_active: 0,
-            pad3: 0,
+            table_distances: 0,
         }
     }
 }

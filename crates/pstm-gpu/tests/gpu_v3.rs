@@ -12,11 +12,11 @@ use common::run_session;
 use common::survey::{Survey, operator, pool, setup, survey, works};
 use pstm_gpu::gpu_v3::{self, GpuV3Options};
 use pstm_gpu::{GpuContext, GpuV1Options, GpuV2Kernel, GpuV2Options};
-use pstm_kernel::parity::ParityCase;
-use pstm_kernel::{FinishedTile, MigrationKernel, TileWork, migrate_tile};
-use pstm_math::VelocityModel;
+use pstm_kernel::parity::{ParityCase, borderline_mask, compare};
+use pstm_kernel::{CpuRefKernel, FinishedTile, MigrationKernel, TileTask, TileWork, TraceStore, migrate_tile};
 use pstm_math::adaptive::TileCells;
 use pstm_math::rng::SplitMix64;
+use pstm_math::{VelocityFunction, VelocityModel, VelocityType};
 
 /// Tiles by index: (image bits, fold).
 fn by_tile(mut tiles: Vec<FinishedTile>) -> Vec<(Vec<u32>, Vec<u32>)> {
@@ -51,8 +51,11 @@ fn shapes() -> [GpuV2Options; 2] {
 }
 
 fn v3(ctx: &Arc<GpuContext>, v2: GpuV2Options, persistent: bool, workgroups: Option<u32>) -> GpuV2Kernel {
-    gpu_v3::create(ctx.clone(), GpuV3Options { v2, persistent, persistent_workgroups: workgroups })
-        .unwrap_or_else(|e| panic!("{e}"))
+    gpu_v3::create(
+        ctx.clone(),
+        GpuV3Options { v2, persistent, persistent_workgroups: workgroups, traveltime_table: false },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -142,4 +145,52 @@ fn gpu_v3_migrates_the_active_items_as_gpu_v2_and_zeroes_the_others() {
             eprintln!("gpu-v3 (persistent {persistent}, chunks of {chunk}): {kept} items migrated, {skipped} skipped");
         }
     }
+}
+
+#[test]
+fn gpu_v3_with_traveltime_tables_stays_within_1e_3_of_the_reference() {
+    let Some(ctx) = common::gpu_context("gpu_v3_with_traveltime_tables_stays_within_1e_3_of_the_reference") else {
+        return;
+    };
+    let mut s = survey(33, 9, 7, TRACES);
+    // From time 0: the shallowest rows are computed, not tabulated.
+    s.grid.time.t0_s = 0.0;
+    let (op, pool) = (operator(), pool());
+    let tables = GpuV3Options { traveltime_table: true, ..Default::default() };
+    let kernel = gpu_v3::create(ctx.clone(), tables).unwrap();
+    for (name, model) in [
+        ("constant", VelocityModel::constant(2400.0)),
+        (
+            "v(t)",
+            VelocityModel::new(VelocityFunction::Linear { v0: 1800.0, k: 900.0 }, VelocityType::Interval).unwrap(),
+        ),
+    ] {
+        let reference = by_index(
+            run_session(&CpuRefKernel, setup(&s, &model, &op, &pool, TILE), works(&s, TILE), &|_| true).unwrap(),
+        );
+        let got =
+            by_index(run_session(&kernel, setup(&s, &model, &op, &pool, TILE), works(&s, TILE), &|_| true).unwrap());
+        let description = kernel.device();
+        assert!(description.contains("traveltime table 120 x"), "{description}");
+        let mut worst = 0.0f64;
+        for (r, c) in reference.iter().zip(&got) {
+            let columns = s.grid.tile_columns(&r.tile);
+            let v = model.sample(&columns, &s.grid.time).unwrap();
+            let task = TileTask { columns: &columns, time: s.grid.time, velocity: &v, operator: &op };
+            let ids: Vec<u32> = (0..s.store.geometry.len() as u32).collect();
+            let blocks = [s.store.block(&ids).unwrap()];
+            let cmp = compare(&r.image, &c.image, Some(&borderline_mask(&task, &blocks)));
+            assert_eq!(cmp.non_finite, 0, "{name}: {cmp}");
+            worst = worst.max(cmp.rel_l2);
+        }
+        eprintln!(
+            "gpu-v3 with traveltime tables, {name} velocity: worst relative L2 against cpu-ref {worst:.2e} ({description})"
+        );
+        assert!(worst <= 1e-3, "{name}: relative L2 {worst}");
+    }
+}
+
+fn by_index(mut tiles: Vec<FinishedTile>) -> Vec<FinishedTile> {
+    tiles.sort_by_key(|t| t.tile_index);
+    tiles
 }

@@ -56,6 +56,8 @@ fn all_variants() -> Vec<(&'static WgslFile, Specialisation)> {
             base().with_const("TRACE_PAIRS", false),
             base().with_const("ZERO_START", true),
             base().with_const("WORK_ITEMS", true),
+            base().with_const("TRAVELTIME_TABLE", true),
+            base().with_const("TRAVELTIME_TABLE", true).with_const("DIP_APERTURE", true).with_const("ZERO_START", true),
             base().with_const("WORK_ITEMS", true).with_flag(pstm_gpu::gpu_v2::PERSISTENT_FLAG, true),
             base()
                 .with_const("ABLATE_ROOTS", true)
@@ -299,7 +301,7 @@ fn host_structs() -> Vec<(&'static str, Fields, usize)> {
                 first_time_samples: f32,
                 time_step_samples: f32,
                 n_active: u32,
-                pad3: u32,
+                table_distances: u32,
             }),
             size_of::<TileParamsV2>(),
         ),

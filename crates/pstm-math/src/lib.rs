@@ -34,6 +34,7 @@ pub mod operator;
 pub mod prefilter;
 pub mod rng;
 pub mod traveltime;
+pub mod traveltime_table;
 pub mod velocity;
 pub mod wavelet;
 pub mod weights;

@@ -83,7 +83,7 @@ pub const SAMPLES_PER_INVOCATION: [u32; 4] = [1, 2, 4, 8];
 
 /// Group 0 of `shaders/gpu_v2.wgsl`; `tests/wgsl.rs` checks it against the WGSL. gpu-v2 binds
 /// placeholders at 12 and 13 (gpu-v3's work items and counter), which its pipelines never read.
-pub const BINDINGS: [Binding; 14] = [
+pub const BINDINGS: [Binding; 16] = [
     Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParamsV2>() },
     Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParamsV2>() },
     Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead, element_bytes: size_of::<ColumnV1>() },
@@ -98,7 +98,17 @@ pub const BINDINGS: [Binding; 14] = [
     Binding { binding: 11, name: "times", kind: BindingKind::StorageRead, element_bytes: size_of::<OutputTimeV2>() },
     Binding { binding: 12, name: "items", kind: BindingKind::StorageRead, element_bytes: 8 },
     Binding { binding: 13, name: "queue", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
+    Binding { binding: 14, name: "table", kind: BindingKind::StorageRead, element_bytes: 8 },
+    Binding { binding: 15, name: "table_rows", kind: BindingKind::StorageRead, element_bytes: 4 },
 ];
+
+/// gpu-v3's traveltime tables: interpolation error allowed (trace samples). The 0.05
+/// samples shifts a 25 Hz wavelet at 2 ms by 1.5%; the image's 1e-3 budget needs far less.
+pub const TABLE_TOLERANCE_SAMPLES: f64 = 0.002;
+/// The longest row a table may have, and the distance it covers as a multiple of the aperture
+/// (legs reach past the aperture by half an offset; longer legs take their roots).
+pub const TABLE_MAX_DISTANCES: usize = 4096;
+pub const TABLE_REACH: f64 = 1.5;
 
 /// Group 0 of `shaders/gpu_v2_pairs.wgsl`.
 pub const PAIRS_BINDINGS: [Binding; 3] = [
@@ -201,6 +211,8 @@ enum Items {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct V3 {
     pub persistent: bool,
+    /// Legs' times from a table where the velocity varies with time only.
+    pub traveltime_table: bool,
     /// Workgroups of the persistent grid.
     pub workgroups: u32,
     pub workgroups_origin: &'static str,
@@ -210,6 +222,8 @@ pub struct V3 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Variant {
     items: Items,
+    /// Legs' times from the job's traveltime table.
+    table: bool,
     /// The velocity texture is sampled through a filtering sampler (the layout differs).
     filtering: bool,
     dip: bool,
@@ -221,6 +235,8 @@ struct Variant {
 
 /// A job's compiled state: its pipelines and the output times each migrates.
 pub struct Job {
+    /// gpu-v3: the traveltime table's pairs and rows, and its entries per row.
+    table: Option<(wgpu::Buffer, wgpu::Buffer, u32)>,
     fast: wgpu::ComputePipeline,
     /// gpu-v3: the fast times by work items.
     listed: Option<wgpu::ComputePipeline>,
@@ -249,6 +265,8 @@ pub struct GpuV2Kernel {
     pipelines: Mutex<HashMap<Variant, wgpu::ComputePipeline>>,
     /// Stages left out for a measurement ([`ABLATE_ENV`]); empty in real use.
     ablations: Vec<&'static str>,
+    /// The last job's traveltime table, for the description.
+    table_note: Mutex<String>,
     max_binding_bytes: u64,
     max_workgroups_per_dimension: u32,
     stats: Mutex<PipelineStats>,
@@ -364,6 +382,7 @@ impl GpuV2Kernel {
             unused_pairs,
             pipelines: Mutex::new(HashMap::new()),
             ablations,
+            table_note: Mutex::new(String::new()),
             stats: Mutex::new(PipelineStats::default()),
             velocity_path: Mutex::new(String::new()),
             ctx,
@@ -376,6 +395,7 @@ impl GpuV2Kernel {
         };
         kernel.pipeline(Variant {
             items,
+            table: false,
             filtering: false,
             dip: false,
             weight_power: 2,
@@ -415,6 +435,7 @@ impl GpuV2Kernel {
             .with_const("TRACE_PAIRS", self.options.trace_pairs)
             .with_const("ZERO_START", variant.zero_start)
             .with_const("WORK_ITEMS", variant.items != Items::Grid)
+            .with_const("TRAVELTIME_TABLE", variant.table)
             .with_flag(PERSISTENT_FLAG, variant.items == Items::Persistent)
             .with_flag(SUBGROUPS_FLAG, self.subgroups);
         ABLATIONS.iter().fold(spec, |spec, (name, constant)| spec.with_const(constant, self.ablations.contains(name)))
@@ -448,6 +469,33 @@ impl GpuV2Kernel {
     pub fn v3(&self) -> Option<&V3> {
         self.v3.as_ref()
     }
+
+    /// The job's traveltime table, where gpu-v3's switch asks for one and the job allows it: a
+    /// straight-ray traveltime and a velocity that varies with time only.
+    fn traveltime_table(&self, statics: &Statics) -> Option<pstm_math::traveltime_table::TraveltimeTable> {
+        if !self.v3.is_some_and(|v3| v3.traveltime_table) {
+            return None;
+        }
+        let note = |text: &str| *self.table_note.lock().unwrap_or_else(|e| e.into_inner()) = text.to_string();
+        let velocities = match (&statics.time_velocities, statics.operator.traveltime) {
+            (Some(v), pstm_math::Traveltime::StraightRay) => v,
+            (None, _) => {
+                note("no traveltime table under a laterally varying velocity (roots)");
+                return None;
+            }
+        };
+        let dt = statics.layout.dt_s;
+        let half: Vec<f64> = (0..statics.time.nt).map(|i| (0.5 * statics.time.time(i) / dt).powi(2)).collect();
+        let inv_v2: Vec<f64> = velocities.iter().map(|&v| (1.0 / (v as f64 * dt)).powi(2)).collect();
+        let reach = TABLE_REACH * statics.operator.aperture.max_m;
+        Some(pstm_math::traveltime_table::TraveltimeTable::build(
+            &half,
+            &inv_v2,
+            reach,
+            TABLE_TOLERANCE_SAMPLES,
+            TABLE_MAX_DISTANCES,
+        ))
+    }
 }
 
 impl DeviceKernel for GpuV2Kernel {
@@ -477,6 +525,10 @@ impl DeviceKernel for GpuV2Kernel {
             out.push("trace pairs off".into());
         }
         if let Some(v3) = &self.v3 {
+            if v3.traveltime_table {
+                let note = self.table_note.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                out.push(if note.is_empty() { "traveltime tables".to_string() } else { note });
+            }
             out.push(if v3.persistent {
                 format!("persistent grid of {} workgroups ({})", v3.workgroups, v3.workgroups_origin)
             } else {
@@ -533,8 +585,10 @@ impl DeviceKernel for GpuV2Kernel {
             )));
         }
         let op: &ImagingOperator = &statics.operator;
+        let table = self.traveltime_table(statics);
         let variant = Variant {
             items: Items::Grid,
+            table: table.is_some(),
             filtering: statics.filtering,
             dip: op.aperture.mode == ApertureMode::Dip,
             weight_power: op.weights.spreading as u32 + op.weights.obliquity as u32,
@@ -543,7 +597,11 @@ impl DeviceKernel for GpuV2Kernel {
         };
         let (exact_times, fast_times) = weight_time_ranges(&statics.time, &statics.layout, op);
         let compiled = |variant: Variant| self.pipeline(variant).map_err(|e| e.into_kernel_error(self.name()));
-        let exact = if exact_times.is_empty() { None } else { Some(compiled(Variant { exact: true, ..variant })?) };
+        let exact = if exact_times.is_empty() {
+            None
+        } else {
+            Some(compiled(Variant { exact: true, table: false, ..variant })?)
+        };
         let listed = match self.v3 {
             None => None,
             Some(v3) => {
@@ -551,7 +609,30 @@ impl DeviceKernel for GpuV2Kernel {
                 Some(compiled(Variant { items, ..variant })?)
             }
         };
-        Ok(Job { fast: compiled(variant)?, listed, exact, fast_times, exact_times })
+        let table = table.map(|t| {
+            let device = self.ctx.device();
+            let init = |label: &str, contents: &[u8]| {
+                wgpu::util::DeviceExt::create_buffer_init(
+                    device,
+                    &wgpu::util::BufferInitDescriptor {
+                        label: Some(label),
+                        contents,
+                        usage: wgpu::BufferUsages::STORAGE,
+                    },
+                )
+            };
+            let pairs = init("pstm.gpu_v3.table", bytemuck::cast_slice(&t.pairs));
+            let rows = init("pstm.gpu_v3.table_rows", bytemuck::cast_slice(&t.inv_spacing));
+            *self.table_note.lock().unwrap_or_else(|e| e.into_inner()) = format!(
+                "traveltime table {} x {} ({:.1} MiB, {} rows tabulated)",
+                t.inv_spacing.len(),
+                t.n_distances,
+                t.bytes() as f64 / 1048576.0,
+                t.tabulated_rows()
+            );
+            (pairs, rows, t.n_distances as u32)
+        });
+        Ok(Job { table, fast: compiled(variant)?, listed, exact, fast_times, exact_times })
     }
 
     fn output_times(&self, times: &[f64], layout: &TraceLayout, cube: Option<&VelocityCube>) -> Vec<u8> {
@@ -562,7 +643,7 @@ impl DeviceKernel for GpuV2Kernel {
         size_of::<TileParamsV2>()
     }
 
-    fn tile_params(&self, _: &Job, statics: &Statics, n_columns: usize, items: Option<&TileItems>) -> Vec<u8> {
+    fn tile_params(&self, job: &Job, statics: &Statics, n_columns: usize, items: Option<&TileItems>) -> Vec<u8> {
         let mut params = TileParamsV2::new(
             n_columns,
             &statics.time,
@@ -573,6 +654,9 @@ impl DeviceKernel for GpuV2Kernel {
         );
         if let Some(items) = items {
             (params.n_items, params.n_active) = (items.n_items, items.n_active);
+        }
+        if let Some((_, _, n)) = &job.table {
+            params.table_distances = *n;
         }
         bytemuck::bytes_of(&params).to_vec()
     }
@@ -612,7 +696,7 @@ impl DeviceKernel for GpuV2Kernel {
         if self.options.trace_pairs { 8 } else { 0 }
     }
 
-    fn bind_group(&self, _: &Job, statics: &Statics, tile: &TileSet, block: &BlockSet) -> wgpu::BindGroup {
+    fn bind_group(&self, job: &Job, statics: &Statics, tile: &TileSet, block: &BlockSet) -> wgpu::BindGroup {
         let resources = [
             tile.params.as_entire_binding(),
             block.params.as_entire_binding(),
@@ -628,6 +712,8 @@ impl DeviceKernel for GpuV2Kernel {
             statics.times.as_entire_binding(),
             tile.items.as_entire_binding(),
             tile.queue.as_entire_binding(),
+            job.table.as_ref().map_or(&self.unused_pairs, |t| &t.0).as_entire_binding(),
+            job.table.as_ref().map_or(&self.unused_pairs, |t| &t.1).as_entire_binding(),
         ];
         let layout = &self.layouts[statics.filtering as usize];
         shaders::bind_group(self.ctx.device(), "pstm.gpu_v2.bind_group", layout, &BINDINGS, resources)

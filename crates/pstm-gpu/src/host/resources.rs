@@ -36,6 +36,8 @@ pub struct Statics {
     pub operator: ImagingOperator,
     /// The format the cube was uploaded in, for the kernel's description.
     pub description: String,
+    /// The velocity at each output time, where it varies with time only (gpu-v3's tables).
+    pub time_velocities: Option<Vec<f32>>,
 }
 
 /// How a job's velocity model reaches the device.
@@ -72,13 +74,18 @@ impl Statics {
         let times = kernel.output_times(&(0..time.nt).map(|i| time.time(i)).collect::<Vec<_>>(), layout, cube);
         let times = init("pstm.times", &times);
         let mut texture = None;
+        let mut time_velocities = None;
         let (source, velocity, description, cube_shape) = match (velocity, cube) {
             (VelocityInput::Values { values, columns }, _) => {
                 let source = if columns == 1 { VelocitySource::Time } else { VelocitySource::Columns };
+                if columns == 1 {
+                    time_velocities = Some(values.to_vec());
+                }
                 (source, init("pstm.velocity", bytemuck::cast_slice(values)), "per output sample".into(), [1, 1, 1])
             }
             (VelocityInput::Model(model), None) => {
                 let v = model.sample(&[[0.0, 0.0]], time).map_err(|e| input_error(e.to_string()))?;
+                time_velocities = Some(v.values.clone());
                 (VelocitySource::Time, init("pstm.velocity", bytemuck::cast_slice(&v.values)), "V(t)".into(), [1, 1, 1])
             }
             (VelocityInput::Model(_), Some(cube)) => {
@@ -172,6 +179,7 @@ impl Statics {
             time: *time,
             operator: *operator,
             description,
+            time_velocities,
         })
     }
 }

@@ -64,6 +64,11 @@ const LANE_GROUP: u32 = 32u;
 const CHUNK: u32 = WORKGROUP_SIZE * SAMPLES;
 // gpu-v3: workgroups take (column, chunk) from `items` (always so with the flag PERSISTENT).
 const WORK_ITEMS: bool = false;
+// gpu-v3: legs' times read from the traveltime table (pstm_math::traveltime_table): staging
+// keeps the legs' distances instead of their squares, and a contribution reads two table
+// entries instead of taking two roots (rows not tabulated, and distances past the table, take
+// the roots).
+const TRAVELTIME_TABLE: bool = false;
 // An item whose chunk carries this bit lies outside an adaptive run's mask.
 const ITEM_SKIPPED: u32 = 0x80000000u;
 // Measurement only (`PSTM_GPU_V2_ABLATE`, docs/PERFORMANCE.md): a stage left out to time it by
@@ -110,7 +115,8 @@ struct TileParamsV2 {
     first_time_samples: f32,
     time_step_samples: f32,
     n_active: u32,
-    pad3: u32,
+    // gpu-v3: entries per row of the traveltime table.
+    table_distances: u32,
 }
 
 // gpu-v3: the next work item to claim.
@@ -174,6 +180,10 @@ struct OutputTimeV2 {
 // grid claims them by (a struct, not an array: no index to bounds-check on an atomic).
 @group(0) @binding(12) var<storage, read> items: array<vec2<u32>>;
 @group(0) @binding(13) var<storage, read_write> queue: WorkQueue;
+// gpu-v3: the traveltime table, table_distances (value, next - value) pairs per output time, and
+// 1 / spacing per output time (0: computed exactly).
+@group(0) @binding(14) var<storage, read> table: array<vec2<f32>>;
+@group(0) @binding(15) var<storage, read> table_rows: array<f32>;
 
 // The batch's live traces: (bits of ds2, bits of dr2, first element of the trace in `pairs` or
 // `traces` less INDEX_BIAS, bits of the taper weight (fixed aperture) or of the midpoint
@@ -235,6 +245,18 @@ fn dip_taper(dm: f32, taper_start: f32, inv_taper_width: f32) -> f32 {
 
 // What multiplies an output sample's sum of amplitude * taper * (1/t)^WEIGHT_POWER (t in trace
 // samples): 1/(v dt) for spreading, t0/dt for obliquity, their product for both.
+// A leg's time (trace samples) at distance d from row `row` of the table (1/spacing
+// `inv_spacing`), or its root where the row is not tabulated or d lies past it.
+fn leg_time(d: f32, row: u32, inv_spacing: f32, inv_v2: f32, half_t0_sq: f32) -> f32 {
+    let x = d * inv_spacing;
+    if inv_spacing > 0.0 && x < f32(tile.table_distances - 1u) {
+        let i = floor(x);
+        let p = table[row + u32(i)];
+        return fma(x - i, p.y, p.x);
+    }
+    return sqrt(fma(d * d, inv_v2, half_t0_sq));
+}
+
 // Work items of this block's dispatch: every item in the tile's first block (it writes the
 // skipped ones' zeros), the migrated ones after it.
 fn item_count() -> u32 {
@@ -336,6 +358,9 @@ fn migrate(
     var expansion: array<f32, SAMPLES>;
     var sum: array<f32, SAMPLES>;
     var count: array<u32, SAMPLES>;
+    // TRAVELTIME_TABLE: each time's row in the table, and its 1 / spacing.
+    var table_row: array<u32, SAMPLES>;
+    var table_inv_spacing: array<f32, SAMPLES>;
     var v_max = 0.0;
     var radius_max = 0.0;
     for (var k = 0u; k < SAMPLES; k++) {
@@ -348,7 +373,13 @@ fn migrate(
         radius[k] = 0.0;
         taper_start[k] = 0.0;
         inv_taper_width[k] = 0.0;
+        table_row[k] = 0u;
+        table_inv_spacing[k] = 0.0;
         if it < range.end {
+            if TRAVELTIME_TABLE {
+                table_row[k] = it * tile.table_distances;
+                table_inv_spacing[k] = table_rows[it];
+            }
             let v = velocity_at(c, it);
             let time = times[it];
             half_t0_sq[k] = time.half_t0_sq;
@@ -424,6 +455,10 @@ fn migrate(
                 }
                 entry = vec4<u32>(bitcast<u32>(ds2), bitcast<u32>(dr2), i * block.trace_stride - INDEX_BIAS,
                                   bitcast<u32>(per_trace));
+                if TRAVELTIME_TABLE {
+                    entry.x = bitcast<u32>(sqrt(ds2));
+                    entry.y = bitcast<u32>(sqrt(dr2));
+                }
                 until = dead_from(ds2, dr2, inv_v2_min);
             }
         }
@@ -466,7 +501,14 @@ fn migrate(
             let dr2 = bitcast<f32>(e.y);
             let per_trace = bitcast<f32>(e.w);
             for (var k = 0u; k < SAMPLES; k++) {
-                var t = sqrt(fma(ds2, inv_v2[k], half_t0_sq[k])) + sqrt(fma(dr2, inv_v2[k], half_t0_sq[k]));
+                var t: f32;
+                if TRAVELTIME_TABLE {
+                    // ds2 and dr2 hold the legs' distances here.
+                    t = leg_time(ds2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k])
+                        + leg_time(dr2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k]);
+                } else {
+                    t = sqrt(fma(ds2, inv_v2[k], half_t0_sq[k])) + sqrt(fma(dr2, inv_v2[k], half_t0_sq[k]));
+                }
                 if ABLATE_ROOTS {
                     t = fma(ds2 + dr2, expansion[k], t0_samples[k]);
                 }
