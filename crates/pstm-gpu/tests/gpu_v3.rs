@@ -19,9 +19,8 @@ use pstm_math::rng::SplitMix64;
 use pstm_math::{VelocityFunction, VelocityModel, VelocityType};
 
 /// Tiles by index: (image bits, fold).
-fn by_tile(mut tiles: Vec<FinishedTile>) -> Vec<(Vec<u32>, Vec<u32>)> {
-    tiles.sort_by_key(|t| t.tile_index);
-    tiles.into_iter().map(|t| (t.image.image.iter().map(|v| v.to_bits()).collect(), t.image.fold)).collect()
+fn by_tile(tiles: Vec<FinishedTile>) -> Vec<(Vec<u32>, Vec<u32>)> {
+    by_index(tiles).into_iter().map(|t| (t.image.image.iter().map(|v| v.to_bits()).collect(), t.image.fold)).collect()
 }
 
 fn session(kernel: &dyn MigrationKernel, s: &Survey, works: Vec<TileWork>) -> Vec<(Vec<u32>, Vec<u32>)> {
@@ -190,6 +189,7 @@ fn gpu_v3_with_traveltime_tables_stays_within_1e_3_of_the_reference() {
     }
 }
 
+/// Tiles in the order of their index.
 fn by_index(mut tiles: Vec<FinishedTile>) -> Vec<FinishedTile> {
     tiles.sort_by_key(|t| t.tile_index);
     tiles
