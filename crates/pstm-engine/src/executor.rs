@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::error::{EngineError, Result};
 use crate::job::MigrationJob;
 use crate::output::{MemoryOutput, MemoryVolumes, OutputSink, ZarrOutput};
-use crate::plan::{Plan, plan};
+use crate::plan::{Plan, plan, plan_sharing};
 use crate::scheduler::{LocalQueue, TileScheduler};
 use crate::store::JobTraces;
 
@@ -222,16 +222,19 @@ fn plan_and_execute<S: OutputSink>(
 ) -> Result<Run<S>> {
     let pool = pool(job)?;
     let started = Instant::now();
+    let plan = pool.install(|| plan(job, kernel))?;
+    let plan_s = started.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let store = pool.install(|| JobTraces::new(job, plan.traces_in_memory))?;
+    let load_s = t.elapsed().as_secs_f64();
     let coarse = match &job.adaptive {
-        Some(settings) => Some(coarse_pass(&pool, job, kernel, settings)?),
+        Some(settings) => Some(coarse_pass(&pool, job, kernel, settings, &plan, &store)?),
         None => None,
     };
-    let t = Instant::now();
-    let plan = pool.install(|| plan(job, kernel))?;
-    let plan_s = t.elapsed().as_secs_f64();
     let sink = make_sink(&plan)?;
     let mask = coarse.as_ref().map(|(mask, _)| mask);
-    let mut summary = execute(&pool, job, kernel, &plan, &sink, options, mask)?;
+    let mut summary = execute_with(&pool, job, kernel, &plan, &store, &sink, options, mask)?;
+    summary.load_s = load_s;
     if let Some((mask, mut adaptive)) = coarse {
         let (kept, samples, contributions) = plan.tiles.iter().fold((0usize, 0usize, 0f64), |acc, t| {
             let cells = mask.tile_cells(&t.tile);
@@ -248,18 +251,22 @@ fn plan_and_execute<S: OutputSink>(
 }
 
 /// An adaptive run's coarse pass (`pstm_math::adaptive`): the job on the coarse grid, into
-/// memory, and the mask of its stack. The summary's fine-pass figures are filled in later.
+/// memory, and the mask of its stack. It shares the fine pass's midpoint index and traces (the
+/// same selected traces, filtered alike). The summary's fine-pass figures are filled in later.
 fn coarse_pass(
     pool: &rayon::ThreadPool,
     job: &MigrationJob,
     kernel: &dyn MigrationKernel,
     settings: &pstm_math::adaptive::AdaptiveSettings,
+    fine: &Plan,
+    store: &JobTraces<'_>,
 ) -> Result<(OutputMask, AdaptiveSummary)> {
     let started = Instant::now();
     let coarse = job.coarse_pass(settings);
-    let plan = pool.install(|| plan(&coarse, kernel))?;
+    let plan = pool.install(|| plan_sharing(&coarse, kernel, Some(fine.index.clone())))?;
     let sink = MemoryOutput::new(coarse.grid, 0);
-    let summary = execute(pool, &coarse, kernel, &plan, &sink, RunOptions { progress: false }, None)?;
+    let quiet = RunOptions { progress: false };
+    let summary = execute_with(pool, &coarse, kernel, &plan, store, &sink, quiet, None)?;
     let volumes = sink.into_volumes();
     let mask = pool.install(|| OutputMask::from_coarse_image(&coarse.grid, &volumes.stack, *settings));
     let adaptive = AdaptiveSummary {
@@ -376,20 +383,45 @@ pub fn execute(
     options: RunOptions,
     mask: Option<&OutputMask>,
 ) -> Result<RunSummary> {
+    check_outside(pool)?;
+    let t = Instant::now();
+    let store = pool.install(|| JobTraces::new(job, plan.traces_in_memory))?;
+    let load_s = t.elapsed().as_secs_f64();
+    let mut summary = execute_with(pool, job, kernel, plan, &store, sink, options, mask)?;
+    summary.load_s = load_s;
+    summary.total_s += load_s;
+    Ok(summary)
+}
+
+/// The stages wait on each other, and a wait must not hold a thread the work needs.
+fn check_outside(pool: &rayon::ThreadPool) -> Result<()> {
     if pool.current_thread_index().is_some() {
         return Err(EngineError::Other(
             "executor::execute was called from a thread of the job's own pool; call it from outside".to_string(),
         ));
     }
+    Ok(())
+}
+
+/// [`execute`] on traces already loaded (`store`, the plan's choice of memory or streaming).
+#[allow(clippy::too_many_arguments)]
+fn execute_with(
+    pool: &rayon::ThreadPool,
+    job: &MigrationJob,
+    kernel: &dyn MigrationKernel,
+    plan: &Plan,
+    store: &JobTraces<'_>,
+    sink: &dyn OutputSink,
+    options: RunOptions,
+    mask: Option<&OutputMask>,
+) -> Result<RunSummary> {
+    check_outside(pool)?;
     let started = Instant::now();
-    let t = Instant::now();
-    let store = pool.install(|| JobTraces::new(job, plan.traces_in_memory))?;
-    let load_s = t.elapsed().as_secs_f64();
     let setup = JobSetup {
         grid: &job.grid,
         velocity: &job.velocity,
         operator: &job.operator,
-        traces: &store,
+        traces: store,
         block_traces: plan.block_traces,
         max_tile_columns: plan.tiles.iter().map(|t| t.tile.n_columns()).max().unwrap_or(1),
         concurrent_tiles: plan.memory.concurrent_tiles,
@@ -491,7 +523,7 @@ pub fn execute(
         contributions_exact: plan.contributions_exact,
         fold_sum: t.fold,
         plan_s: 0.0,
-        load_s,
+        load_s: 0.0,
         read_s: t.read,
         kernel_s: t.kernel,
         write_s: t.write,

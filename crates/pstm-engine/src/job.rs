@@ -132,32 +132,34 @@ impl MigrationJob {
     /// multiscale stack or adaptive migration. A sample of the full image, not a mean of it:
     /// about 1/8^level of the work.
     pub fn preview(&self, level: usize, output_dir: PathBuf) -> MigrationJob {
-        MigrationJob {
-            grid: pstm_math::multiscale::preview_grid(&self.grid, level),
-            gathers: self.gathers.clone(),
-            output_dir,
-            multiscale_levels: None,
-            adaptive: None,
-            normalized_stack: self.normalized_stack,
-            overwrite: self.overwrite,
-            ..self.coarse_pass(&AdaptiveSettings { factor: 1, ..Default::default() })
-        }
+        MigrationJob { output_dir, ..self.on_grid(pstm_math::multiscale::preview_grid(&self.grid, level)) }
     }
 
     /// The coarse pass of an adaptive run: this job's traces, velocity and operator on the
     /// coarse grid of `settings` (`pstm_math::adaptive::coarse_grid`), the stack only.
     pub fn coarse_pass(&self, settings: &AdaptiveSettings) -> MigrationJob {
         MigrationJob {
+            gathers: None,
+            overwrite: false,
+            normalized_stack: false,
+            ..self.on_grid(coarse_grid(&self.grid, settings.factor))
+        }
+    }
+
+    /// This job on another grid, without adaptive migration or a multiscale stack (whose
+    /// passes and blocks belong to the job's own grid).
+    fn on_grid(&self, grid: OutputGrid) -> MigrationJob {
+        MigrationJob {
             config: self.config.clone(),
             dataset: self.dataset.clone(),
             selected: self.selected.clone(),
             velocity: self.velocity.clone(),
-            grid: coarse_grid(&self.grid, settings.factor),
+            grid,
             operator: self.operator,
-            gathers: None,
+            gathers: self.gathers.clone(),
             output_dir: self.output_dir.clone(),
-            overwrite: false,
-            normalized_stack: false,
+            overwrite: self.overwrite,
+            normalized_stack: self.normalized_stack,
             execution: self.execution.clone(),
             config_hash: self.config_hash.clone(),
             adaptive: None,

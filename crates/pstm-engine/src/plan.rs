@@ -103,6 +103,16 @@ fn mib(b: u64) -> f64 {
 /// Plan a job for a kernel: tile shape, block size, whether traces stay in memory, and the
 /// traces and contributions of every tile.
 pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
+    plan_sharing(job, kernel, None)
+}
+
+/// [`plan`], with the midpoint index of another plan of the same traces and aperture (an
+/// adaptive run's coarse pass shares its fine pass's) instead of building it again.
+pub fn plan_sharing(
+    job: &MigrationJob,
+    kernel: &dyn MigrationKernel,
+    index: Option<std::sync::Arc<MidpointIndex>>,
+) -> Result<Plan> {
     let grid = &job.grid;
     let layout = job.dataset.layout();
     let ns = layout.n_samples;
@@ -161,7 +171,9 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
     }
     let max_tile_columns = (kernel.max_tile_samples() / nt.max(1)).max(1).min(columns_fit);
     let aperture = job.operator.aperture.max_m;
-    let index = MidpointIndex::new(job.dataset.headers(), &job.selected, (aperture / 16.0).max(1.0));
+    let index = index.unwrap_or_else(|| {
+        std::sync::Arc::new(MidpointIndex::new(job.dataset.headers(), &job.selected, (aperture / 16.0).max(1.0)))
+    });
     // The contributions' own time, for the balance of a kernel's lanes: every midpoint within
     // the aperture of every column, estimated from the grid's centre column.
     let centre = grid.column_xy(grid.nx / 2, grid.ny / 2);
@@ -242,7 +254,7 @@ pub fn plan(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Plan> {
     let tile_samples = (tile_shape.0 * tile_shape.1 * nt) as u64;
     let per_tile = tile_samples * per_sample + block_traces as u64 * ns as u64 * 4 * copies;
     Ok(Plan {
-        index: std::sync::Arc::new(index),
+        index,
         reach: aperture,
         kernel: kernel.name().to_string(),
         tiles: tile_plans,

@@ -8,12 +8,12 @@ mod common;
 use std::sync::Arc;
 
 use common::run_session;
-use common::survey::{Survey, cube_model, operator, pool, setup, survey, works};
+use common::survey::{Fold, cube_model, operator, pool, setup, survey, works, worst_error};
 use pstm_gpu::host::DeviceKernel;
 use pstm_gpu::{GpuContext, GpuV1Kernel, GpuV1Options, UploadPath, VelocityFilter, VelocityStorage};
 use pstm_kernel::parity::{ParityCase, REL_L2_TOLERANCE, borderline_mask, compare};
-use pstm_kernel::{CpuRefKernel, FinishedTile, MigrationKernel, TileImage, TileTask, TraceStore, migrate_tile};
-use pstm_math::{ImagingOperator, VelocityFunction, VelocityModel, VelocityType};
+use pstm_kernel::{CpuRefKernel, MigrationKernel, TileImage, TraceStore, migrate_tile};
+use pstm_math::{VelocityFunction, VelocityModel, VelocityType};
 
 /// Every switch of gpu-v1 that changes how data moves, each against the defaults.
 fn variants(ctx: &Arc<GpuContext>) -> Vec<(&'static str, GpuV1Options)> {
@@ -80,30 +80,6 @@ fn gpu_v1_splits_blocks_and_matches_reference_on_long_records() {
     assert!(stats.blocks > 4 * stats.tiles, "blocks were split: {stats:?}");
 }
 
-/// The worst relative L2 error of `candidate`'s tiles against `reference`'s, outside each tile's
-/// borderline mask.
-fn worst_error(
-    s: &Survey,
-    velocity: &VelocityModel,
-    op: &ImagingOperator,
-    reference: &[FinishedTile],
-    candidate: &[FinishedTile],
-) -> f64 {
-    let mut worst = 0.0f64;
-    for (r, c) in reference.iter().zip(candidate) {
-        assert_eq!((r.tile_index, r.tile), (c.tile_index, c.tile));
-        let columns = s.grid.tile_columns(&r.tile);
-        let v = velocity.sample(&columns, &s.grid.time).unwrap();
-        let task = TileTask { columns: &columns, time: s.grid.time, velocity: &v, operator: op };
-        let ids: Vec<u32> = (0..s.store.geometry.len() as u32).collect();
-        let blocks = [s.store.block(&ids).unwrap()];
-        let cmp = compare(&r.image, &c.image, Some(&borderline_mask(&task, &blocks)));
-        assert!(cmp.non_finite == 0 && cmp.fold_mismatches == 0, "tile {}: {cmp}", r.tile_index);
-        worst = worst.max(cmp.rel_l2);
-    }
-    worst
-}
-
 #[test]
 fn gpu_v1_session_matches_reference_with_each_velocity_path() {
     let Some(ctx) = common::gpu_context("gpu_v1_session_matches_reference_with_each_velocity_path") else { return };
@@ -137,7 +113,7 @@ fn gpu_v1_session_matches_reference_with_each_velocity_path() {
         for (what, options) in exact {
             let gpu = GpuV1Kernel::with_options(ctx.clone(), options).unwrap();
             let tiles = run_session(&gpu, setup(&s, model, &op, &pool, tile), works(&s, tile), &|_| true).unwrap();
-            let worst = worst_error(&s, model, &op, &reference, &tiles);
+            let worst = worst_error(&s, model, &op, &reference, &tiles, Fold::Equal);
             eprintln!("gpu-v1 session, {name} velocity, {what} ({}): worst relative L2 {worst:.3e}", gpu.device());
             assert!(worst < REL_L2_TOLERANCE, "{name} velocity, {what}: relative L2 {worst:e}");
             let b: Vec<_> = tiles.iter().map(|t| bits(&t.image)).collect();
@@ -169,7 +145,7 @@ fn gpu_v1_session_matches_reference_with_each_velocity_path() {
             for (what, options) in approximate {
                 let gpu = GpuV1Kernel::with_options(ctx.clone(), options).unwrap();
                 let tiles = run_session(&gpu, setup(&s, model, &op, &pool, tile), works(&s, tile), &|_| true).unwrap();
-                let worst = worst_error(&s, model, &op, &reference, &tiles);
+                let worst = worst_error(&s, model, &op, &reference, &tiles, Fold::Equal);
                 eprintln!("gpu-v1 session, cube velocity, {what}: worst relative L2 {worst:.3e} (not exact by design)");
                 // Still an image of the same data: errors of a percent, not garbage.
                 assert!(worst < 5e-2, "{what}: relative L2 {worst:e}");

@@ -9,11 +9,11 @@ mod common;
 use std::sync::Arc;
 
 use common::run_session;
-use common::survey::{cube_model, operator, pool, setup, survey, works};
+use common::survey::{Fold, cube_model, operator, pool, setup, survey, works, worst_error};
 use pstm_gpu::host::DeviceKernel;
 use pstm_gpu::{GpuContext, GpuV1Options, GpuV2Kernel, GpuV2Options, VelocityStorage};
 use pstm_kernel::parity::{ParityCase, REL_L2_TOLERANCE, borderline_mask, compare};
-use pstm_kernel::{CpuRefKernel, FinishedTile, MigrationKernel, TileImage, TileTask, TraceStore, migrate_tile};
+use pstm_kernel::{CpuRefKernel, MigrationKernel, TileImage, migrate_tile};
 use pstm_math::{ImagingOperator, VelocityFunction, VelocityModel, VelocityType};
 
 fn bits(img: &TileImage) -> (Vec<u32>, Vec<u32>) {
@@ -154,7 +154,7 @@ fn gpu_v2_session_matches_reference_with_each_velocity_path() {
                 let host = GpuV1Options { velocity, ..Default::default() };
                 let gpu = kernel(&ctx, GpuV2Options { host, ..Default::default() });
                 let tiles = run_session(&gpu, setup(&s, model, op, &pool, tile), works(&s, tile), &|_| true).unwrap();
-                let worst = worst_error(&s, model, op, &reference, &tiles);
+                let worst = worst_error(&s, model, op, &reference, &tiles, Fold::Equal);
                 eprintln!(
                     "gpu-v2 session, {name} velocity, {aperture} aperture, {velocity:?}: worst relative L2 {worst:.3e}"
                 );
@@ -167,30 +167,6 @@ fn gpu_v2_session_matches_reference_with_each_velocity_path() {
             }
         }
     }
-}
-
-/// The worst relative L2 error of `candidate`'s tiles against `reference`'s, outside each tile's
-/// borderline mask.
-fn worst_error(
-    s: &common::survey::Survey,
-    velocity: &VelocityModel,
-    op: &ImagingOperator,
-    reference: &[FinishedTile],
-    candidate: &[FinishedTile],
-) -> f64 {
-    let mut worst = 0.0f64;
-    for (r, c) in reference.iter().zip(candidate) {
-        assert_eq!((r.tile_index, r.tile), (c.tile_index, c.tile));
-        let columns = s.grid.tile_columns(&r.tile);
-        let v = velocity.sample(&columns, &s.grid.time).unwrap();
-        let task = TileTask { columns: &columns, time: s.grid.time, velocity: &v, operator: op };
-        let ids: Vec<u32> = (0..s.store.geometry.len() as u32).collect();
-        let blocks = [s.store.block(&ids).unwrap()];
-        let cmp = compare(&r.image, &c.image, Some(&borderline_mask(&task, &blocks)));
-        assert!(cmp.non_finite == 0 && cmp.fold_mismatches == 0, "tile {}: {cmp}", r.tile_index);
-        worst = worst.max(cmp.rel_l2);
-    }
-    worst
 }
 
 #[test]

@@ -9,11 +9,11 @@ mod common;
 use std::sync::Arc;
 
 use common::run_session;
-use common::survey::{Survey, operator, pool, setup, survey, works};
+use common::survey::{Fold, Survey, operator, pool, setup, survey, works, worst_error};
 use pstm_gpu::gpu_v3::{self, GpuV3Options};
 use pstm_gpu::{GpuContext, GpuV1Options, GpuV2Kernel, GpuV2Options};
-use pstm_kernel::parity::{ParityCase, borderline_mask, compare};
-use pstm_kernel::{CpuRefKernel, FinishedTile, MigrationKernel, TileTask, TileWork, TraceStore, migrate_tile};
+use pstm_kernel::parity::ParityCase;
+use pstm_kernel::{CpuRefKernel, FinishedTile, MigrationKernel, TileWork, migrate_tile};
 use pstm_math::adaptive::TileCells;
 use pstm_math::rng::SplitMix64;
 use pstm_math::{VelocityFunction, VelocityModel, VelocityType};
@@ -171,17 +171,7 @@ fn gpu_v3_with_traveltime_tables_stays_within_1e_3_of_the_reference() {
             by_index(run_session(&kernel, setup(&s, &model, &op, &pool, TILE), works(&s, TILE), &|_| true).unwrap());
         let description = kernel.device();
         assert!(description.contains("traveltime table 120 x"), "{description}");
-        let mut worst = 0.0f64;
-        for (r, c) in reference.iter().zip(&got) {
-            let columns = s.grid.tile_columns(&r.tile);
-            let v = model.sample(&columns, &s.grid.time).unwrap();
-            let task = TileTask { columns: &columns, time: s.grid.time, velocity: &v, operator: &op };
-            let ids: Vec<u32> = (0..s.store.geometry.len() as u32).collect();
-            let blocks = [s.store.block(&ids).unwrap()];
-            let cmp = compare(&r.image, &c.image, Some(&borderline_mask(&task, &blocks)));
-            assert_eq!(cmp.non_finite, 0, "{name}: {cmp}");
-            worst = worst.max(cmp.rel_l2);
-        }
+        let worst = worst_error(&s, &model, &op, &reference, &got, Fold::Unchecked);
         eprintln!(
             "gpu-v3 with traveltime tables, {name} velocity: worst relative L2 against cpu-ref {worst:.2e} ({description})"
         );

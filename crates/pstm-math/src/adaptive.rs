@@ -50,11 +50,10 @@ pub fn coarse_grid(grid: &OutputGrid, factor: usize) -> OutputGrid {
     let factor = factor.max(1);
     let (ox, nx) = coarse_axis(grid.nx, factor);
     let (oy, ny) = coarse_axis(grid.ny, factor);
-    let (sin, cos) = grid.rotation_deg.to_radians().sin_cos();
-    let (a, b) = (ox * grid.dx, oy * grid.dy);
+    let (origin_x, origin_y) = grid.world_position(ox, oy);
     OutputGrid {
-        origin_x: grid.origin_x + a * cos - b * sin,
-        origin_y: grid.origin_y + a * sin + b * cos,
+        origin_x,
+        origin_y,
         dx: grid.dx * factor as f64,
         dy: grid.dy * factor as f64,
         nx,

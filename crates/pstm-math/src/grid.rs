@@ -39,8 +39,14 @@ pub struct OutputGrid {
 
 impl OutputGrid {
     pub fn column_xy(&self, ix: usize, iy: usize) -> (f64, f64) {
+        self.world_position(ix as f64, iy as f64)
+    }
+
+    /// World `(x, y)` of fractional grid indices `(fx, fy)` (the inverse of
+    /// [`OutputGrid::grid_position`]).
+    pub fn world_position(&self, fx: f64, fy: f64) -> (f64, f64) {
         let (sin, cos) = self.rotation_deg.to_radians().sin_cos();
-        let (a, b) = (ix as f64 * self.dx, iy as f64 * self.dy);
+        let (a, b) = (fx * self.dx, fy * self.dy);
         (self.origin_x + a * cos - b * sin, self.origin_y + a * sin + b * cos)
     }
 

@@ -19,12 +19,11 @@ pub fn block(k: usize) -> usize {
 pub fn level_grid(grid: &OutputGrid, k: usize) -> OutputGrid {
     let b = block(k);
     let centre = (b - 1) as f64 / 2.0;
-    let (sin, cos) = grid.rotation_deg.to_radians().sin_cos();
-    let (a, c) = (centre * grid.dx, centre * grid.dy);
+    let (origin_x, origin_y) = grid.world_position(centre, centre);
     let t = &grid.time;
     OutputGrid {
-        origin_x: grid.origin_x + a * cos - c * sin,
-        origin_y: grid.origin_y + a * sin + c * cos,
+        origin_x,
+        origin_y,
         dx: grid.dx * b as f64,
         dy: grid.dy * b as f64,
         nx: grid.nx.div_ceil(b),

@@ -1,6 +1,7 @@
 //! Small surveys with random traces for session tests, and their jobs.
 
-use pstm_kernel::{JobSetup, TileWork, TraceLayout};
+use pstm_kernel::parity::{borderline_mask, compare};
+use pstm_kernel::{FinishedTile, JobSetup, TileTask, TileWork, TraceLayout, TraceStore};
 use pstm_math::rng::SplitMix64;
 use pstm_math::velocity::VelocityCube;
 use pstm_math::{
@@ -107,4 +108,42 @@ pub fn setup<'a>(
 
 pub fn pool() -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap()
+}
+
+/// What the fold must do against the reference in [`worst_error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fold {
+    /// Equal outside each tile's borderline mask.
+    Equal,
+    /// Not compared (a kernel whose traveltimes differ slightly from the reference's, as a
+    /// table's do, may count a trace at a trace end the reference does not).
+    Unchecked,
+}
+
+/// The worst relative L2 error of `candidate`'s tiles against `reference`'s (both in tile
+/// order), outside each tile's borderline mask; no sample may be non-finite.
+pub fn worst_error(
+    s: &Survey,
+    velocity: &VelocityModel,
+    op: &ImagingOperator,
+    reference: &[FinishedTile],
+    candidate: &[FinishedTile],
+    fold: Fold,
+) -> f64 {
+    let mut worst = 0.0f64;
+    for (r, c) in reference.iter().zip(candidate) {
+        assert_eq!((r.tile_index, r.tile), (c.tile_index, c.tile));
+        let columns = s.grid.tile_columns(&r.tile);
+        let v = velocity.sample(&columns, &s.grid.time).unwrap();
+        let task = TileTask { columns: &columns, time: s.grid.time, velocity: &v, operator: op };
+        let ids: Vec<u32> = (0..s.store.geometry.len() as u32).collect();
+        let blocks = [s.store.block(&ids).unwrap()];
+        let cmp = compare(&r.image, &c.image, Some(&borderline_mask(&task, &blocks)));
+        assert_eq!(cmp.non_finite, 0, "tile {}: {cmp}", r.tile_index);
+        if fold == Fold::Equal {
+            assert_eq!(cmp.fold_mismatches, 0, "tile {}: {cmp}", r.tile_index);
+        }
+        worst = worst.max(cmp.rel_l2);
+    }
+    worst
 }
