@@ -227,6 +227,18 @@ fn run(command: Command) -> Result<()> {
                         coarse.nx, coarse.ny, a.dilation, a.threshold
                     );
                 }
+                if let Some(t) = &job.adaptive_time {
+                    let factor = match t.factor {
+                        Some(m) => format!("1 output time in {m}"),
+                        None => format!(
+                            "1 output time in up to {}, as the image's band allows (where its spectrum stays {} dB below its peak, on a pilot migration)",
+                            t.max_factor, t.level_db
+                        ),
+                    };
+                    println!(
+                        "adaptive time     migrates {factor}, and interpolates the others (the plan above is the full axis's)"
+                    );
+                }
                 return Ok(());
             }
             let summary = executor::migrate(&job, kernel.as_ref(), RunOptions { progress: job.execution.progress })?;

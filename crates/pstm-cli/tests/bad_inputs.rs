@@ -219,6 +219,36 @@ fn adaptive_jobs_run_from_the_job_file_and_say_what_they_kept() {
 }
 
 #[test]
+fn adaptive_time_jobs_run_from_the_job_file_and_say_what_they_migrated() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    survey(dir);
+    let with = |adaptive_time: &str| {
+        GOOD.replace(
+            "velocity: {constant: 2000}\n",
+            &format!("velocity: {{constant: 2000}}\nalgorithm: {{adaptive_time: {adaptive_time}}}\n"),
+        )
+    };
+    let f = job(dir, "t.yaml", &with("{max_factor: 3}"));
+    let (code, out, err) = pstm(&["migrate", &f, "--dry-run"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("adaptive time") && out.contains("1 output time in up to 3"), "{out}");
+    let (code, out, err) = pstm(&["migrate", &f, "--kernel", "cpu"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("time sampling") && out.contains("the image's band ends at") && out.contains("effective"),
+        "{out}"
+    );
+    assert!(out.contains("written to"), "{out}");
+    let bad = job(dir, "b.yaml", &with("{factor: 0, max_factor: 99, level_db: 3}"));
+    fails(
+        &["migrate", &bad],
+        dir,
+        &["algorithm.adaptive_time.factor", "algorithm.adaptive_time.max_factor", "algorithm.adaptive_time.level_db"],
+    );
+}
+
+#[test]
 fn overwriting_never_deletes_what_pstm_did_not_write() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();

@@ -86,6 +86,40 @@ pub struct AlgorithmConfig {
     /// Adaptive migration (roadmap 3.3): a coarse pass, then only the output cells whose
     /// amplitude matters. Off (absent) by default: it changes the image.
     pub adaptive: Option<AdaptiveConfig>,
+    /// Adaptive time sampling (roadmap 3.3): migrate on a coarser time axis when the image's band
+    /// allows, and interpolate back. Off (absent) by default: it changes the image slightly.
+    pub adaptive_time: Option<AdaptiveTimeConfig>,
+}
+
+/// `algorithm.adaptive_time`: see `pstm_math::time_sampling`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptiveTimeConfig {
+    /// The decimation of the output time axis; absent: the coarsest the image's band allows (as
+    /// a pilot migration on a sparse grid measures it), up to `max_factor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor: Option<usize>,
+    /// The coarsest decimation chosen from the image's band.
+    pub max_factor: usize,
+    /// The image's band ends where its mean amplitude spectrum stays this far below its peak (dB).
+    pub level_db: f64,
+}
+
+impl Default for AdaptiveTimeConfig {
+    fn default() -> Self {
+        let s = pstm_math::time_sampling::TimeSamplingSettings::default();
+        Self { factor: s.factor, max_factor: s.max_factor, level_db: s.level_db }
+    }
+}
+
+impl AdaptiveTimeConfig {
+    pub fn settings(&self) -> pstm_math::time_sampling::TimeSamplingSettings {
+        pstm_math::time_sampling::TimeSamplingSettings {
+            factor: self.factor,
+            max_factor: self.max_factor,
+            level_db: self.level_db,
+        }
+    }
 }
 
 /// `algorithm.adaptive`: see `pstm_math::adaptive`.
@@ -145,6 +179,7 @@ impl Default for AlgorithmConfig {
             weights: WeightsConfig::default(),
             prefilter: Prefilter::None,
             adaptive: None,
+            adaptive_time: None,
         }
     }
 }
@@ -559,6 +594,21 @@ impl Validate for AlgorithmConfig {
                 ));
             }
         }
+        if let Some(a) = &self.adaptive_time {
+            a.validate(&join(path, "adaptive_time"), errors);
+        }
+    }
+}
+
+impl Validate for AdaptiveTimeConfig {
+    fn validate(&self, path: &str, errors: &mut Vec<ConfigError>) {
+        let max = pstm_math::time_sampling::MAX_FACTOR;
+        for (key, value) in [("factor", self.factor), ("max_factor", Some(self.max_factor))] {
+            if let Some(v) = value.filter(|v| !(1..=max).contains(v)) {
+                errors.push(ConfigError::new(join(path, key), format!("{v} is out of range: 1 to {max}")));
+            }
+        }
+        range(errors, join(path, "level_db"), self.level_db, -120.0, false, -10.0, "dB below the spectrum's peak");
     }
 }
 

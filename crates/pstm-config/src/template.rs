@@ -42,6 +42,13 @@ algorithm:
   #   threshold: 0.01       # fraction of the coarse image's peak |amplitude|
   #   dilation: 2           # coarse columns (4 output columns each) the mask grows by
   #   window: 32            # output times per mask cell
+  # Adaptive time sampling (off unless present): migrate every factor-th output time and
+  # interpolate the others; without factor, the coarsest the image's band allows (a pilot
+  # migration measures it).
+  # adaptive_time:
+  #   factor: 2             # fixed; omit to choose from the image's band
+  #   max_factor: 4
+  #   level_db: -40         # the band ends where the image's spectrum stays this far below its peak
 
 output:
   directory: migrated       # receives migrated_stack.zarr, fold.zarr (+ normalized, gathers)

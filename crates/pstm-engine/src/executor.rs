@@ -13,8 +13,10 @@ use std::sync::Arc;
 
 use pstm_kernel::{FinishedTile, JobSetup, KernelSession, MigrationKernel, TileImage, TileWork};
 use pstm_math::adaptive::OutputMask;
+use pstm_math::time_sampling::{TimeDecimation, coarse_cells};
 use serde::Serialize;
 
+use crate::adaptive_time::{self, TimeSamplingSummary, upsample};
 use crate::error::{EngineError, Result};
 use crate::job::MigrationJob;
 use crate::output::{MemoryOutput, MemoryVolumes, OutputSink, ZarrOutput};
@@ -66,6 +68,8 @@ pub struct RunSummary {
     pub output: Option<PathBuf>,
     /// What an adaptive run's coarse pass and mask did.
     pub adaptive: Option<AdaptiveSummary>,
+    /// What an adaptive-time run's coarser axis did.
+    pub time_sampling: Option<TimeSamplingSummary>,
 }
 
 /// An adaptive run (`algorithm.adaptive`): its coarse pass, its mask, and the work saved.
@@ -117,38 +121,61 @@ impl std::fmt::Display for RunSummary {
             if self.traces_in_memory { "held in memory" } else { "streamed" }
         )?;
         match &self.adaptive {
-            None => writeln!(
+            None if self.time_sampling.is_none() => writeln!(
                 f,
                 "contributions   {:.4e} ({:.3} G/s over {:.2} s)",
                 self.contributions as f64,
                 self.rate() * 1e-9,
                 self.total_s
             )?,
-            Some(a) => {
+            _ => writeln!(
+                f,
+                "contributions   {:.4e} of the full migration ({:.3} G/s effective over {:.2} s)",
+                self.contributions as f64,
+                self.rate() * 1e-9,
+                self.total_s
+            )?,
+        }
+        if let Some(t) = &self.time_sampling {
+            let why = match t.highest_frequency_hz {
+                Some(f) => format!(
+                    "the image's band ends at {f:.1} Hz on {} sample columns{}",
+                    t.pilot_columns,
+                    if t.pilot_s > 0.0 { format!(" migrated in {:.2} s", t.pilot_s) } else { String::new() }
+                ),
+                None if t.configured => "as configured".to_string(),
+                None => "the image holds no energy".to_string(),
+            };
+            if t.factor == 1 {
+                writeln!(f, "time sampling   every output time migrated ({why}: no coarser axis holds it)")?;
+            } else {
                 writeln!(
                     f,
-                    "contributions   {:.4e} of the full migration ({:.3} G/s effective over {:.2} s)",
-                    self.contributions as f64,
-                    self.rate() * 1e-9,
-                    self.total_s
+                    "time sampling   1 output time in {} migrated ({:.3} ms apart; {why}), the others interpolated; {:.4e} contributions computed ({:.1}% of the full migration's)",
+                    t.factor,
+                    t.coarse_dt_ms,
+                    t.computed_contributions as f64,
+                    t.computed_contributions as f64 / self.contributions.max(1) as f64 * 100.0
                 )?;
-                write!(
+            }
+        }
+        if let Some(a) = &self.adaptive {
+            write!(
+                f,
+                "adaptive        coarse pass on {} x {} columns in {:.2} s; {:.2}% of the output samples kept (estimated correlation with the full migration {:.4}); ",
+                a.coarse_columns.0,
+                a.coarse_columns.1,
+                a.coarse_s,
+                a.active_fraction * 100.0,
+                a.estimated_correlation
+            )?;
+            if a.kernel_skips {
+                writeln!(f, "work {:.1}% of the full migration's", a.work_fraction(self.contributions) * 100.0)?;
+            } else {
+                writeln!(
                     f,
-                    "adaptive        coarse pass on {} x {} columns in {:.2} s; {:.2}% of the output samples kept (estimated correlation with the full migration {:.4}); ",
-                    a.coarse_columns.0,
-                    a.coarse_columns.1,
-                    a.coarse_s,
-                    a.active_fraction * 100.0,
-                    a.estimated_correlation
+                    "this kernel migrates every sample of a tile with a kept one (tiles without are skipped), the rest zeroed"
                 )?;
-                if a.kernel_skips {
-                    writeln!(f, "work {:.1}% of the full migration's", a.work_fraction(self.contributions) * 100.0)?;
-                } else {
-                    writeln!(
-                        f,
-                        "this kernel migrates every sample of a tile with a kept one (tiles without are skipped), the rest zeroed"
-                    )?;
-                }
             }
         }
         writeln!(f, "fold sum        {:.4e}", self.fold_sum as f64)?;
@@ -227,16 +254,39 @@ fn plan_and_execute<S: OutputSink>(
     let t = Instant::now();
     let store = pool.install(|| JobTraces::new(job, plan.traces_in_memory))?;
     let load_s = t.elapsed().as_secs_f64();
-    let coarse = match &job.adaptive {
-        Some(settings) => Some(coarse_pass(&pool, job, kernel, settings, &plan, &store)?),
+    // A configured time factor applies to the adaptive coarse pass too; one chosen from the
+    // image's band is measured on the coarse pass's image, which must then be on the full axis.
+    let configured = job.adaptive_time.and_then(|t| t.factor).map(|m| TimeDecimation::new(job.grid.time, m));
+    let mut coarse = match &job.adaptive {
+        Some(settings) => Some(coarse_pass(&pool, job, kernel, settings, &plan, &store, configured.as_ref())?),
         None => None,
     };
-    let sink = make_sink(&plan)?;
-    let mask = coarse.as_ref().map(|(mask, _)| mask);
-    let mut summary = execute_with(&pool, job, kernel, &plan, &store, &sink, options, mask)?;
+    let decimation = match &job.adaptive_time {
+        None => None,
+        Some(settings) => {
+            // The image's band, from a sample of it: the adaptive coarse pass's when there is one.
+            let sample = coarse.as_mut().map(|(_, adaptive, image)| {
+                (adaptive.coarse_columns.0 * adaptive.coarse_columns.1, std::mem::take(image))
+            });
+            Some(adaptive_time::decide(&pool, job, kernel, &plan, &store, settings, sample)?)
+        }
+    };
+    let decimated = decimation.as_ref().map(|d| &d.decimation).filter(|d| !d.is_identity());
+    // The kernels migrate the coarse axis: the same job, tiles and blocks on it.
+    let coarse_time = decimated.map(|d| job.on_time_axis(d.coarse));
+    let run_job = coarse_time.as_ref().unwrap_or(job);
+    let run_plan = decimated.map(|d| plan.on_time_axis(d.coarse, job.operator.aperture.mode));
+    let executed = run_plan.as_ref().unwrap_or(&plan);
+    let sink = make_sink(executed)?;
+    let mask = coarse.as_ref().map(|(mask, _, _)| mask);
+    let mut summary = execute_with(&pool, run_job, kernel, executed, &store, &sink, options, mask, decimated)?;
     summary.load_s = load_s;
-    if let Some((mask, mut adaptive)) = coarse {
-        let (kept, samples, contributions) = plan.tiles.iter().fold((0usize, 0usize, 0f64), |acc, t| {
+    // The full migration's figures: the job's grid and contributions, whatever was computed.
+    summary.contributions = plan.contributions;
+    summary.contributions_exact = plan.contributions_exact;
+    summary.n_output_samples = job.grid.n_samples();
+    if let Some((mask, mut adaptive, _)) = coarse {
+        let (kept, samples, contributions) = executed.tiles.iter().fold((0usize, 0usize, 0f64), |acc, t| {
             let cells = mask.tile_cells(&t.tile);
             let (kept, n) = (cells.active_samples(), t.tile.n_columns() * job.grid.time.nt);
             (acc.0 + kept, acc.1 + n, acc.2 + t.contributions as f64 * kept as f64 / n.max(1) as f64)
@@ -245,14 +295,35 @@ fn plan_and_execute<S: OutputSink>(
         adaptive.fine_contributions = contributions.round() as u64;
         summary.adaptive = Some(adaptive);
     }
+    if let Some(d) = &decimation {
+        summary.time_sampling = Some(d.summary(executed.contributions));
+    }
     summary.plan_s = plan_s;
     summary.total_s = started.elapsed().as_secs_f64();
     Ok(Run { pool, sink, summary, started })
 }
 
+/// A sample of a job's image: `sparse` (the job on a sparser grid) migrated into memory, sharing
+/// the full plan's midpoint index and the job's traces (the same selected traces, filtered
+/// alike). Its stack, and its summary.
+pub(crate) fn sparse_image(
+    pool: &rayon::ThreadPool,
+    sparse: &MigrationJob,
+    kernel: &dyn MigrationKernel,
+    fine: &Plan,
+    store: &JobTraces<'_>,
+) -> Result<(Vec<f32>, RunSummary)> {
+    let plan = pool.install(|| plan_sharing(sparse, kernel, Some(fine.index.clone())))?;
+    let sink = MemoryOutput::new(sparse.grid, 0);
+    let quiet = RunOptions { progress: false };
+    let summary = execute_with(pool, sparse, kernel, &plan, store, &sink, quiet, None, None)?;
+    Ok((sink.into_volumes().stack, summary))
+}
+
 /// An adaptive run's coarse pass (`pstm_math::adaptive`): the job on the coarse grid, into
-/// memory, and the mask of its stack. It shares the fine pass's midpoint index and traces (the
-/// same selected traces, filtered alike). The summary's fine-pass figures are filled in later.
+/// memory, and the mask of its stack (returned too, on the job's time axis). With a time
+/// decimation it migrates the coarse time axis and interpolates its image back, as the fine pass
+/// will. The summary's fine-pass figures are filled in later.
 fn coarse_pass(
     pool: &rayon::ThreadPool,
     job: &MigrationJob,
@@ -260,15 +331,20 @@ fn coarse_pass(
     settings: &pstm_math::adaptive::AdaptiveSettings,
     fine: &Plan,
     store: &JobTraces<'_>,
-) -> Result<(OutputMask, AdaptiveSummary)> {
+    decimation: Option<&TimeDecimation>,
+) -> Result<(OutputMask, AdaptiveSummary, Vec<f32>)> {
     let started = Instant::now();
     let coarse = job.coarse_pass(settings);
-    let plan = pool.install(|| plan_sharing(&coarse, kernel, Some(fine.index.clone())))?;
-    let sink = MemoryOutput::new(coarse.grid, 0);
-    let quiet = RunOptions { progress: false };
-    let summary = execute_with(pool, &coarse, kernel, &plan, store, &sink, quiet, None)?;
-    let volumes = sink.into_volumes();
-    let mask = pool.install(|| OutputMask::from_coarse_image(&coarse.grid, &volumes.stack, *settings));
+    let (stack, summary) = match decimation.filter(|d| !d.is_identity()) {
+        None => sparse_image(pool, &coarse, kernel, fine, store)?,
+        Some(d) => {
+            let (stack, summary) =
+                sparse_image(pool, &job.on_time_axis(d.coarse).coarse_pass(settings), kernel, fine, store)?;
+            let image = TileImage { fold: vec![0; stack.len()], image: stack };
+            (pool.install(|| upsample(d, &image)).image, summary)
+        }
+    };
+    let mask = pool.install(|| OutputMask::from_coarse_image(&coarse.grid, &stack, *settings));
     let adaptive = AdaptiveSummary {
         coarse_columns: (coarse.grid.nx, coarse.grid.ny),
         coarse_s: started.elapsed().as_secs_f64(),
@@ -278,7 +354,7 @@ fn coarse_pass(
         estimated_correlation: mask.estimated_correlation(),
         kernel_skips: kernel.skips_inactive_cells(),
     };
-    Ok((mask, adaptive))
+    Ok((mask, adaptive, stack))
 }
 
 /// Finished pieces of work the writer may hold beyond those being migrated (queued for it, being
@@ -387,7 +463,7 @@ pub fn execute(
     let t = Instant::now();
     let store = pool.install(|| JobTraces::new(job, plan.traces_in_memory))?;
     let load_s = t.elapsed().as_secs_f64();
-    let mut summary = execute_with(pool, job, kernel, plan, &store, sink, options, mask)?;
+    let mut summary = execute_with(pool, job, kernel, plan, &store, sink, options, mask, None)?;
     summary.load_s = load_s;
     summary.total_s += load_s;
     Ok(summary)
@@ -414,6 +490,7 @@ fn execute_with(
     sink: &dyn OutputSink,
     options: RunOptions,
     mask: Option<&OutputMask>,
+    decimation: Option<&TimeDecimation>,
 ) -> Result<RunSummary> {
     check_outside(pool)?;
     let started = Instant::now();
@@ -451,6 +528,7 @@ fn execute_with(
                 submitted: &submitted,
                 n_bins: job.gathers.as_ref().map_or(0, |g| g.bins.len()),
                 mask,
+                decimation,
                 sums: HashMap::new(),
                 done: 0,
                 write_s: 0.0,
@@ -493,7 +571,16 @@ fn execute_with(
                 t.kernel += kernel_s;
             });
         }
-        let feeder = Feeder { job, plan, mask, scheduler: &scheduler, session, failure: &failure, permits: &permits };
+        let feeder = Feeder {
+            job,
+            plan,
+            mask,
+            decimation,
+            scheduler: &scheduler,
+            session,
+            failure: &failure,
+            permits: &permits,
+        };
         feeder.feed(&submitted, finished);
         session.close(failure.is_set());
         match writer.join() {
@@ -530,6 +617,7 @@ fn execute_with(
         total_s: started.elapsed().as_secs_f64(),
         output: None,
         adaptive: None,
+        time_sampling: None,
     })
 }
 
@@ -540,6 +628,9 @@ struct Feeder<'a> {
     job: &'a MigrationJob,
     plan: &'a Plan,
     mask: Option<&'a OutputMask>,
+    /// An adaptive-time run's axes: the kernel migrates the coarse one, so a mask's cells are
+    /// handed to it on that axis.
+    decimation: Option<&'a TimeDecimation>,
     scheduler: &'a dyn TileScheduler,
     session: &'a dyn KernelSession,
     failure: &'a Failure,
@@ -553,8 +644,8 @@ impl Feeder<'_> {
             let Some(index) = self.scheduler.next_tile() else { break };
             let tile_plan = &plan.tiles[index];
             let tile = tile_plan.tile;
-            let cells = self.mask.map(|m| Arc::new(m.tile_cells(&tile)));
-            let traces = match &cells {
+            let fine_cells = self.mask.map(|m| m.tile_cells(&tile));
+            let traces = match &fine_cells {
                 None => plan.traces(tile_plan),
                 Some(cells) => match active_columns(&tile, cells) {
                     // Only the traces that reach an active column: the others add nothing there.
@@ -566,6 +657,12 @@ impl Feeder<'_> {
                     }
                 },
             };
+            let cells = fine_cells.map(|c| {
+                Arc::new(match self.decimation {
+                    Some(d) => coarse_cells(&c, d),
+                    None => c,
+                })
+            });
             let work: Vec<TileWork> = match &job.gathers {
                 None => vec![TileWork { tile_index: index, tile, bin: None, traces, active: cells }],
                 Some(gathers) => {
@@ -683,6 +780,9 @@ struct WriteStage<'a> {
     n_bins: usize,
     /// An adaptive run's mask: samples outside it are zeroed, whatever the kernel wrote there.
     mask: Option<&'a OutputMask>,
+    /// An adaptive-time run's axes: finished pieces come on the coarse one and are written on
+    /// the fine one.
+    decimation: Option<&'a TimeDecimation>,
     sums: HashMap<usize, StackSum>,
     /// Tiles written completely.
     done: usize,
@@ -724,6 +824,9 @@ impl WriteStage<'_> {
             _ if tile.tile != self.plan.tiles[tile.tile_index].tile => wrong("with another tile's shape"),
             _ => Ok(()),
         }?;
+        if let Some(d) = self.decimation {
+            tile.image = self.pool.install(|| upsample(d, &tile.image));
+        }
         if let Some(mask) = self.mask {
             let image = &mut tile.image;
             self.pool.install(|| mask.tile_cells(&tile.tile).zero_inactive(&mut image.image, &mut image.fold));

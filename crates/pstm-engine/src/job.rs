@@ -7,6 +7,7 @@ use pstm_config::JobConfig;
 use pstm_config::job::ExecutionConfig;
 use pstm_io::Dataset;
 use pstm_math::adaptive::{AdaptiveSettings, coarse_grid};
+use pstm_math::time_sampling::TimeSamplingSettings;
 use pstm_math::velocity::VelocityFunction;
 use pstm_math::{ImagingOperator, OutputGrid, TimeAxis, VelocityModel};
 
@@ -55,6 +56,8 @@ pub struct MigrationJob {
     pub adaptive: Option<AdaptiveSettings>,
     /// Levels of the multiscale stack (`output.multiscale`), if asked for.
     pub multiscale_levels: Option<usize>,
+    /// Adaptive time sampling (`algorithm.adaptive_time`), if asked for.
+    pub adaptive_time: Option<TimeSamplingSettings>,
 }
 
 impl MigrationJob {
@@ -102,6 +105,7 @@ impl MigrationJob {
         let adaptive = config.algorithm.adaptive.map(|a| a.settings());
         Ok(Self {
             adaptive,
+            adaptive_time: config.algorithm.adaptive_time.map(|a| a.settings()),
             multiscale_levels: config.output.multiscale.map(|m| m.levels),
             output_dir: config.output.directory.clone(),
             overwrite: config.output.overwrite,
@@ -135,19 +139,35 @@ impl MigrationJob {
         MigrationJob { output_dir, ..self.on_grid(pstm_math::multiscale::preview_grid(&self.grid, level)) }
     }
 
-    /// The coarse pass of an adaptive run: this job's traces, velocity and operator on the
-    /// coarse grid of `settings` (`pstm_math::adaptive::coarse_grid`), the stack only.
+    /// The coarse pass of an adaptive run: this job on the coarse grid of `settings`.
     pub fn coarse_pass(&self, settings: &AdaptiveSettings) -> MigrationJob {
+        self.sparse(settings.factor)
+    }
+
+    /// This job's traces, velocity and operator on a grid `factor` times sparser in x and y
+    /// (`pstm_math::adaptive::coarse_grid`), the stack only: a sample of the image.
+    pub fn sparse(&self, factor: usize) -> MigrationJob {
         MigrationJob {
             gathers: None,
             overwrite: false,
             normalized_stack: false,
-            ..self.on_grid(coarse_grid(&self.grid, settings.factor))
+            ..self.on_grid(coarse_grid(&self.grid, factor))
         }
     }
 
-    /// This job on another grid, without adaptive migration or a multiscale stack (whose
-    /// passes and blocks belong to the job's own grid).
+    /// What the kernels migrate when an adaptive-time run decimates this job's time axis
+    /// (`pstm_math::time_sampling`): the same job on the coarse axis. It keeps the multiscale
+    /// levels and adaptive settings, which shape its tiles as the job's own.
+    pub fn on_time_axis(&self, time: TimeAxis) -> MigrationJob {
+        MigrationJob {
+            adaptive: self.adaptive,
+            multiscale_levels: self.multiscale_levels,
+            ..self.on_grid(OutputGrid { time, ..self.grid })
+        }
+    }
+
+    /// This job on another grid, without adaptive migration, adaptive time sampling or a
+    /// multiscale stack (whose passes and blocks belong to the job's own grid).
     fn on_grid(&self, grid: OutputGrid) -> MigrationJob {
         MigrationJob {
             config: self.config.clone(),
@@ -164,6 +184,7 @@ impl MigrationJob {
             config_hash: self.config_hash.clone(),
             adaptive: None,
             multiscale_levels: None,
+            adaptive_time: None,
         }
     }
 }

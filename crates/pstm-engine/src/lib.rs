@@ -19,6 +19,7 @@
 //! one, and [`plot`] draws slices of a volume. [`check`] finds the output samples a comparison
 //! of two kernels excuses.
 
+pub mod adaptive_time;
 pub mod check;
 pub mod convert;
 pub mod cost;

@@ -86,6 +86,26 @@ impl Plan {
         self.index.near_rect(tile.bounds, self.reach)
     }
 
+    /// This plan on another time axis of the same job (an adaptive-time run's coarse one, see
+    /// `pstm_math::time_sampling`): the same tiles, blocks and memory, the work rescaled by the
+    /// ratio of samples per column. Exact for a fixed aperture (every time of a column has the
+    /// same traces), an estimate for a dip-mode one. Cheaper than planning again, and the tiles
+    /// stay those an adaptive mask's cells were made for.
+    pub fn on_time_axis(&self, time: pstm_math::TimeAxis, aperture: ApertureMode) -> Plan {
+        let (from, to) = (self.grid.time.nt.max(1) as u64, time.nt as u64);
+        let scale = |n: u64| (n as u128 * to as u128 / from as u128) as u64;
+        let tiles: Vec<TilePlan> =
+            self.tiles.iter().map(|t| TilePlan { contributions: scale(t.contributions), ..t.clone() }).collect();
+        Plan {
+            contributions: tiles.iter().map(|t| t.contributions).sum(),
+            contributions_exact: self.contributions_exact && aperture == ApertureMode::Fixed,
+            visits: scale(self.visits),
+            tiles,
+            grid: pstm_math::OutputGrid { time, ..self.grid },
+            ..self.clone()
+        }
+    }
+
     /// Contributions per visited (trace, output sample) pair: 1 when every visit contributes.
     pub fn visit_efficiency(&self) -> f64 {
         self.contributions as f64 / self.visits.max(1) as f64

@@ -33,6 +33,7 @@ pub mod multiscale;
 pub mod operator;
 pub mod prefilter;
 pub mod rng;
+pub mod time_sampling;
 pub mod traveltime;
 pub mod traveltime_table;
 pub mod velocity;
