@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use pstm_config::{JobConfig, SynthSpec, load_yaml_file, template};
-use pstm_engine::registry::{KernelOptions, create_kernel, list_kernels};
+use pstm_engine::registry::{KernelOptions, choose_kernel, create_kernel, list_kernels};
 use pstm_engine::{MigrationJob, RunOptions, convert, demo, executor, info, synth};
 use pstm_io::segy_export::ExportOptions;
 use pstm_io::segy_import::ImportOptions;
@@ -49,9 +49,15 @@ enum Command {
         /// about 1/64 of the work) into `<output.directory>-preview` (or --output).
         #[arg(long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "2")]
         preview: Option<usize>,
-        /// No progress bar.
+        /// No progress bar (or, when stderr is not a terminal, no progress lines).
         #[arg(long)]
         quiet: bool,
+        /// Also write progress lines, the summary and any error to this file.
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+        /// Seconds between progress lines when stderr is not a terminal, and in the log.
+        #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+        progress_interval: f64,
     },
     /// Check a job file; with --check-data also the data it points to.
     Validate {
@@ -168,6 +174,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            pstm_engine::progress::log_line(&format!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -182,8 +189,16 @@ fn run(command: Command) -> Result<()> {
                 bail!("the demo image did not focus at the diffractor");
             }
         }
-        Command::Migrate { config, kernel, output, dry_run, preview, quiet } => {
+        Command::Migrate { config, kernel, output, dry_run, preview, quiet, log, progress_interval } => {
+            if let Some(path) = &log {
+                pstm_engine::progress::log_to_file(path).with_context(|| format!("--log {}", path.display()))?;
+            }
+            if !(progress_interval.is_finite() && progress_interval >= 0.0) {
+                bail!("--progress-interval {progress_interval}: must be 0 or more seconds");
+            }
+            pstm_engine::progress::set_interval(progress_interval);
             let mut cfg = load_job(&config)?;
+            let kernel_source = if kernel.is_some() { "--kernel" } else { "execution.kernel" };
             if let Some(k) = kernel {
                 cfg.execution.kernel = k;
             }
@@ -210,9 +225,11 @@ fn run(command: Command) -> Result<()> {
             if let Some(level) = preview {
                 job = job.preview(level, preview_dir);
             }
-            let kernel = create_kernel(&job.execution.kernel, &KernelOptions::from_config(&job.execution))?;
+            let (kernel, why) = choose_kernel(&job.execution.kernel, &KernelOptions::from_config(&job.execution))?;
+            let why = if why.starts_with("auto") { why } else { format!("{why} by {kernel_source}") };
             if dry_run {
                 println!("{}", executor::plan_only(&job, kernel.as_ref())?);
+                println!("chosen            {why}");
                 println!(
                     "grid              {} x {} x {} ({} output samples)",
                     job.grid.nx,
@@ -241,8 +258,11 @@ fn run(command: Command) -> Result<()> {
                 }
                 return Ok(());
             }
-            let summary = executor::migrate(&job, kernel.as_ref(), RunOptions { progress: job.execution.progress })?;
+            let mut summary =
+                executor::migrate(&job, kernel.as_ref(), RunOptions { progress: job.execution.progress })?;
+            summary.kernel_choice = Some(why);
             println!("{summary}");
+            pstm_engine::progress::log_line(&summary.to_string());
         }
         Command::Validate { config, check_data } => {
             let cfg = load_job(&config)?;

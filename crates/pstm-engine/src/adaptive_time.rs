@@ -130,7 +130,7 @@ fn pilot_pass(
     let started = Instant::now();
     let factor = ((job.grid.n_columns() as f64 / PILOT_COLUMNS as f64).sqrt().ceil() as usize).max(PILOT_MIN_FACTOR);
     let sparse = job.sparse(factor);
-    let (image, _) = sparse_image(pool, &sparse, kernel, fine, store)?;
+    let (image, _) = sparse_image(pool, &sparse, kernel, fine, store, "migrate: time-sampling pilot")?;
     Ok(Pilot { columns: sparse.grid.n_columns(), seconds: started.elapsed().as_secs_f64(), image })
 }
 

@@ -13,13 +13,13 @@ use crate::output;
 
 /// Import a prestack SEG-Y file into a dataset, with a progress bar when `progress`.
 pub fn import(file: &Path, out: &Path, options: &ImportOptions, progress: bool) -> Result<ImportSummary> {
-    let bar = crate::progress::bar(progress, None, "{percent:>3}% {msg}");
+    let bar = crate::progress::bar(progress, None, "{percent:>3}% {msg}", "convert");
     bar.set_message("headers checked, then traces copied");
     let summary = import_segy(file, out, options, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     });
-    bar.finish_and_clear();
+    bar.finish();
     Ok(summary?)
 }
 

@@ -70,6 +70,12 @@ pub struct RunSummary {
     pub adaptive: Option<AdaptiveSummary>,
     /// What an adaptive-time run's coarser axis did.
     pub time_sampling: Option<TimeSamplingSummary>,
+    /// The migration pipeline itself, wall clock: tiles read, migrated and written.
+    pub pipeline_s: f64,
+    /// Threads the kernel's session migrates on at once (its `kernel_s` is summed over them).
+    pub workers: usize,
+    /// Why this kernel (set by whoever chose it: `auto: ...; chose cpu`).
+    pub kernel_choice: Option<String>,
 }
 
 /// An adaptive run (`algorithm.adaptive`): its coarse pass, its mask, and the work saved.
@@ -109,6 +115,9 @@ impl RunSummary {
 impl std::fmt::Display for RunSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "kernel          {} on {}", self.kernel, self.device)?;
+        if let Some(why) = &self.kernel_choice {
+            writeln!(f, "chosen          {why}")?;
+        }
         writeln!(
             f,
             "output          {} samples in {} tiles of {} x {} columns",
@@ -179,10 +188,37 @@ impl std::fmt::Display for RunSummary {
             }
         }
         writeln!(f, "fold sum        {:.4e}", self.fold_sum as f64)?;
+        // Wall-clock parts, in order; they add up to the total.
+        let coarse = self.adaptive.as_ref().map_or(0.0, |a| a.coarse_s);
+        let pilot = self.time_sampling.as_ref().map_or(0.0, |t| t.pilot_s);
+        let mut parts = format!("plan {:.2} s, load {:.2} s", self.plan_s, self.load_s);
+        if coarse > 0.0 {
+            parts += &format!(", adaptive coarse pass {coarse:.2} s");
+        }
+        if pilot > 0.0 {
+            parts += &format!(", time-sampling pilot {pilot:.2} s");
+        }
+        let rest = self.total_s - self.plan_s - self.load_s - coarse - pilot - self.pipeline_s;
+        writeln!(
+            f,
+            "time            {:.2} s wall: {parts}, migration {:.2} s, the rest {:.2} s (opening and finishing the outputs)",
+            self.total_s,
+            self.pipeline_s,
+            rest.max(0.0)
+        )?;
+        // Busy times of the pipeline's stages: each summed over its threads, so together they
+        // may exceed the migration's wall time by what ran at the same time.
+        let busy = self.kernel_s + self.read_s + self.write_s;
         write!(
             f,
-            "time            plan {:.2} s, load {:.2} s, read {:.2} s, kernel {:.2} s, write {:.2} s (per-part times summed over workers)",
-            self.plan_s, self.load_s, self.read_s, self.kernel_s, self.write_s
+            "stages          in the migration's {:.2} s: kernel busy {:.2} s (summed over {} worker{}), reading traces {:.2} s, writing {:.2} s; {:.2} s of it ran at the same time as another",
+            self.pipeline_s,
+            self.kernel_s,
+            self.workers,
+            if self.workers == 1 { "" } else { "s" },
+            self.read_s,
+            self.write_s,
+            (busy - self.pipeline_s).max(0.0)
         )?;
         if let Some(o) = &self.output {
             write!(f, "\nwritten to      {}", o.display())?;
@@ -279,7 +315,8 @@ fn plan_and_execute<S: OutputSink>(
     let executed = run_plan.as_ref().unwrap_or(&plan);
     let sink = make_sink(executed)?;
     let mask = coarse.as_ref().map(|(mask, _, _)| mask);
-    let mut summary = execute_with(&pool, run_job, kernel, executed, &store, &sink, options, mask, decimated)?;
+    let mut summary =
+        execute_with(&pool, run_job, kernel, executed, &store, &sink, options, mask, decimated, "migrate")?;
     summary.load_s = load_s;
     // The full migration's figures: the job's grid and contributions, whatever was computed.
     summary.contributions = plan.contributions;
@@ -312,11 +349,12 @@ pub(crate) fn sparse_image(
     kernel: &dyn MigrationKernel,
     fine: &Plan,
     store: &JobTraces<'_>,
+    label: &str,
 ) -> Result<(Vec<f32>, RunSummary)> {
     let plan = pool.install(|| plan_sharing(sparse, kernel, Some(fine.index.clone())))?;
     let sink = MemoryOutput::new(sparse.grid, 0);
     let quiet = RunOptions { progress: false };
-    let summary = execute_with(pool, sparse, kernel, &plan, store, &sink, quiet, None, None)?;
+    let summary = execute_with(pool, sparse, kernel, &plan, store, &sink, quiet, None, None, label)?;
     Ok((sink.into_volumes().stack, summary))
 }
 
@@ -336,10 +374,16 @@ fn coarse_pass(
     let started = Instant::now();
     let coarse = job.coarse_pass(settings);
     let (stack, summary) = match decimation.filter(|d| !d.is_identity()) {
-        None => sparse_image(pool, &coarse, kernel, fine, store)?,
+        None => sparse_image(pool, &coarse, kernel, fine, store, "migrate: adaptive coarse pass")?,
         Some(d) => {
-            let (stack, summary) =
-                sparse_image(pool, &job.on_time_axis(d.coarse).coarse_pass(settings), kernel, fine, store)?;
+            let (stack, summary) = sparse_image(
+                pool,
+                &job.on_time_axis(d.coarse).coarse_pass(settings),
+                kernel,
+                fine,
+                store,
+                "migrate: adaptive coarse pass",
+            )?;
             let image = TileImage { fold: vec![0; stack.len()], image: stack };
             (pool.install(|| upsample(d, &image)).image, summary)
         }
@@ -463,7 +507,7 @@ pub fn execute(
     let t = Instant::now();
     let store = pool.install(|| JobTraces::new(job, plan.traces_in_memory))?;
     let load_s = t.elapsed().as_secs_f64();
-    let mut summary = execute_with(pool, job, kernel, plan, &store, sink, options, mask, None)?;
+    let mut summary = execute_with(pool, job, kernel, plan, &store, sink, options, mask, None, "migrate")?;
     summary.load_s = load_s;
     summary.total_s += load_s;
     Ok(summary)
@@ -491,6 +535,7 @@ fn execute_with(
     options: RunOptions,
     mask: Option<&OutputMask>,
     decimation: Option<&TimeDecimation>,
+    label: &str,
 ) -> Result<RunSummary> {
     check_outside(pool)?;
     let started = Instant::now();
@@ -506,8 +551,9 @@ fn execute_with(
     };
     let session = pool.install(|| kernel.open_session(setup))?;
     let session = session.as_ref();
+    let workers = session.worker_threads().max(1);
     let scheduler = LocalQueue::new(plan.tiles.len());
-    let bar = crate::progress::bar(options.progress, Some(plan.contributions), "{percent:>3}% {msg}");
+    let bar = crate::progress::bar(options.progress, Some(plan.contributions), "{percent:>3}% {msg}", label);
     let failure = Failure::default();
     let totals = Mutex::new(Timings::default());
     let permits = Permits::new(plan.memory.concurrent_tiles + WRITE_QUEUE_TILES);
@@ -540,7 +586,7 @@ fn execute_with(
             }
             (stage.write_s, stage.fold)
         });
-        for _ in 0..session.worker_threads().max(1) {
+        for _ in 0..workers {
             let finished = finished.clone();
             let (failure, totals) = (&failure, &totals);
             // Waiting happens outside the pool: the session enters it to compute.
@@ -592,7 +638,7 @@ fn execute_with(
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
-    bar.finish_and_clear();
+    bar.finish();
     if let Some(e) = failure.first.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
@@ -618,6 +664,9 @@ fn execute_with(
         output: None,
         adaptive: None,
         time_sampling: None,
+        pipeline_s: started.elapsed().as_secs_f64(),
+        workers,
+        kernel_choice: None,
     })
 }
 

@@ -152,17 +152,24 @@ impl KernelId {
         }
     }
 
-    /// Whether `auto` may pick it: never the debugging twin, and a GPU kernel only on a real GPU
-    /// (a software rasteriser such as lavapipe is slower than the CPU kernels) unless the user
-    /// named the adapter.
-    fn auto_eligible(self, options: &KernelOptions) -> bool {
+    /// Why `auto` may not pick it, if it may not: never the debugging twin, and a GPU kernel
+    /// only on a real GPU (a software rasteriser such as lavapipe is slower than the CPU
+    /// kernels) unless the user named the adapter.
+    fn auto_refusal(self, options: &KernelOptions) -> Option<String> {
         match self {
             KernelId::GpuV3 | KernelId::GpuV2 | KernelId::GpuV1 | KernelId::GpuV0 => {
                 let gpu = options.gpu();
-                pstm_gpu::probe(&gpu).is_ok_and(|a| gpu.adapter.is_some() || !a.is_software())
+                match pstm_gpu::probe(&gpu) {
+                    Err(e) => Some(format!("no GPU adapter ({e})")),
+                    Ok(a) if gpu.adapter.is_none() && a.is_software() => Some(format!(
+                        "the only GPU adapter, {}, is a software one, slower than the CPU kernels (name it in execution.gpu.adapter to use it)",
+                        a.info.name
+                    )),
+                    Ok(_) => None,
+                }
             }
-            KernelId::Cpu | KernelId::CpuRef => true,
-            KernelId::GpuV0Twin => false,
+            KernelId::Cpu | KernelId::CpuRef => None,
+            KernelId::GpuV0Twin => Some("a debugging kernel".to_string()),
         }
     }
 
@@ -217,6 +224,12 @@ fn valid_names() -> String {
 /// ([`KernelOptions::parse_spec`]); `auto` takes the first kernel in [`KernelId::ALL`] that may
 /// and can run here.
 pub fn create_kernel(spec: &str, options: &KernelOptions) -> Result<Box<dyn MigrationKernel>> {
+    choose_kernel(spec, options).map(|(kernel, _)| kernel)
+}
+
+/// [`create_kernel`], and why that kernel: for `auto`, what it passed over and why
+/// (`auto: no GPU adapter (...); chose cpu`); for a name, the name.
+pub fn choose_kernel(spec: &str, options: &KernelOptions) -> Result<(Box<dyn MigrationKernel>, String)> {
     let (name, options) = options.parse_spec(spec)?;
     let (name, options) = (name.as_str(), &options);
     if name == "auto" {
@@ -227,18 +240,40 @@ pub fn create_kernel(spec: &str, options: &KernelOptions) -> Result<Box<dyn Migr
                 "the GPU adapter `{wanted}` (execution.gpu.adapter or PSTM_GPU_ADAPTER) is not available: {e}"
             )));
         }
+        // What was passed over, each reason once (the GPU kernels share theirs).
+        let mut passed: Vec<(Vec<&str>, String)> = Vec::new();
+        let mut note = |id: KernelId, why: String| match passed.iter_mut().find(|(_, w)| *w == why) {
+            Some((ids, _)) => ids.push(id.name()),
+            None => passed.push((vec![id.name()], why)),
+        };
         let mut reasons = Vec::new();
-        for id in KernelId::ALL.into_iter().filter(|id| id.auto_eligible(options)) {
+        for id in KernelId::ALL.into_iter().filter(|&id| id != KernelId::GpuV0Twin) {
+            if let Some(why) = id.auto_refusal(options) {
+                note(id, why);
+                continue;
+            }
             match id.create(options) {
-                Ok(k) => return Ok(k),
-                Err(e) => reasons.push(e.to_string()),
+                Ok(k) => {
+                    let skipped: Vec<String> =
+                        passed.iter().map(|(ids, why)| format!("{} not: {why}", ids.join(", "))).collect();
+                    let why = if skipped.is_empty() {
+                        format!("auto: chose {}, the fastest kernel, which runs here", id.name())
+                    } else {
+                        format!("auto: {}; chose {}", skipped.join("; "), id.name())
+                    };
+                    return Ok((k, why));
+                }
+                Err(e) => {
+                    reasons.push(e.to_string());
+                    note(id, format!("failed to start ({e})"));
+                }
             }
         }
         return Err(EngineError::Other(format!("no kernel can run here: {}", reasons.join("; "))));
     }
     let id = KernelId::from_name(name)
         .ok_or_else(|| EngineError::UnknownKernel { name: name.to_string(), valid: valid_names() })?;
-    Ok(id.create(options)?)
+    Ok((id.create(options)?, format!("{} as named", id.name())))
 }
 
 /// A kernel and whether it can run here (`Ok(device)`) or why not.

@@ -101,7 +101,7 @@ pub fn generate(spec: &SynthSpec, out: &Path, overwrite: bool, progress: bool) -
     };
     let timing = TraceTiming { t_start: layout.t_start_s(), dt: layout.dt_s(), n: layout.n_samples };
     let mut writer = DatasetWriter::create(out, layout, layout.default_chunk_traces(), true, overwrite)?;
-    let bar = crate::progress::bar(progress, Some(layout.n_traces as u64), "{human_pos}/{human_len} traces");
+    let bar = crate::progress::bar(progress, Some(layout.n_traces as u64), "{human_pos}/{human_len} traces", "synth");
     let geometry = |i: usize| {
         let (mx, my, offset, azimuth) = g.trace(i);
         TraceGeometry::from_midpoint(mx, my, offset, azimuth)
@@ -131,7 +131,7 @@ pub fn generate(spec: &SynthSpec, out: &Path, overwrite: bool, progress: bool) -
         writer.append_headers(&headers)?;
         bar.inc(headers.len() as u64);
     }
-    bar.finish_and_clear();
+    bar.finish();
     let path = writer.finish(Some(&ground_truth(spec, &model)))?;
     Ok(SynthSummary {
         path,
