@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 mod common;
 
-use common::pstm;
+use common::{pstm, synth_survey};
 
 /// A failing command: non-zero exit and every `needle` in its error message.
 fn fails(args: &[&str], dir: &Path, needles: &[&str]) -> String {
@@ -18,18 +18,13 @@ fn fails(args: &[&str], dir: &Path, needles: &[&str]) -> String {
 
 /// A tiny survey shared by the tests of one process (10 x 10 midpoints, 2 offsets).
 fn survey(dir: &Path) -> PathBuf {
-    let spec = dir.join("spec.yaml");
-    std::fs::write(
-        &spec,
+    synth_survey(
+        dir,
         "geometry: {extent_x_m: 250, extent_y_m: 250, spacing_m: 25, offsets_m: [100, 300], azimuths_deg: [0, 90]}\n\
          timing: {n_samples: 251, dt_ms: 4}\n\
          velocity: {constant: 2000}\n\
          diffractors: [{x: 125, y: 125, z: 300}]\n",
     )
-    .unwrap();
-    let (code, _, err) = pstm(&["synth", "--spec", "spec.yaml", "--out", "survey"], dir);
-    assert_eq!(code, 0, "{err}");
-    dir.join("survey")
 }
 
 fn job(dir: &Path, name: &str, text: &str) -> String {

@@ -4,21 +4,18 @@
 use std::path::Path;
 mod common;
 
-use common::pstm;
+use common::{pstm, synth_survey};
 
 /// A 10 x 10 midpoint survey with 251 samples in `dir/survey` (5e6 contributions under the
 /// benchmark job).
 fn survey(dir: &Path) {
-    std::fs::write(
-        dir.join("spec.yaml"),
+    synth_survey(
+        dir,
         "geometry: {extent_x_m: 250, extent_y_m: 250, spacing_m: 25, offsets_m: [200, 400], azimuths_deg: [0, 90]}\n\
          timing: {n_samples: 251, dt_ms: 2}\n\
          velocity: {constant: 2500}\n\
          diffractors: [{x: 125, y: 125, z: 200}]\n",
-    )
-    .unwrap();
-    let (code, _, err) = pstm(&["synth", "--spec", "spec.yaml", "--out", "survey"], dir);
-    assert_eq!(code, 0, "{err}");
+    );
 }
 
 #[test]

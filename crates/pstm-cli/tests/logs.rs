@@ -7,19 +7,16 @@ use std::process::{Command, Stdio};
 
 mod common;
 
-use common::pstm;
+use common::{pstm, synth_survey};
 
 fn survey(dir: &Path) {
-    std::fs::write(
-        dir.join("spec.yaml"),
+    synth_survey(
+        dir,
         "geometry: {extent_x_m: 500, extent_y_m: 500, spacing_m: 25, offsets_m: [100, 300], azimuths_deg: [0, 90]}\n\
          timing: {n_samples: 251, dt_ms: 4}\n\
          velocity: {constant: 2000}\n\
          diffractors: [{x: 250, y: 250, z: 300}]\n",
-    )
-    .unwrap();
-    let (code, _, err) = pstm(&["synth", "--spec", "spec.yaml", "--out", "survey"], dir);
-    assert_eq!(code, 0, "{err}");
+    );
     // Small tiles: several progress lines.
     std::fs::write(
         dir.join("job.yaml"),

@@ -18,3 +18,11 @@ pub fn pstm(args: &[&str], dir: &Path) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into(),
     )
 }
+
+/// `pstm synth` of the spec `spec_yaml` into `dir/survey`, which it returns.
+pub fn synth_survey(dir: &Path, spec_yaml: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("spec.yaml"), spec_yaml).unwrap();
+    let (code, _, err) = pstm(&["synth", "--spec", "spec.yaml", "--out", "survey"], dir);
+    assert_eq!(code, 0, "{err}");
+    dir.join("survey")
+}
