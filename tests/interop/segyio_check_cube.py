@@ -4,7 +4,8 @@ Usage: python3 segyio_check_cube.py CASE_JSON
 
 CASE_JSON holds: file; ilines, xlines, offsets (lists); samples_ms (list); format (code);
 cdp_xy (one [x, y] per trace, in file order); coordinate_tolerance; values_file (little-endian
-float32 of shape (n_ilines, n_xlines, n_offsets, n_samples)). segyio opens the file with its
+float32 of shape (n_ilines, n_xlines, n_offsets, n_samples)); optionally text (the 40 cards
+of the textual header, which segyio must decode to exactly these, in printable ASCII). segyio opens the file with its
 defaults (inline at bytes 189, crossline at 193, geometry inferred, strict), so this is what
 any segyio user gets. Exits non-zero with the first difference found.
 Called by crates/pstm-io/tests/segyio_interop.rs.
@@ -47,6 +48,16 @@ def main():
             gx, gy = h[segyio.TraceField.CDP_X] * scale, h[segyio.TraceField.CDP_Y] * scale
             if abs(gx - x) > tol or abs(gy - y) > tol:
                 fail(f"trace {t}: CDP ({gx}, {gy}), expected ({x}, {y})")
+        if "text" in case:
+            # segyio decodes the textual header to ASCII with its own EBCDIC table.
+            text = bytes(f.text[0]).decode("latin-1")
+            odd = sorted({c for c in text if not 32 <= ord(c) < 127})
+            if odd:
+                fail(f"textual header: characters segyio cannot show: {odd!r}")
+            for i, want in enumerate(case["text"]):
+                got = text[i * 80 : (i + 1) * 80].rstrip()
+                if got != want:
+                    fail(f"textual header card {i + 1}: segyio reads {got!r}, expected {want!r}")
         shape = (len(case["ilines"]), len(case["xlines"]), len(case["offsets"]), len(case["samples_ms"]))
         want = np.fromfile(case["values_file"], dtype="<f4").reshape(shape)
         got = segyio.tools.cube(f).astype(np.float32).reshape(shape)

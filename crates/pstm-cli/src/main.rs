@@ -42,6 +42,9 @@ enum Command {
         /// Output directory instead of the file's `output.directory`.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Replace an existing output directory (as `output.overwrite: true`).
+        #[arg(long)]
+        overwrite: bool,
         /// Print the plan (tiles, traces, contributions, memory) and stop.
         #[arg(long)]
         dry_run: bool,
@@ -189,7 +192,7 @@ fn run(command: Command) -> Result<()> {
                 bail!("the demo image did not focus at the diffractor");
             }
         }
-        Command::Migrate { config, kernel, output, dry_run, preview, quiet, log, progress_interval } => {
+        Command::Migrate { config, kernel, output, overwrite, dry_run, preview, quiet, log, progress_interval } => {
             if let Some(path) = &log {
                 pstm_engine::progress::log_to_file(path).with_context(|| format!("--log {}", path.display()))?;
             }
@@ -218,6 +221,7 @@ fn run(command: Command) -> Result<()> {
             if let Some(o) = output {
                 cfg.output.directory = o;
             }
+            cfg.output.overwrite |= overwrite;
             if quiet {
                 cfg.execution.progress = false;
             }

@@ -90,7 +90,12 @@ fn data_errors_name_the_file() {
     let ds = survey(dir);
     // Missing dataset.
     let f = job(dir, "m.yaml", &GOOD.replace("dataset: survey", "dataset: nowhere"));
-    fails(&["validate", &f, "--check-data"], dir, &["nowhere", "not found"]);
+    fails(&["validate", &f, "--check-data"], dir, &["input.dataset", "nowhere", "not found"]);
+    fails(&["migrate", &f], dir, &["input.dataset", "nowhere", "not found"]);
+    // A key twice: said once, on one line, in plain words.
+    let f = job(dir, "twice.yaml", &format!("{GOOD}velocity: {{constant: 2500}}\n"));
+    let err = fails(&["migrate", &f], dir, &["twice.yaml", "line 5", "duplicate", "only once"]);
+    assert!(!err.contains("DuplicateKeyPolicy") && err.trim().lines().count() == 1, "{err}");
     // Missing job file.
     fails(&["migrate", "absent.yaml"], dir, &["absent.yaml", "cannot read"]);
     // Grid that misses the survey.
@@ -174,7 +179,9 @@ fn good_job_runs_and_dry_run_writes_nothing() {
     assert_eq!(code, 0);
     assert!(out.contains("migrated_stack.zarr") && out.contains("fold.zarr") && out.contains("cpu-ref"), "{out}");
     // Existing output is kept unless overwriting is allowed.
-    fails(&["migrate", &f], dir, &["out", "already exists"]);
+    fails(&["migrate", &f], dir, &["output.directory", "out", "already exists", "output.overwrite", "--overwrite"]);
+    let (code, _, err) = pstm(&["migrate", &f, "--overwrite", "--quiet"], dir);
+    assert_eq!(code, 0, "{err}");
     let (code, _, _) = pstm(&["validate", &f, "--check-data"], dir);
     assert_eq!(code, 0);
     let (code, _, _) = pstm(&["create-config", "--output", "new.yaml"], dir);

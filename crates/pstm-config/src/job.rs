@@ -817,6 +817,15 @@ mod tests {
     fn syntax_errors_give_line() {
         let e = errors("input:\n  dataset: s\n velocity: [\n");
         assert!(e[0].contains("invalid YAML") && e[0].contains("line"), "{e:?}");
+        // Once, on one line, without the parser's jargon.
+        let e =
+            errors("input: {dataset: s}\ninput: {dataset: t}\nvelocity: {constant: 2000}\noutput: {directory: o}\n");
+        assert_eq!(e.len(), 1);
+        assert!(!e[0].contains('\n') && !e[0].contains("DuplicateKeyPolicy"), "{e:?}");
+        assert!(
+            e[0].contains("line 2") && e[0].contains("duplicate") && e[0].contains("`input: {dataset: t}`"),
+            "{e:?}"
+        );
     }
 
     #[test]

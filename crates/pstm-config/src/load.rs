@@ -25,7 +25,7 @@ fn parse<T: DeserializeOwned + Validate>(text: &str) -> Result<T, Vec<ConfigErro
     // Going through a generic value first lets serde_path_to_error report the full path of a
     // bad key or value; serde-saphyr reports syntax errors with line and column.
     let value: serde_json::Value =
-        serde_saphyr::from_str(text).map_err(|e| vec![ConfigError::new("", format!("invalid YAML: {e}"))])?;
+        serde_saphyr::from_str(text).map_err(|e| vec![ConfigError::new("", yaml_message(&e.to_string(), text))])?;
     if value.is_null() {
         return Err(vec![ConfigError::new("", "the document is empty")]);
     }
@@ -37,6 +37,24 @@ fn parse<T: DeserializeOwned + Validate>(text: &str) -> Result<T, Vec<ConfigErro
     let mut errors = Vec::new();
     parsed.validate("", &mut errors);
     if errors.is_empty() { Ok(parsed) } else { Err(errors) }
+}
+
+/// serde-saphyr's message in our words, once: its first line (where and what, without the
+/// snippet that repeats it) with the offending line of the file, and no library jargon.
+fn yaml_message(message: &str, text: &str) -> String {
+    let first = message.lines().next().unwrap_or(message).trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let first = first.replace(", set DuplicateKeyPolicy in Options if acceptable", ": a key may appear only once");
+    // "line L column C: ..." names a line of the file: quote it.
+    let line = first
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|n| text.lines().nth(n.wrapping_sub(1)));
+    match line {
+        Some(l) if !l.trim().is_empty() => format!("invalid YAML: {first} (`{}`)", l.trim()),
+        _ => format!("invalid YAML: {first}"),
+    }
 }
 
 /// Turn serde's message into ours: unknown keys and variants get the closest valid name.

@@ -63,7 +63,8 @@ pub struct MigrationJob {
 impl MigrationJob {
     /// Build a job from a configuration whose relative paths are already resolved.
     pub fn from_config(config: JobConfig) -> Result<Self> {
-        let dataset = Dataset::open(&config.input.dataset)?;
+        let dataset =
+            Dataset::open(&config.input.dataset).map_err(|e| EngineError::job("input.dataset", e.to_string()))?;
         check_output_apart_from_input(&config)?;
         Self::with_dataset(config, dataset)
     }

@@ -8,7 +8,7 @@ use pstm_io::{MultiscaleWriter, Staged, VolumeWriter};
 use pstm_kernel::TileImage;
 use pstm_math::{OutputGrid, Tile};
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::job::MigrationJob;
 
 pub const STACK: &str = "migrated_stack.zarr";
@@ -49,8 +49,17 @@ pub struct ZarrOutput {
 
 impl ZarrOutput {
     pub fn create(job: &MigrationJob, kernel: &str, tile_shape: (usize, usize)) -> Result<Self> {
-        let staged =
-            Staged::replacing(&job.output_dir, job.overwrite, "a pstm output directory", &[RUN_RECORD, STACK])?;
+        let staged = Staged::replacing(&job.output_dir, job.overwrite, "a pstm output directory", &[RUN_RECORD, STACK])
+            .map_err(|e| match e {
+                pstm_io::IoError::Exists { path } => EngineError::job(
+                    "output.directory",
+                    format!(
+                        "{}: already exists; choose another (output.directory or --output) or replace it (output.overwrite: true or --overwrite)",
+                        path.display()
+                    ),
+                ),
+                e => EngineError::job("output.directory", e.to_string()),
+            })?;
         let root = staged.path().to_path_buf();
         std::fs::create_dir_all(&root).map_err(|e| pstm_io::IoError::fs(&root, e))?;
         let attrs = |quantity: &str, note: &str| {

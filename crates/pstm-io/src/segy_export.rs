@@ -214,7 +214,7 @@ pub fn export_offset_volumes(volumes: &[OffsetVolume], out: &Path, options: &Exp
         format!("CROSSLINE = {xl0} + IY ({}-{}), BYTES 193-196", lines[1].0, lines[1].1),
         format!("CDP X BYTES 181-184, CDP Y 185-188 (ALSO SOURCE/GROUP X/Y), SCALAR {scalar} BYTES 71-72"),
         format!("FIRST SAMPLE {delay} MS (DELAY BYTES 109-110), DT {dt_us} US, {nt} SAMPLES"),
-        format!("OFFSETS (BYTES 37-40, M): {offsets:?}"),
+        format!("OFFSETS (BYTES 37-40, M): {}", offsets.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ")),
     ];
     for key in ["quantity", "kernel", "config_hash"] {
         if let Some(v) = readers[0].info().attributes.get(key).and_then(|v| v.as_str()) {
@@ -364,6 +364,54 @@ pub fn export_dataset(dataset: &Path, out: &Path, options: &ExportOptions) -> Re
     })
 }
 
+/// Cards of a textual header after the `C nn ` that starts each.
+const CARD_TEXT: usize = 76;
+/// Cards before the two that close the header.
+const TEXT_CARDS: usize = 38;
+
+/// The 40 cards of the textual header from `text`'s lines: each line wrapped at a space onto
+/// continuation cards (indented) rather than cut, and in the characters every EBCDIC table
+/// agrees on (code pages 037 and 1047, segyio's, SU's): upper-case letters, digits and
+/// `.<(+&*);-/,%_>?:#@'="`; brackets and braces become parentheses, anything else `?`. Lines past
+/// the 38th card are left out with a note; the last two cards are `SEG Y REV1` and
+/// `END TEXTUAL HEADER`.
+pub fn textual_cards(text: &[String]) -> Vec<String> {
+    let invariant = |c: char| match c.to_ascii_uppercase() {
+        c @ ('A'..='Z' | '0'..='9' | ' ') => c,
+        c if ".<(+&*);-/,%_>?:#@'=\"".contains(c) => c,
+        '[' | '{' => '(',
+        ']' | '}' => ')',
+        _ => '?',
+    };
+    let mut body: Vec<String> = Vec::new();
+    for line in text {
+        let line: String = line.chars().map(invariant).collect();
+        let mut rest = line.trim_end();
+        let mut first = true;
+        loop {
+            let indent = if first { "" } else { "  " };
+            let room = CARD_TEXT - indent.len();
+            if rest.chars().count() <= room {
+                body.push(format!("{indent}{rest}"));
+                break;
+            }
+            // Break at the last space that fits, else (one long word) at the width.
+            let cut = rest[..room].rfind(' ').filter(|&i| i > 0).unwrap_or(room);
+            body.push(format!("{indent}{}", rest[..cut].trim_end()));
+            rest = rest[cut..].trim_start();
+            first = false;
+        }
+    }
+    if body.len() > TEXT_CARDS {
+        body.truncate(TEXT_CARDS - 1);
+        body.push("(MORE IN THE OUTPUT DIRECTORY'S RUN.JSON)".into());
+    }
+    body.resize(TEXT_CARDS, String::new());
+    body.push("SEG Y REV1".into());
+    body.push("END TEXTUAL HEADER".into());
+    body.iter().enumerate().map(|(i, l)| format!("C{:>2} {l}", i + 1)).collect()
+}
+
 /// A SEG-Y file being written under its staging name.
 struct SegyFile {
     staged: Staged,
@@ -380,12 +428,7 @@ impl SegyFile {
         binary_fields: Vec<(BinField, i64)>,
     ) -> Result<Self> {
         text.extend(options.text_lines.iter().cloned());
-        text.truncate(38);
-        text.resize(38, String::new());
-        text.push("SEG Y REV1".into());
-        text.push("END TEXTUAL HEADER".into());
-        let lines: Vec<String> =
-            text.iter().enumerate().map(|(i, l)| format!("C{:>2} {}", i + 1, l).to_ascii_uppercase()).collect();
+        let lines = textual_cards(&text);
         let staged = Staged::new(out, options.overwrite)?;
         let f = File::create(staged.path()).map_err(|e| IoError::fs(staged.path(), e))?;
         let spec = WriterSpec {
@@ -411,5 +454,30 @@ impl SegyFile {
         f.sync_all().map_err(|e| IoError::fs(&target, e))?;
         drop(f);
         self.staged.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn textual_cards_wrap_instead_of_cutting_and_keep_to_invariant_characters() {
+        let long =
+            "CDP X BYTES 181-184, CDP Y 185-188 (ALSO SOURCE/GROUP X/Y), SCALAR -100 BYTES 71-72, AND MORE WORDS";
+        let text = vec![long.to_string(), "offsets [0, 200] {m} caf\u{e9} | x".to_string()];
+        let cards = textual_cards(&text);
+        assert_eq!(cards.len(), 40);
+        assert!(cards.iter().all(|c| c.len() <= 80), "{cards:?}");
+        // Nothing cut: the words of the long line come back from its cards, in order.
+        let joined: Vec<&str> = cards[..2].iter().flat_map(|c| c[4..].split_whitespace()).collect();
+        assert_eq!(joined, long.split_whitespace().collect::<Vec<_>>());
+        assert!(cards[1].starts_with("C 2   "), "continuation indented: {:?}", cards[1]);
+        assert_eq!(cards[2], "C 3 OFFSETS (0, 200) (M) CAF? ? X");
+        assert_eq!((cards[38].as_str(), cards[39].as_str()), ("C39 SEG Y REV1", "C40 END TEXTUAL HEADER"));
+        // Too many lines: the last body card says where the rest is.
+        let many: Vec<String> = (0..50).map(|i| format!("LINE {i}")).collect();
+        let cards = textual_cards(&many);
+        assert!(cards[37].contains("RUN.JSON") && cards[36] == "C37 LINE 36", "{:?}", &cards[35..]);
     }
 }

@@ -118,6 +118,12 @@ fn write_volume(path: &Path, g: &OutputGrid, k: usize) {
 }
 
 /// What segyio must find in a cube exported from `n_offsets` volumes over `g`.
+/// The textual header's 40 lines as pstm-segy reads them.
+fn textual_lines(sgy: &Path) -> Vec<String> {
+    let reader = pstm_segy::SegyReader::new(std::fs::File::open(sgy).unwrap()).unwrap();
+    reader.info().textual.lines()
+}
+
 fn expected_case(
     dir: &Path,
     sgy: &Path,
@@ -158,6 +164,8 @@ fn expected_case(
         // Grid coordinates with irrational parts are stored to the scalar's millimetres or centimetres.
         "coordinate_tolerance": 0.0051,
         "values_file": values_file,
+        // The 40 cards as pstm decodes them; segyio must decode the same, in printable ASCII.
+        "text": textual_lines(sgy),
     });
     let case_file = dir.join(format!("{}.case.json", sgy.file_name().unwrap().to_string_lossy()));
     std::fs::write(&case_file, serde_json::to_string_pretty(&case).unwrap()).unwrap();
@@ -186,6 +194,14 @@ fn cubes_pstm_writes_open_in_segyio() {
     let wrong = expected_case(dir.path(), &sgy, &g, &[0], ExportFormat::Ieee, (1000, 2001));
     let (ok, output) = run_python("segyio_check_cube.py", &[&wrong]);
     assert!(!ok && output.contains("ilines: segyio reads [1001"), "{output}");
+    // And told another first card, it must object too: the textual header is checked.
+    let right = expected_case(dir.path(), &sgy, &g, &[0], ExportFormat::Ieee, (1001, 2001));
+    let mut case: Value = serde_json::from_str(&std::fs::read_to_string(&right).unwrap()).unwrap();
+    case["text"][0] = json!("C 1 SOMETHING ELSE");
+    let other = dir.path().join("other-text.json");
+    std::fs::write(&other, case.to_string()).unwrap();
+    let (ok, output) = run_python("segyio_check_cube.py", &[&other]);
+    assert!(!ok && output.contains("textual header card 1"), "{output}");
 }
 
 #[test]
