@@ -232,8 +232,18 @@ fn run(command: Command) -> Result<()> {
             let (kernel, why) = choose_kernel(&job.execution.kernel, &KernelOptions::from_config(&job.execution))?;
             let why = if why.starts_with("auto") { why } else { format!("{why} by {kernel_source}") };
             if dry_run {
-                println!("{}", executor::plan_only(&job, kernel.as_ref())?);
+                let started = std::time::Instant::now();
+                let plan = executor::plan_only(&job, kernel.as_ref())?;
+                let plan_s = started.elapsed().as_secs_f64();
+                println!("{plan}");
                 println!("chosen            {why}");
+                let n = job.dataset.headers().len();
+                println!(
+                    "traces selected   {} of {n}{}",
+                    job.selected.len(),
+                    if job.selected.len() < n { " (input.offset_range_m, output.offset_gathers)" } else { "" }
+                );
+                println!("estimate          {}", executor::estimate(&job, kernel.as_ref(), &plan, plan_s)?);
                 println!(
                     "grid              {} x {} x {} ({} output samples)",
                     job.grid.nx,

@@ -167,6 +167,12 @@ fn good_job_runs_and_dry_run_writes_nothing() {
     assert!(out.contains("tiles") && out.contains("contributions") && out.contains("memory"), "{out}");
     // The grid it will write and how much of the work it visits is useful.
     assert!(out.contains("chosen by cost") && out.contains("visit efficiency"), "{out}");
+    // What it will take: the traces, and a time measured on a sample of the grid.
+    assert!(out.contains("traces selected   200 of 200"), "{out}");
+    let estimate = out.lines().find(|l| l.starts_with("estimate")).expect("an estimate");
+    let seconds: f64 = estimate.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let rate: f64 = estimate.split(" at ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().parse().unwrap();
+    assert!(seconds >= 0.0 && seconds.is_finite() && rate > 0.0, "{estimate}");
     assert!(
         out.contains("grid ") && out.contains(" columns of ") && out.contains(" from (") && out.contains(" ms every "),
         "{out}"

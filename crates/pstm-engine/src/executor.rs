@@ -241,6 +241,66 @@ pub fn plan_only(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Pla
     pool(job)?.install(|| plan(job, kernel))
 }
 
+/// Columns a dry run's calibration migrates at most (a sample of the grid, every column of
+/// the time axis): enough to keep a GPU busy, a small part of a large job.
+const CALIBRATION_COLUMNS: f64 = 2048.0;
+
+/// How long a job should take on this machine, from a short calibration run of it.
+#[derive(Debug, Clone)]
+pub struct RunEstimate {
+    /// Of the job's columns, one in `factor` x `factor` was migrated.
+    pub factor: usize,
+    pub kernel: String,
+    /// Contributions per second the calibration's migration reached.
+    pub rate: f64,
+    pub plan_s: f64,
+    /// Loading the traces (when they are held in memory), as the calibration did.
+    pub load_s: f64,
+    pub migration_s: f64,
+}
+
+impl RunEstimate {
+    pub fn total_s(&self) -> f64 {
+        self.plan_s + self.load_s + self.migration_s
+    }
+}
+
+impl std::fmt::Display for RunEstimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.total_s();
+        let total = if total < 10.0 { format!("{total:.2}") } else { format!("{total:.0}") };
+        write!(
+            f,
+            "about {total} s: plan {:.2} s, load {:.2} s, migration {:.2} s at {:.3} G contributions/s, as {} migrated 1 in {} x {} of the columns here (adaptive passes and writing not counted)",
+            self.plan_s,
+            self.load_s,
+            self.migration_s,
+            self.rate * 1e-9,
+            self.kernel,
+            self.factor,
+            self.factor
+        )
+    }
+}
+
+/// Estimate a planned job's run time on this machine (`--dry-run`): migrate it on a sparse grid
+/// of at most [`CALIBRATION_COLUMNS`] columns (the same traces, time axis and kernel) into
+/// memory, and scale its rate to the plan's contributions. `plan_s` is what planning took.
+pub fn estimate(job: &MigrationJob, kernel: &dyn MigrationKernel, plan: &Plan, plan_s: f64) -> Result<RunEstimate> {
+    let factor = ((job.grid.n_columns() as f64 / CALIBRATION_COLUMNS).sqrt().ceil() as usize).max(2);
+    let sample = job.sparse(factor);
+    let (_, s) = migrate_to_memory(&sample, kernel, RunOptions { progress: false })?;
+    let rate = s.contributions as f64 / s.pipeline_s.max(1e-9);
+    Ok(RunEstimate {
+        factor,
+        kernel: kernel.name().to_string(),
+        rate,
+        plan_s,
+        load_s: s.load_s,
+        migration_s: plan.contributions as f64 / rate.max(1e-30),
+    })
+}
+
 /// Migrate a job into its output directory.
 pub fn migrate(job: &MigrationJob, kernel: &dyn MigrationKernel, options: RunOptions) -> Result<RunSummary> {
     let run = plan_and_execute(job, kernel, options, |plan| ZarrOutput::create(job, kernel.name(), plan.tile_shape))?;
