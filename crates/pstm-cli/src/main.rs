@@ -102,6 +102,39 @@ enum Command {
     },
     /// Summarise a dataset, a volume or an output directory.
     Info { path: PathBuf },
+    /// Draw PNG pictures of a volume or an output directory: sections, a time slice, gathers.
+    Plot {
+        /// A volume (`migrated_stack.zarr`, ...) or an output directory.
+        path: PathBuf,
+        /// Directory for the pictures (`<name>_<kind>.png`).
+        #[arg(long, default_value = "plots")]
+        out: PathBuf,
+        /// Pictures to draw: inline, crossline, time, gather (an output directory's offset
+        /// gathers).
+        #[arg(long, value_delimiter = ',', default_value = "inline,crossline,time")]
+        kind: Vec<String>,
+        /// The inline to draw (and where the others cut); default: through the peak |amplitude|.
+        #[arg(long)]
+        inline: Option<i64>,
+        /// The crossline to draw; default: through the peak.
+        #[arg(long)]
+        crossline: Option<i64>,
+        /// The time slice's time (ms); default: the peak's.
+        #[arg(long)]
+        time_ms: Option<f64>,
+        /// Percentile of |amplitude| the colours saturate at.
+        #[arg(long, default_value_t = 99.0)]
+        clip: f64,
+        /// Automatic gain control for display, over a window of this many ms.
+        #[arg(long, value_name = "MS")]
+        agc: Option<f64>,
+        /// Inline number of the grid's first x index (as `pstm export`).
+        #[arg(long, default_value_t = 1)]
+        first_inline: i64,
+        /// Crossline number of the grid's first y index.
+        #[arg(long, default_value_t = 1)]
+        first_crossline: i64,
+    },
     /// Bring data into a pstm dataset.
     Import {
         #[command(subcommand)]
@@ -277,6 +310,36 @@ fn run(command: Command) -> Result<()> {
             summary.kernel_choice = Some(why);
             println!("{summary}");
             pstm_engine::progress::log_line(&summary.to_string());
+        }
+        Command::Plot { path, out, kind, inline, crossline, time_ms, clip, agc, first_inline, first_crossline } => {
+            let kinds = kind
+                .iter()
+                .map(|k| {
+                    pstm_engine::plot::PlotKind::parse(k.trim())
+                        .with_context(|| format!("--kind {k}: not one of inline, crossline, time, gather"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if !(clip > 0.0 && clip <= 100.0) {
+                bail!("--clip {clip}: a percentile in (0, 100]");
+            }
+            if let Some(a) = agc
+                && !(a.is_finite() && a > 0.0)
+            {
+                bail!("--agc {a}: a window of more than 0 ms");
+            }
+            let options = pstm_engine::plot::PlotOptions {
+                kinds,
+                inline,
+                crossline,
+                time_ms,
+                clip_percentile: clip,
+                agc_ms: agc,
+                first_inline,
+                first_crossline,
+            };
+            for picture in pstm_engine::plot::plot(&path, &out, &options)? {
+                println!("wrote {} (clip {:.3e})", picture.path.display(), picture.clip);
+            }
         }
         Command::Validate { config, check_data } => {
             let cfg = load_job(&config)?;

@@ -181,6 +181,14 @@ fn good_job_runs_and_dry_run_writes_nothing() {
     let (code, out, err) = pstm(&["migrate", &f, "--kernel", "cpu-ref"], dir);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("written to"), "{out}");
+    // Pictures of the output, and bad requests said plainly.
+    let (code, out, err) = pstm(&["plot", "out", "--out", "pics", "--kind", "inline,time"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pics/out_inline.png") && dir.join("pics/out_time.png").exists(), "{out}");
+    fails(&["plot", "out", "--kind", "sideways"], dir, &["--kind sideways", "inline, crossline, time, gather"]);
+    fails(&["plot", "out", "--crossline", "50"], dir, &["--crossline 50", "1..10"]);
+    fails(&["plot", "out", "--kind", "gather"], dir, &["no offset gathers", "output.offset_gathers"]);
+    fails(&["plot", "nowhere"], dir, &["nowhere", "not a volume"]);
     let (code, out, _) = pstm(&["info", "out"], dir);
     assert_eq!(code, 0);
     assert!(out.contains("migrated_stack.zarr") && out.contains("fold.zarr") && out.contains("cpu-ref"), "{out}");

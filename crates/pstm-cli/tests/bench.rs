@@ -79,11 +79,12 @@ fn bench_writes_results_and_report_and_flags_a_regression() {
     let page = std::fs::read_to_string(dir.join("r.html")).unwrap();
     assert_eq!(page.matches("<svg").count(), 3, "throughput, speedup and ceiling charts");
 
-    // A previous run twice as fast: every record regressed.
+    // A previous run ten times as fast: every record regressed (by a margin that a busy
+    // two-core machine's run-to-run noise, seen at 3x, does not cover).
     let mut previous = results.clone();
     for r in previous["results"].as_array_mut().unwrap() {
         let m = r["contributions_per_s"]["median"].as_f64().unwrap();
-        r["contributions_per_s"]["median"] = (2.0 * m).into();
+        r["contributions_per_s"]["median"] = (10.0 * m).into();
     }
     std::fs::write(dir.join("prev.json"), previous.to_string()).unwrap();
     let (code, out, err) =

@@ -124,7 +124,14 @@ pub fn run_demo(dir: &Path, kernel: Option<&str>, progress: bool) -> Result<Demo
         job.dataset.metadata()?.ok_or_else(|| EngineError::Other("the demo survey lost its metadata".into()))?;
     let d = &truth["diffractors"][0];
     let num = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
-    let images = plot::volume_slices(dir, &volume, &grid, (ix, iy, it), "demo_stack")?;
+    // Through the peak, as `pstm plot` draws any output, the truth marked.
+    let options = plot::PlotOptions {
+        inline: Some(1 + ix as i64),
+        crossline: Some(1 + iy as i64),
+        time_ms: Some(grid.time.time(it) * 1e3),
+        ..Default::default()
+    };
+    let images = plot::plot(&out, dir, &options)?.into_iter().map(|p| p.path).collect();
     Ok(DemoReport {
         run,
         truth: (num(&d["x"]), num(&d["y"]), num(&d["t0_s"])),
