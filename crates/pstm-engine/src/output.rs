@@ -130,13 +130,20 @@ impl ZarrOutput {
     pub fn commit(self, record: &serde_json::Value) -> Result<PathBuf> {
         let p = self.staged.path().join(RUN_RECORD);
         std::fs::write(&p, serde_json::to_string_pretty(record).expect("record serialises"))
-            .map_err(|e| pstm_io::IoError::fs(&p, e))?;
+            .map_err(|e| self.named(pstm_io::IoError::fs(&p, e).into()))?;
         Ok(self.staged.commit()?)
     }
 }
 
-impl OutputSink for ZarrOutput {
-    fn write_tile(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
+impl ZarrOutput {
+    /// An error while writing, in the user's terms: `output.directory` and its own name, not
+    /// the temporary one it is written under.
+    fn named(&self, e: EngineError) -> EngineError {
+        let (staged, target) = (self.staged.path().display().to_string(), self.staged.target().display().to_string());
+        EngineError::job("output.directory", format!("{} (while writing)", e.to_string().replace(&staged, &target)))
+    }
+
+    fn write_volumes(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
         match bin {
             Some(k) => self.gathers[k].write_tile_f32(tile, &image.image)?,
             None => {
@@ -151,6 +158,12 @@ impl OutputSink for ZarrOutput {
             }
         }
         Ok(())
+    }
+}
+
+impl OutputSink for ZarrOutput {
+    fn write_tile(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
+        self.write_volumes(tile, bin, image).map_err(|e| self.named(e))
     }
 }
 

@@ -222,3 +222,27 @@ fn a_write_error_stops_every_stage_and_is_reported() {
         assert!(e.to_string().contains("outside"), "{e}");
     }
 }
+
+#[test]
+fn a_write_error_names_output_directory_not_its_temporary_name() {
+    use pstm_engine::output::{OutputSink, ZarrOutput};
+    let dir = tempfile::tempdir().unwrap();
+    let ds = survey(dir.path());
+    let job = job(&ds, "{constant: 2200}", ALGORITHM, GRID, "{}");
+    let out = ZarrOutput::create(&job, "cpu", (job.grid.nx, job.grid.ny)).unwrap();
+    // The output is taken away while being written (another process, a lost disk): a file
+    // where its directory was.
+    let parent = job.output_dir.parent().unwrap();
+    for e in std::fs::read_dir(parent).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with(".partial-") {
+            std::fs::remove_dir_all(e.path()).unwrap();
+            std::fs::write(e.path(), b"not a directory").unwrap();
+        }
+    }
+    let tile = job.grid.full_tile();
+    let image = pstm_kernel::TileImage { image: vec![0.0; job.grid.n_samples()], fold: vec![0; job.grid.n_samples()] };
+    let e = out.write_tile(&tile, None, &image).unwrap_err().to_string();
+    assert!(e.starts_with("output.directory: ") && e.contains(&job.output_dir.display().to_string()), "{e}");
+    assert!(!e.contains(".partial-"), "{e}");
+    println!("{e}");
+}
