@@ -60,7 +60,6 @@ pub fn choose(
 /// The decimation of an adaptive-time run, and the image sample its band was measured on:
 /// `sample` (the adaptive coarse pass's columns and image, on the job's time axis) when given,
 /// else a pilot migration ([`pilot_pass`]); none when the factor is configured.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn decide(
     pool: &rayon::ThreadPool,
     job: &MigrationJob,
@@ -77,31 +76,23 @@ pub(crate) fn decide(
     };
     let (decimation, highest_frequency_hz) = choose(job, settings, pilot.as_ref().map(|p| p.image.as_slice()));
     let (pilot_columns, pilot_s) = pilot.map_or((0, 0.0), |p| (p.columns, p.seconds));
-    Ok(Decision { decimation, highest_frequency_hz, configured: settings.factor.is_some(), pilot_columns, pilot_s })
+    let summary = TimeSamplingSummary {
+        factor: decimation.factor,
+        coarse_dt_ms: decimation.coarse.dt_s * 1e3,
+        highest_frequency_hz,
+        configured: settings.factor.is_some(),
+        pilot_columns,
+        pilot_s,
+        // Filled in once the run has migrated.
+        computed_contributions: 0,
+    };
+    Ok(Decision { decimation, summary })
 }
 
-/// What an adaptive-time run decided before migrating.
+/// What an adaptive-time run decided before migrating, and its summary so far.
 pub(crate) struct Decision {
     pub decimation: TimeDecimation,
-    pub highest_frequency_hz: Option<f64>,
-    pub configured: bool,
-    pub pilot_columns: usize,
-    pub pilot_s: f64,
-}
-
-impl Decision {
-    /// The run's summary, `computed` the contributions migrated on the coarse axis.
-    pub fn summary(&self, computed: u64) -> TimeSamplingSummary {
-        TimeSamplingSummary {
-            factor: self.decimation.factor,
-            coarse_dt_ms: self.decimation.coarse.dt_s * 1e3,
-            highest_frequency_hz: self.highest_frequency_hz,
-            configured: self.configured,
-            pilot_columns: self.pilot_columns,
-            pilot_s: self.pilot_s,
-            computed_contributions: computed,
-        }
-    }
+    pub summary: TimeSamplingSummary,
 }
 
 /// Columns an adaptive-time run's pilot migrates at most to measure the image's band, and the
@@ -111,10 +102,10 @@ const PILOT_MIN_FACTOR: usize = 4;
 
 /// An image sample an adaptive-time run measured its band on.
 struct Pilot {
-    pub columns: usize,
+    columns: usize,
     /// The pilot migration's wall time (0 when it was the adaptive coarse pass's image).
-    pub seconds: f64,
-    pub image: Vec<f32>,
+    seconds: f64,
+    image: Vec<f32>,
 }
 
 /// The pilot of an adaptive-time run without an adaptive coarse pass: the job on a grid sparse
@@ -128,8 +119,7 @@ fn pilot_pass(
     store: &JobTraces<'_>,
 ) -> Result<Pilot> {
     let started = Instant::now();
-    let factor = ((job.grid.n_columns() as f64 / PILOT_COLUMNS as f64).sqrt().ceil() as usize).max(PILOT_MIN_FACTOR);
-    let sparse = job.sparse(factor);
+    let sparse = job.sparse(job.grid_thinning(PILOT_COLUMNS, PILOT_MIN_FACTOR));
     let (image, _) = sparse_image(pool, &sparse, kernel, fine, store, "migrate: time-sampling pilot")?;
     Ok(Pilot { columns: sparse.grid.n_columns(), seconds: started.elapsed().as_secs_f64(), image })
 }

@@ -3,14 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use std::sync::Arc;
-
 use pstm_kernel::{FinishedTile, JobSetup, KernelSession, MigrationKernel, TileImage, TileWork};
 use pstm_math::adaptive::OutputMask;
 use pstm_math::time_sampling::{TimeDecimation, coarse_cells};
@@ -129,22 +127,17 @@ impl std::fmt::Display for RunSummary {
             self.n_traces,
             if self.traces_in_memory { "held in memory" } else { "streamed" }
         )?;
-        match &self.adaptive {
-            None if self.time_sampling.is_none() => writeln!(
-                f,
-                "contributions   {:.4e} ({:.3} G/s over {:.2} s)",
-                self.contributions as f64,
-                self.rate() * 1e-9,
-                self.total_s
-            )?,
-            _ => writeln!(
-                f,
-                "contributions   {:.4e} of the full migration ({:.3} G/s effective over {:.2} s)",
-                self.contributions as f64,
-                self.rate() * 1e-9,
-                self.total_s
-            )?,
-        }
+        // An adaptive run computes less than it counts: the full migration's contributions.
+        let full = self.adaptive.is_some() || self.time_sampling.is_some();
+        writeln!(
+            f,
+            "contributions   {:.4e}{} ({:.3} G/s{} over {:.2} s)",
+            self.contributions as f64,
+            if full { " of the full migration" } else { "" },
+            self.rate() * 1e-9,
+            if full { " effective" } else { "" },
+            self.total_s
+        )?;
         if let Some(t) = &self.time_sampling {
             let why = match t.highest_frequency_hz {
                 Some(f) => format!(
@@ -243,7 +236,7 @@ pub fn plan_only(job: &MigrationJob, kernel: &dyn MigrationKernel) -> Result<Pla
 
 /// Columns a dry run's calibration migrates at most (a sample of the grid, every column of
 /// the time axis): enough to keep a GPU busy, a small part of a large job.
-const CALIBRATION_COLUMNS: f64 = 2048.0;
+const CALIBRATION_COLUMNS: usize = 2048;
 
 /// How long a job should take on this machine, from a short calibration run of it.
 #[derive(Debug, Clone)]
@@ -287,7 +280,7 @@ impl std::fmt::Display for RunEstimate {
 /// of at most [`CALIBRATION_COLUMNS`] columns (the same traces, time axis and kernel) into
 /// memory, and scale its rate to the plan's contributions. `plan_s` is what planning took.
 pub fn estimate(job: &MigrationJob, kernel: &dyn MigrationKernel, plan: &Plan, plan_s: f64) -> Result<RunEstimate> {
-    let factor = ((job.grid.n_columns() as f64 / CALIBRATION_COLUMNS).sqrt().ceil() as usize).max(2);
+    let factor = job.grid_thinning(CALIBRATION_COLUMNS, 2);
     let sample = job.sparse(factor);
     let (_, s) = migrate_to_memory(&sample, kernel, RunOptions { progress: false })?;
     let rate = s.contributions as f64 / s.pipeline_s.max(1e-9);
@@ -393,7 +386,8 @@ fn plan_and_execute<S: OutputSink>(
         summary.adaptive = Some(adaptive);
     }
     if let Some(d) = &decimation {
-        summary.time_sampling = Some(d.summary(executed.contributions));
+        summary.time_sampling =
+            Some(TimeSamplingSummary { computed_contributions: executed.contributions, ..d.summary.clone() });
     }
     summary.plan_s = plan_s;
     summary.total_s = started.elapsed().as_secs_f64();
@@ -433,19 +427,16 @@ fn coarse_pass(
 ) -> Result<(OutputMask, AdaptiveSummary, Vec<f32>)> {
     let started = Instant::now();
     let coarse = job.coarse_pass(settings);
-    let (stack, summary) = match decimation.filter(|d| !d.is_identity()) {
-        None => sparse_image(pool, &coarse, kernel, fine, store, "migrate: adaptive coarse pass")?,
+    let decimation = decimation.filter(|d| !d.is_identity());
+    let migrated = decimation.map(|d| job.on_time_axis(d.coarse).coarse_pass(settings));
+    let (stack, summary) =
+        sparse_image(pool, migrated.as_ref().unwrap_or(&coarse), kernel, fine, store, "migrate: adaptive coarse pass")?;
+    // Back on the job's time axis, as the fine pass's image will be.
+    let stack = match decimation {
+        None => stack,
         Some(d) => {
-            let (stack, summary) = sparse_image(
-                pool,
-                &job.on_time_axis(d.coarse).coarse_pass(settings),
-                kernel,
-                fine,
-                store,
-                "migrate: adaptive coarse pass",
-            )?;
             let image = TileImage { fold: vec![0; stack.len()], image: stack };
-            (pool.install(|| upsample(d, &image)).image, summary)
+            pool.install(|| upsample(d, &image)).image
         }
     };
     let mask = pool.install(|| OutputMask::from_coarse_image(&coarse.grid, &stack, *settings));

@@ -145,6 +145,13 @@ impl MigrationJob {
         self.sparse(settings.factor)
     }
 
+    /// The thinning in x and y (at least `min_factor`) that leaves at most about `max_columns`
+    /// of this job's columns: the factor of a [`MigrationJob::sparse`] sample of its image.
+    pub fn grid_thinning(&self, max_columns: usize, min_factor: usize) -> usize {
+        let factor = (self.grid.n_columns() as f64 / max_columns.max(1) as f64).sqrt().ceil() as usize;
+        factor.max(min_factor)
+    }
+
     /// This job's traces, velocity and operator on a grid `factor` times sparser in x and y
     /// (`pstm_math::adaptive::coarse_grid`), the stack only: a sample of the image.
     pub fn sparse(&self, factor: usize) -> MigrationJob {

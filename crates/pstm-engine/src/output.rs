@@ -40,11 +40,23 @@ pub fn normalize(image: &[f32], fold: &[u32]) -> Vec<f32> {
 /// [`ZarrOutput::commit`].
 pub struct ZarrOutput {
     staged: Staged,
+    volumes: Volumes,
+}
+
+/// The volumes of an output directory, open for writing.
+struct Volumes {
     stack: VolumeWriter,
     fold: VolumeWriter,
     normalized: Option<VolumeWriter>,
     multiscale: Option<MultiscaleWriter>,
     gathers: Vec<VolumeWriter>,
+}
+
+/// An error about what is written under `staged`, in the user's terms: `output.directory` and
+/// the output's own name, not the temporary one it is written under.
+fn in_user_terms(staged: &Staged, e: EngineError) -> EngineError {
+    let (temp, target) = (staged.path().display().to_string(), staged.target().display().to_string());
+    EngineError::job("output.directory", format!("{} (while writing)", e.to_string().replace(&temp, &target)))
 }
 
 impl ZarrOutput {
@@ -60,8 +72,22 @@ impl ZarrOutput {
                 ),
                 e => EngineError::job("output.directory", e.to_string()),
             })?;
-        let root = staged.path().to_path_buf();
-        std::fs::create_dir_all(&root).map_err(|e| pstm_io::IoError::fs(&root, e))?;
+        let volumes = Volumes::create(staged.path(), job, kernel, tile_shape).map_err(|e| in_user_terms(&staged, e))?;
+        Ok(Self { staged, volumes })
+    }
+
+    /// Write the run record and move the directory into place.
+    pub fn commit(self, record: &serde_json::Value) -> Result<PathBuf> {
+        let p = self.staged.path().join(RUN_RECORD);
+        std::fs::write(&p, serde_json::to_string_pretty(record).expect("record serialises"))
+            .map_err(|e| in_user_terms(&self.staged, pstm_io::IoError::fs(&p, e).into()))?;
+        Ok(self.staged.commit()?)
+    }
+}
+
+impl Volumes {
+    fn create(root: &std::path::Path, job: &MigrationJob, kernel: &str, tile_shape: (usize, usize)) -> Result<Self> {
+        std::fs::create_dir_all(root).map_err(|e| pstm_io::IoError::fs(root, e))?;
         let attrs = |quantity: &str, note: &str| {
             let serde_json::Value::Object(m) = serde_json::json!({
                 "quantity": quantity,
@@ -123,27 +149,10 @@ impl ZarrOutput {
                 gathers.push(VolumeWriter::create(&dir.join(gather_name(k)), grid, tile_shape, VolumeElement::F32, a)?);
             }
         }
-        Ok(Self { staged, stack, fold, normalized, multiscale, gathers })
+        Ok(Self { stack, fold, normalized, multiscale, gathers })
     }
 
-    /// Write the run record and move the directory into place.
-    pub fn commit(self, record: &serde_json::Value) -> Result<PathBuf> {
-        let p = self.staged.path().join(RUN_RECORD);
-        std::fs::write(&p, serde_json::to_string_pretty(record).expect("record serialises"))
-            .map_err(|e| self.named(pstm_io::IoError::fs(&p, e).into()))?;
-        Ok(self.staged.commit()?)
-    }
-}
-
-impl ZarrOutput {
-    /// An error while writing, in the user's terms: `output.directory` and its own name, not
-    /// the temporary one it is written under.
-    fn named(&self, e: EngineError) -> EngineError {
-        let (staged, target) = (self.staged.path().display().to_string(), self.staged.target().display().to_string());
-        EngineError::job("output.directory", format!("{} (while writing)", e.to_string().replace(&staged, &target)))
-    }
-
-    fn write_volumes(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
+    fn write(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
         match bin {
             Some(k) => self.gathers[k].write_tile_f32(tile, &image.image)?,
             None => {
@@ -163,7 +172,7 @@ impl ZarrOutput {
 
 impl OutputSink for ZarrOutput {
     fn write_tile(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
-        self.write_volumes(tile, bin, image).map_err(|e| self.named(e))
+        self.volumes.write(tile, bin, image).map_err(|e| in_user_terms(&self.staged, e))
     }
 }
 

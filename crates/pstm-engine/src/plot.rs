@@ -318,7 +318,7 @@ pub fn plot(path: &Path, out_dir: &Path, options: &PlotOptions) -> Result<Vec<Pi
                     across: (first as f64, 1.0, across_name.to_string()),
                     grid: &grid,
                 };
-                draw_section(&file, &title, &section, &markers, options.clip_percentile)?
+                draw_section(&file, kind, &title, &section, &markers, options.clip_percentile)?
             }
             PlotKind::Gather => {
                 if source.gathers.is_empty() {
@@ -342,7 +342,7 @@ pub fn plot(path: &Path, out_dir: &Path, options: &PlotOptions) -> Result<Vec<Pi
                     _ => (0.0, 1.0, "offset bin".to_string()),
                 };
                 let section = Section { data: &data, n_across: source.gathers.len(), across, grid: &grid };
-                draw_section(&file, &title, &section, &[], options.clip_percentile)?
+                draw_section(&file, kind, &title, &section, &[], options.clip_percentile)?
             }
             PlotKind::Time => {
                 let values = time_slice(&source.stack, c.it, half)?;
@@ -355,7 +355,7 @@ pub fn plot(path: &Path, out_dir: &Path, options: &PlotOptions) -> Result<Vec<Pi
                 draw_time_slice(&file, &title, &slice, &markers, options.clip_percentile)?
             }
         };
-        pictures.push(Picture { kind, ..picture });
+        pictures.push(picture);
     }
     Ok(pictures)
 }
@@ -393,9 +393,10 @@ struct Slice<'a> {
     first: (i64, i64),
 }
 
-type Err<'p> = Box<dyn Fn(&dyn std::fmt::Display) -> EngineError + 'p>;
+/// Turns a drawing library's error into ours, naming the picture.
+type DrawError<'p> = Box<dyn Fn(&dyn std::fmt::Display) -> EngineError + 'p>;
 
-fn draw_error(path: &Path) -> Err<'_> {
+fn draw_error(path: &Path) -> DrawError<'_> {
     Box::new(move |e| EngineError::Other(format!("{}: cannot draw the picture: {e}", path.display())))
 }
 
@@ -406,7 +407,14 @@ fn canvas(path: &Path) -> (DrawingArea<BitMapBackend<'_>, Shift>, DrawingArea<Bi
     root.split_horizontally(WIDTH - BAR_PANEL)
 }
 
-fn draw_section(path: &Path, title: &str, s: &Section<'_>, markers: &[(f64, f64)], percentile: f64) -> Result<Picture> {
+fn draw_section(
+    path: &Path,
+    kind: PlotKind,
+    title: &str,
+    s: &Section<'_>,
+    markers: &[(f64, f64)],
+    percentile: f64,
+) -> Result<Picture> {
     // Drawn under a temporary name (same extension: the encoder goes by it), then renamed.
     let staged = pstm_io::Staged::new(path, true)?;
     let err = draw_error(path);
@@ -429,7 +437,7 @@ fn draw_section(path: &Path, title: &str, s: &Section<'_>, markers: &[(f64, f64)
     let (markers, colour_bar) = finish(chart, &panel, markers, (clip, percentile), &err)?;
     drop((main, panel));
     staged.commit()?;
-    Ok(Picture { path: path.to_path_buf(), kind: PlotKind::Inline, markers, colour_bar, clip })
+    Ok(Picture { path: path.to_path_buf(), kind, markers, colour_bar, clip })
 }
 
 fn draw_time_slice(
@@ -500,7 +508,7 @@ fn axes<'a, 'b>(
     title: &str,
     (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
     (x_desc, y_desc): (&str, &str),
-    err: &Err<'_>,
+    err: &DrawError<'_>,
 ) -> Result<Chart<'a, 'b>> {
     let mut chart = ChartBuilder::on(main)
         .caption(title, ("sans-serif", 18))
@@ -532,7 +540,7 @@ fn finish<'a, 'b: 'a>(
     panel: &DrawingArea<BitMapBackend<'b>, Shift>,
     markers: &[(f64, f64)],
     (clip, percentile): (f32, f64),
-    err: &Err<'_>,
+    err: &DrawError<'_>,
 ) -> Result<(Vec<(i32, i32)>, PixelRect)> {
     let pixels = mark(&mut chart, markers).map_err(|e| err(&e))?;
     let bar = colour_bar(panel, clip, percentile).map_err(|e| err(&e))?;
