@@ -179,7 +179,7 @@ fn time_kernel(
     spec: &str,
     log: &mut dyn FnMut(&str),
 ) -> Result<(BenchRecord, TileImage)> {
-    let run_options = RunOptions { progress: false };
+    let run_options = RunOptions::QUIET;
     let load_before = load_average();
     log(&format!(
         "{} on {}: {} warm-up + {} timed runs (load average {})",
@@ -316,7 +316,7 @@ fn accuracy(
     if reference.image.is_none() {
         log("  running cpu-ref once (untimed) for the accuracy check");
         let cpu_ref = create_kernel(REFERENCE_KERNEL, &options.kernel_options)?;
-        let (volumes, _) = migrate_to_memory(job, cpu_ref.as_ref(), RunOptions { progress: false })?;
+        let (volumes, _) = migrate_to_memory(job, cpu_ref.as_ref(), RunOptions::QUIET)?;
         reference.image = Some(as_image(volumes));
     }
     if reference.mask.is_none() {

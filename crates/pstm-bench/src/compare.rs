@@ -137,7 +137,7 @@ pub fn run(
     if repeat == 0 {
         return Err(BenchError::Invalid("--repeat must be at least 1 (the candidate's one compared run)".into()));
     }
-    let options = RunOptions { progress: false };
+    let options = RunOptions::QUIET;
     let (base, baseline_summary) = migrate_to_memory(job, baseline, options)?;
     let base = as_image(base);
     let (first, summary) = migrate_to_memory(job, candidate, options)?;

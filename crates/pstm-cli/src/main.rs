@@ -45,6 +45,11 @@ enum Command {
         /// Replace an existing output directory (as `output.overwrite: true`).
         #[arg(long)]
         overwrite: bool,
+        /// Continue an interrupted run of this job into its output directory: tiles it finished
+        /// are kept, the others migrated. A finished output is left as it is; a changed job is
+        /// refused, saying what changed.
+        #[arg(long, conflicts_with_all = ["dry_run", "preview"])]
+        resume: bool,
         /// Print the plan (tiles, traces, contributions, memory) and stop.
         #[arg(long)]
         dry_run: bool,
@@ -225,7 +230,18 @@ fn run(command: Command) -> Result<()> {
                 bail!("the demo image did not focus at the diffractor");
             }
         }
-        Command::Migrate { config, kernel, output, overwrite, dry_run, preview, quiet, log, progress_interval } => {
+        Command::Migrate {
+            config,
+            kernel,
+            output,
+            overwrite,
+            resume,
+            dry_run,
+            preview,
+            quiet,
+            log,
+            progress_interval,
+        } => {
             if let Some(path) = &log {
                 pstm_engine::progress::log_to_file(path).with_context(|| format!("--log {}", path.display()))?;
             }
@@ -305,8 +321,13 @@ fn run(command: Command) -> Result<()> {
                 }
                 return Ok(());
             }
+            if resume && let Some(done) = pstm_engine::output::finished_output(&job.output_dir) {
+                println!("{done}");
+                pstm_engine::progress::log_line(&done);
+                return Ok(());
+            }
             let mut summary =
-                executor::migrate(&job, kernel.as_ref(), RunOptions { progress: job.execution.progress })?;
+                executor::migrate(&job, kernel.as_ref(), RunOptions { progress: job.execution.progress, resume })?;
             summary.kernel_choice = Some(why);
             println!("{summary}");
             pstm_engine::progress::log_line(&summary.to_string());

@@ -7,16 +7,10 @@ use std::process::{Command, Stdio};
 
 mod common;
 
-use common::{pstm, synth_survey};
+use common::{SMALL_SURVEY, pstm, synth_survey};
 
 fn survey(dir: &Path) {
-    synth_survey(
-        dir,
-        "geometry: {extent_x_m: 500, extent_y_m: 500, spacing_m: 25, offsets_m: [100, 300], azimuths_deg: [0, 90]}\n\
-         timing: {n_samples: 251, dt_ms: 4}\n\
-         velocity: {constant: 2000}\n\
-         diffractors: [{x: 250, y: 250, z: 300}]\n",
-    );
+    synth_survey(dir, SMALL_SURVEY);
     // Small tiles: several progress lines.
     std::fs::write(
         dir.join("job.yaml"),

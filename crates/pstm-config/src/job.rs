@@ -308,6 +308,19 @@ pub struct ExecutionConfig {
     pub gpu: GpuConfig,
     /// Show a progress bar.
     pub progress: bool,
+    /// What to do when the device fails (an error, a lost device, memory that halving trace
+    /// blocks does not free): `none` stops with an error; `cpu` migrates the remaining tiles on
+    /// the `cpu` kernel.
+    pub fallback: Fallback,
+}
+
+/// `execution.fallback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    #[default]
+    None,
+    Cpu,
 }
 
 impl Default for ExecutionConfig {
@@ -320,6 +333,7 @@ impl Default for ExecutionConfig {
             trace_block: None,
             gpu: GpuConfig::default(),
             progress: true,
+            fallback: Fallback::None,
         }
     }
 }

@@ -94,6 +94,7 @@ execution:
     # persistent_workgroups: 4096  # gpu-v3: size of that grid (default: tuned per adapter)
     traveltime_table: false # gpu-v3: legs' times from a table (V(t) only), not computed
   progress: true
+  fallback: none            # none | cpu: when the GPU fails mid-run, migrate the remaining tiles on the CPU
 "#;
 
 /// The keys without defaults.

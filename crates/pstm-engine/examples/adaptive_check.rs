@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.resolve_paths(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
     let adaptive = config.algorithm.adaptive.unwrap_or_default();
     let kernel = create_kernel(kernel, &pstm_engine::KernelOptions::from_config(&config.execution))?;
-    let quiet = RunOptions { progress: false };
+    let quiet = RunOptions::QUIET;
     println!("kernel {}", kernel.device());
 
     config.algorithm.adaptive = None;

@@ -106,7 +106,7 @@ pub fn run_demo(dir: &Path, kernel: Option<&str>, progress: bool) -> Result<Demo
     }
     let job = MigrationJob::from_config(config)?;
     let kernel = create_kernel(&job.execution.kernel, &KernelOptions::from_config(&job.execution))?;
-    let run = migrate(&job, kernel.as_ref(), RunOptions { progress })?;
+    let run = migrate(&job, kernel.as_ref(), RunOptions { progress, resume: false })?;
     let out = run.output.clone().expect("migrate writes outputs");
 
     let stack = VolumeReader::open(&out.join(output::STACK))?;

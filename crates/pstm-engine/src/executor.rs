@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use pstm_kernel::{FinishedTile, JobSetup, KernelSession, MigrationKernel, TileImage, TileWork};
+use pstm_config::job::Fallback;
+use pstm_kernel::{FinishedTile, JobSetup, KernelError, KernelSession, MigrationKernel, TileImage, TileWork};
 use pstm_math::adaptive::OutputMask;
 use pstm_math::time_sampling::{TimeDecimation, coarse_cells};
 use serde::Serialize;
@@ -17,20 +18,30 @@ use serde::Serialize;
 use crate::adaptive_time::{self, TimeSamplingSummary, upsample};
 use crate::error::{EngineError, Result};
 use crate::job::MigrationJob;
+use crate::journal::RunIdentity;
 use crate::output::{MemoryOutput, MemoryVolumes, OutputSink, ZarrOutput};
 use crate::plan::{Plan, plan, plan_sharing};
-use crate::scheduler::{LocalQueue, TileScheduler};
+use crate::registry::KernelOptions;
+use crate::scheduler::{TileQueue, TileScheduler};
 use crate::store::JobTraces;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
     /// Draw a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Continue an interrupted run of the same job into the same output directory
+    /// (`pstm migrate --resume`), if one is there.
+    pub resume: bool,
+}
+
+impl RunOptions {
+    /// No progress bar, no resuming: tests, comparisons, benchmarks.
+    pub const QUIET: Self = Self { progress: false, resume: false };
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { progress: true }
+        Self { progress: true, resume: false }
     }
 }
 
@@ -74,6 +85,10 @@ pub struct RunSummary {
     pub workers: usize,
     /// Why this kernel (set by whoever chose it: `auto: ...; chose cpu`).
     pub kernel_choice: Option<String>,
+    /// What the run recovered from (a device out of memory, a fallback to the CPU).
+    pub notes: Vec<String>,
+    /// The interrupted run this one continued.
+    pub resumed: Option<crate::output::Resumed>,
 }
 
 /// An adaptive run (`algorithm.adaptive`): its coarse pass, its mask, and the work saved.
@@ -181,6 +196,19 @@ impl std::fmt::Display for RunSummary {
             }
         }
         writeln!(f, "fold sum        {:.4e}", self.fold_sum as f64)?;
+        if let Some(r) = &self.resumed {
+            writeln!(
+                f,
+                "resumed         {} of {} tiles were finished by an interrupted run ({}); the other {} migrated now",
+                r.tiles_done,
+                self.tiles,
+                r.partial.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                self.tiles - r.tiles_done
+            )?;
+        }
+        for note in &self.notes {
+            writeln!(f, "recovered       {note}")?;
+        }
         // Wall-clock parts, in order; they add up to the total.
         let coarse = self.adaptive.as_ref().map_or(0.0, |a| a.coarse_s);
         let pilot = self.time_sampling.as_ref().map_or(0.0, |t| t.pilot_s);
@@ -282,7 +310,7 @@ impl std::fmt::Display for RunEstimate {
 pub fn estimate(job: &MigrationJob, kernel: &dyn MigrationKernel, plan: &Plan, plan_s: f64) -> Result<RunEstimate> {
     let factor = job.grid_thinning(CALIBRATION_COLUMNS, 2);
     let sample = job.sparse(factor);
-    let (_, s) = migrate_to_memory(&sample, kernel, RunOptions { progress: false })?;
+    let (_, s) = migrate_to_memory(&sample, kernel, RunOptions::QUIET)?;
     let rate = s.contributions as f64 / s.pipeline_s.max(1e-9);
     Ok(RunEstimate {
         factor,
@@ -296,8 +324,12 @@ pub fn estimate(job: &MigrationJob, kernel: &dyn MigrationKernel, plan: &Plan, p
 
 /// Migrate a job into its output directory.
 pub fn migrate(job: &MigrationJob, kernel: &dyn MigrationKernel, options: RunOptions) -> Result<RunSummary> {
-    let run = plan_and_execute(job, kernel, options, |plan| ZarrOutput::create(job, kernel.name(), plan.tile_shape))?;
+    let run = plan_and_execute(job, kernel, options, |plan, cut| {
+        let identity = RunIdentity::of(job, kernel.name(), cut);
+        ZarrOutput::create(job, identity, plan.tiles.len(), plan.tile_shape, options.resume)
+    })?;
     let mut summary = run.summary;
+    summary.resumed = run.sink.resumed.clone();
     let record = serde_json::json!({
         "summary": summary,
         "config": job.config,
@@ -316,7 +348,7 @@ pub fn migrate_to_memory(
     kernel: &dyn MigrationKernel,
     options: RunOptions,
 ) -> Result<(MemoryVolumes, RunSummary)> {
-    let run = plan_and_execute(job, kernel, options, |_| {
+    let run = plan_and_execute(job, kernel, options, |_, _| {
         Ok(MemoryOutput::new(job.grid, job.gathers.as_ref().map_or(0, |g| g.bins.len())))
     })?;
     Ok((run.sink.into_volumes(), run.summary))
@@ -334,7 +366,7 @@ fn plan_and_execute<S: OutputSink>(
     job: &MigrationJob,
     kernel: &dyn MigrationKernel,
     options: RunOptions,
-    make_sink: impl FnOnce(&Plan) -> Result<S>,
+    make_sink: impl FnOnce(&Plan, serde_json::Value) -> Result<S>,
 ) -> Result<Run<S>> {
     let pool = pool(job)?;
     let started = Instant::now();
@@ -366,8 +398,16 @@ fn plan_and_execute<S: OutputSink>(
     let run_job = coarse_time.as_ref().unwrap_or(job);
     let run_plan = decimated.map(|d| plan.on_time_axis(d.coarse, job.operator.aperture.mode));
     let executed = run_plan.as_ref().unwrap_or(&plan);
-    let sink = make_sink(executed)?;
     let mask = coarse.as_ref().map(|(mask, _, _)| mask);
+    // How the work was cut: with the job, what decides every bit of each tile (`journal`).
+    let cut = serde_json::json!({
+        "tiles": executed.tiles.len(),
+        "tile_shape": executed.tile_shape,
+        "block_traces": executed.block_traces,
+        "time_factor": decimated.map_or(1, |d| d.factor),
+        "adaptive_kept_fraction": mask.map(|m| m.active_fraction()),
+    });
+    let sink = make_sink(executed, cut)?;
     let mut summary =
         execute_with(&pool, run_job, kernel, executed, &store, &sink, options, mask, decimated, "migrate")?;
     summary.load_s = load_s;
@@ -407,7 +447,7 @@ pub(crate) fn sparse_image(
 ) -> Result<(Vec<f32>, RunSummary)> {
     let plan = pool.install(|| plan_sharing(sparse, kernel, Some(fine.index.clone())))?;
     let sink = MemoryOutput::new(sparse.grid, 0);
-    let quiet = RunOptions { progress: false };
+    let quiet = RunOptions::QUIET;
     let summary = execute_with(pool, sparse, kernel, &plan, store, &sink, quiet, None, None, label)?;
     Ok((sink.into_volumes().stack, summary))
 }
@@ -533,6 +573,13 @@ struct Timings {
     fold: u64,
 }
 
+impl Timings {
+    fn add(&mut self, o: &Timings) {
+        (self.read, self.kernel, self.write, self.fold) =
+            (self.read + o.read, self.kernel + o.kernel, self.write + o.write, self.fold + o.fold);
+    }
+}
+
 /// Run every tile of a plan into a sink, as three stages joined by bounded queues:
 ///
 /// - this thread asks the scheduler for tiles, finds their traces and submits them to the
@@ -575,6 +622,11 @@ fn check_outside(pool: &rayon::ThreadPool) -> Result<()> {
 }
 
 /// [`execute`] on traces already loaded (`store`, the plan's choice of memory or streaming).
+///
+/// Tiles a sink's journal lists as finished are skipped. When the device fails, the tiles it
+/// was migrating go back to the queue and the run goes on where it can: out of device memory,
+/// with trace blocks and tiles in flight halved; a device error or loss, on the CPU when the job
+/// allows it (`execution.fallback: cpu`). Otherwise the error names the tiles in flight.
 #[allow(clippy::too_many_arguments)]
 fn execute_with(
     pool: &rayon::ThreadPool,
@@ -590,24 +642,183 @@ fn execute_with(
 ) -> Result<RunSummary> {
     check_outside(pool)?;
     let started = Instant::now();
+    let queue = TileQueue::with_journal(plan.tiles.len(), sink.journal());
+    let finished_before = sink.journal().map(|j| j.done()).unwrap_or_default();
+    let bar = crate::progress::bar(options.progress, Some(plan.contributions), "{percent:>3}% {msg}", label);
+    let resumed_work: u64 = finished_before.keys().map(|&i| plan.tiles[i].contributions).sum();
+    bar.inc(resumed_work);
+    #[cfg(feature = "fault-injection")]
+    let faulty = crate::fault::FaultyKernel::wrap(kernel, label == "migrate");
+    #[cfg(feature = "fault-injection")]
+    let kernel: &dyn MigrationKernel = &faulty;
+    let mut fallback: Option<Box<dyn MigrationKernel>> = None;
+    let mut attempt = Attempt {
+        block_traces: plan.block_traces,
+        concurrent_tiles: plan.memory.concurrent_tiles,
+        finished_before: finished_before.len(),
+        resumed_work,
+    };
+    let mut totals = Timings::default();
+    let mut notes = Vec::new();
+    let workers = loop {
+        let current = fallback.as_deref().unwrap_or(kernel);
+        let work = Work { pool, job, plan, store, sink, mask, decimation };
+        let failed = match run_attempt(&work, current, &queue, &bar, &attempt) {
+            Ok((t, workers)) => {
+                totals.add(&t);
+                break workers;
+            }
+            Err(e) => e,
+        };
+        let in_flight = queue.in_flight();
+        let device = match &failed {
+            EngineError::Kernel(k) if k.is_device_failure() => k,
+            _ => return Err(sink.failed(failed)),
+        };
+        let tiles = describe_tiles(plan, &in_flight);
+        if matches!(device, KernelError::OutOfMemory { .. }) && attempt.block_traces > 1 && notes.len() < MAX_RETRIES {
+            let was = (attempt.block_traces, attempt.concurrent_tiles);
+            attempt.block_traces = attempt.block_traces.div_ceil(2);
+            attempt.concurrent_tiles = attempt.concurrent_tiles.div_ceil(2);
+            notes.push(format!(
+                "{}: out of device memory while migrating {tiles}; retried with trace blocks of {} traces and {} tile{} in flight (were {} and {})",
+                current.name(),
+                attempt.block_traces,
+                attempt.concurrent_tiles,
+                if attempt.concurrent_tiles == 1 { "" } else { "s" },
+                was.0,
+                was.1
+            ));
+        } else if fallback.is_none() && job.execution.fallback == Fallback::Cpu && kernel.name() != FALLBACK_KERNEL {
+            fallback =
+                Some(crate::registry::create_kernel(FALLBACK_KERNEL, &KernelOptions::from_config(&job.execution))?);
+            notes.push(format!(
+                "{failed} while migrating {tiles}; the remaining {} tiles migrated on {FALLBACK_KERNEL} (execution.fallback: cpu)",
+                queue.pending() + in_flight.len()
+            ));
+            attempt.block_traces = plan.block_traces;
+            attempt.concurrent_tiles = plan.memory.concurrent_tiles;
+        } else {
+            let hint = if job.execution.fallback == Fallback::None && kernel.name() != FALLBACK_KERNEL {
+                "; with execution.fallback: cpu the job would go on on the CPU"
+            } else {
+                ""
+            };
+            return Err(sink.failed(EngineError::Other(format!("{failed} (while migrating {tiles}){hint}"))));
+        }
+        crate::progress::note(notes.last().expect("just pushed"));
+        attempt.finished_before = finished_before.len() + queue.completed_tiles();
+        queue.requeue();
+    };
+    bar.finish();
+    let name = match &fallback {
+        Some(f) => format!("{}, then {} (fallback)", kernel.name(), f.name()),
+        None => kernel.name().to_string(),
+    };
+    let kernel = fallback.as_deref().unwrap_or(kernel);
+    Ok(RunSummary {
+        kernel: name,
+        device: pool.install(|| kernel.device()),
+        tiles: plan.tiles.len(),
+        tile_shape: plan.tile_shape,
+        block_traces: attempt.block_traces,
+        traces_in_memory: plan.traces_in_memory,
+        n_traces: job.selected.len(),
+        n_output_samples: job.grid.n_samples(),
+        contributions: plan.contributions,
+        contributions_exact: plan.contributions_exact,
+        // Counted per tile completed: an attempt that failed still finished some.
+        fold_sum: queue.fold_sum() + finished_before.values().sum::<u64>(),
+        plan_s: 0.0,
+        load_s: 0.0,
+        read_s: totals.read,
+        kernel_s: totals.kernel,
+        write_s: totals.write,
+        total_s: started.elapsed().as_secs_f64(),
+        output: None,
+        adaptive: None,
+        time_sampling: None,
+        pipeline_s: started.elapsed().as_secs_f64(),
+        workers,
+        kernel_choice: None,
+        notes,
+        resumed: None,
+    })
+}
+
+/// Device failures a run recovers from before giving up.
+const MAX_RETRIES: usize = 4;
+
+/// The kernel a job falls back to when its device fails (`execution.fallback: cpu`).
+const FALLBACK_KERNEL: &str = "cpu";
+
+/// What one attempt at a plan's remaining tiles runs with.
+struct Attempt {
+    block_traces: usize,
+    concurrent_tiles: usize,
+    /// Tiles finished before this attempt (an interrupted run's, earlier attempts'), and the
+    /// contributions of the interrupted run's.
+    finished_before: usize,
+    resumed_work: u64,
+}
+
+/// `tile 12 of 40 (grid columns x 32-63, y 0-31)`, or `tiles 12 and 13 of 40 (...; ...)`.
+fn describe_tiles(plan: &Plan, tiles: &[usize]) -> String {
+    let columns = |&i: &usize| {
+        let t = &plan.tiles[i].tile;
+        format!("x {}-{}, y {}-{}", t.ix0, t.ix0 + t.nx - 1, t.iy0, t.iy0 + t.ny - 1)
+    };
+    let n = plan.tiles.len();
+    let all = |sep: &str| tiles.iter().map(columns).collect::<Vec<_>>().join(sep);
+    match tiles {
+        [] => "no tile (the kernel's session was opening)".to_string(),
+        [t] => format!("tile {t} of {n} (grid columns {})", columns(t)),
+        [init @ .., last] => format!(
+            "tiles {} and {last} of {n} (grid columns {})",
+            init.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+            all("; ")
+        ),
+    }
+}
+
+/// What every attempt at a plan works on.
+struct Work<'a> {
+    pool: &'a rayon::ThreadPool,
+    job: &'a MigrationJob,
+    plan: &'a Plan,
+    store: &'a JobTraces<'a>,
+    sink: &'a dyn OutputSink,
+    mask: Option<&'a OutputMask>,
+    decimation: Option<&'a TimeDecimation>,
+}
+
+/// One pass of the pipeline over the tiles `queue` hands out, until none is left or a stage
+/// fails: the timings, and the workers the session lent.
+fn run_attempt(
+    work: &Work<'_>,
+    kernel: &dyn MigrationKernel,
+    queue: &TileQueue<'_>,
+    bar: &crate::progress::Progress,
+    attempt: &Attempt,
+) -> Result<(Timings, usize)> {
+    let Work { pool, job, plan, store, sink, mask, decimation } = *work;
+    let started = Instant::now();
     let setup = JobSetup {
         grid: &job.grid,
         velocity: &job.velocity,
         operator: &job.operator,
         traces: store,
-        block_traces: plan.block_traces,
+        block_traces: attempt.block_traces,
         max_tile_columns: plan.tiles.iter().map(|t| t.tile.n_columns()).max().unwrap_or(1),
-        concurrent_tiles: plan.memory.concurrent_tiles,
+        concurrent_tiles: attempt.concurrent_tiles,
         pool,
     };
     let session = pool.install(|| kernel.open_session(setup))?;
     let session = session.as_ref();
     let workers = session.worker_threads().max(1);
-    let scheduler = LocalQueue::new(plan.tiles.len());
-    let bar = crate::progress::bar(options.progress, Some(plan.contributions), "{percent:>3}% {msg}", label);
     let failure = Failure::default();
     let totals = Mutex::new(Timings::default());
-    let permits = Permits::new(plan.memory.concurrent_tiles + WRITE_QUEUE_TILES);
+    let permits = Permits::new(attempt.concurrent_tiles + WRITE_QUEUE_TILES);
     let submitted = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let _guard = StageGuard { session, failure: &failure };
@@ -617,10 +828,12 @@ fn execute_with(
             let mut stage = WriteStage {
                 pool,
                 plan,
-                scheduler: &scheduler,
+                scheduler: queue,
                 sink,
-                bar: &bar,
+                bar,
                 started,
+                finished_before: attempt.finished_before,
+                resumed_work: attempt.resumed_work,
                 permits: &permits,
                 submitted: &submitted,
                 n_bins: job.gathers.as_ref().map_or(0, |g| g.bins.len()),
@@ -668,16 +881,8 @@ fn execute_with(
                 t.kernel += kernel_s;
             });
         }
-        let feeder = Feeder {
-            job,
-            plan,
-            mask,
-            decimation,
-            scheduler: &scheduler,
-            session,
-            failure: &failure,
-            permits: &permits,
-        };
+        let feeder =
+            Feeder { job, plan, mask, decimation, scheduler: queue, session, failure: &failure, permits: &permits };
         feeder.feed(&submitted, finished);
         session.close(failure.is_set());
         match writer.join() {
@@ -689,36 +894,10 @@ fn execute_with(
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
-    bar.finish();
     if let Some(e) = failure.first.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
-    let t = totals.into_inner().unwrap_or_else(|e| e.into_inner());
-    Ok(RunSummary {
-        kernel: kernel.name().to_string(),
-        device: pool.install(|| kernel.device()),
-        tiles: plan.tiles.len(),
-        tile_shape: plan.tile_shape,
-        block_traces: plan.block_traces,
-        traces_in_memory: plan.traces_in_memory,
-        n_traces: job.selected.len(),
-        n_output_samples: job.grid.n_samples(),
-        contributions: plan.contributions,
-        contributions_exact: plan.contributions_exact,
-        fold_sum: t.fold,
-        plan_s: 0.0,
-        load_s: 0.0,
-        read_s: t.read,
-        kernel_s: t.kernel,
-        write_s: t.write,
-        total_s: started.elapsed().as_secs_f64(),
-        output: None,
-        adaptive: None,
-        time_sampling: None,
-        pipeline_s: started.elapsed().as_secs_f64(),
-        workers,
-        kernel_choice: None,
-    })
+    Ok((totals.into_inner().unwrap_or_else(|e| e.into_inner()), workers))
 }
 
 /// The first stage: tiles from the scheduler, with their traces (split by offset bin when
@@ -873,6 +1052,10 @@ struct WriteStage<'a> {
     sink: &'a dyn OutputSink,
     bar: &'a ProgressBar,
     started: Instant,
+    /// Tiles finished before this attempt, and an interrupted run's contributions (for the
+    /// progress message).
+    finished_before: usize,
+    resumed_work: u64,
     permits: &'a Permits,
     /// Tiles the feeder submitted, final once the workers are done.
     submitted: &'a AtomicUsize,
@@ -975,12 +1158,18 @@ impl WriteStage<'_> {
     fn complete(&mut self, index: usize, stack: &TileImage) -> Result<()> {
         let tile_plan = &self.plan.tiles[index];
         self.write_s += timed_write(self.pool, self.sink, &tile_plan.tile, None, stack)?;
-        self.fold += stack.fold.iter().map(|&f| f as u64).sum::<u64>();
-        self.scheduler.completed(index)?;
+        let fold: u64 = stack.fold.iter().map(|&f| f as u64).sum();
+        self.fold += fold;
+        self.scheduler.completed(index, fold)?;
         self.done += 1;
         self.bar.inc(tile_plan.contributions);
-        let rate = self.bar.position() as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-        self.bar.set_message(format!("tile {}/{}, {:.3} G contrib/s", self.done, self.plan.tiles.len(), rate * 1e-9));
+        let rate = (self.bar.position() - self.resumed_work) as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        self.bar.set_message(format!(
+            "tile {}/{}, {:.3} G contrib/s",
+            self.finished_before + self.done,
+            self.plan.tiles.len(),
+            rate * 1e-9
+        ));
         Ok(())
     }
 }

@@ -13,7 +13,10 @@
 //!    kernel's per-job session (from the [`registry`]), which reads pre-filtered traces from the
 //!    job's trace store ([`store`]: memory when the survey fits the budget, else the dataset);
 //!    a writer stage puts finished tiles into the outputs ([`output`]) while the next migrate.
-//! 4. The output directory is written under a temporary name and renamed when complete.
+//! 4. The output directory is written under a temporary name and renamed when complete; its
+//!    [`journal`] records each finished tile durably, so an interrupted run resumes
+//!    (`--resume`) to the same bits, and a failing device's tiles are retried or, when the job
+//!    allows it, finished on the CPU.
 //!
 //! [`synth`] writes synthetic surveys with their ground truth, [`demo`] runs the whole chain on
 //! one, and [`plot`] draws slices of a volume. [`check`] finds the output samples a comparison
@@ -26,9 +29,12 @@ pub mod cost;
 pub mod demo;
 pub mod error;
 pub mod executor;
+#[cfg(feature = "fault-injection")]
+mod fault;
 pub mod index;
 pub mod info;
 pub mod job;
+pub mod journal;
 pub mod output;
 pub mod plan;
 pub mod plot;

@@ -1,6 +1,6 @@
 //! Where finished tiles go: zarr volumes in a staged output directory, or memory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use pstm_io::volume::VolumeElement;
@@ -10,6 +10,7 @@ use pstm_math::{OutputGrid, Tile};
 
 use crate::error::{EngineError, Result};
 use crate::job::MigrationJob;
+use crate::journal::{JOURNAL, Journal, OpenError, RunIdentity};
 
 pub const STACK: &str = "migrated_stack.zarr";
 pub const FOLD: &str = "fold.zarr";
@@ -29,6 +30,18 @@ pub fn gather_name(k: usize) -> String {
 /// Receives finished tiles. `bin` is `None` for the stack and fold, `Some(k)` for offset bin `k`.
 pub trait OutputSink: Sync {
     fn write_tile(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()>;
+
+    /// Where finished tiles are recorded durably, if anywhere: tiles it lists are not migrated
+    /// again.
+    fn journal(&self) -> Option<&Journal> {
+        None
+    }
+
+    /// The run failed with `e`: the error to report (a sink that keeps what was finished says
+    /// so).
+    fn failed(&self, e: EngineError) -> EngineError {
+        e
+    }
 }
 
 /// The fold-normalised stack: sum / fold where fold > 0, else 0.
@@ -37,19 +50,78 @@ pub fn normalize(image: &[f32], fold: &[u32]) -> Vec<f32> {
 }
 
 /// Zarr volumes under an output directory written under a hidden temporary name and renamed by
-/// [`ZarrOutput::commit`].
+/// [`ZarrOutput::commit`], with the [`Journal`] of the tiles finished so far. A run that fails
+/// after finishing tiles keeps them for `--resume`; one killed leaves them anyway.
 pub struct ZarrOutput {
-    staged: Staged,
+    /// `None` once kept for a later resume.
+    staged: Option<Staged>,
     volumes: Volumes,
+    journal: Journal,
+    /// The interrupted run this one continues.
+    pub resumed: Option<Resumed>,
+    /// Interrupted runs' partial outputs of the same directory, held (their journals locked) and
+    /// removed once this output is committed: a finished output supersedes them.
+    superseded: Vec<(PathBuf, Option<Journal>)>,
+    keep: std::sync::atomic::AtomicBool,
 }
 
-/// The volumes of an output directory, open for writing.
-struct Volumes {
-    stack: VolumeWriter,
-    fold: VolumeWriter,
-    normalized: Option<VolumeWriter>,
-    multiscale: Option<MultiscaleWriter>,
-    gathers: Vec<VolumeWriter>,
+/// Where a resumed run started from.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Resumed {
+    /// The interrupted run's partial output (now this run's).
+    pub partial: PathBuf,
+    /// Tiles it had finished, and the sum of their fold.
+    pub tiles_done: usize,
+    pub fold: u64,
+}
+
+/// An interrupted run's partial output of a directory, found beside it.
+struct Leftover {
+    path: PathBuf,
+    /// Locked; `Err` says why it cannot be continued.
+    journal: std::result::Result<Journal, String>,
+}
+
+impl Leftover {
+    fn describe(&self) -> String {
+        match &self.journal {
+            Ok(j) => format!("{} of {} tiles finished", j.done().len(), j.tiles()),
+            Err(why) => format!("cannot be continued: {why}"),
+        }
+    }
+}
+
+/// The partial outputs of `target` left by processes that are gone (a running process's are
+/// left alone: it holds its journal's lock).
+fn leftovers(target: &Path) -> Vec<Leftover> {
+    Staged::leftovers(target)
+        .into_iter()
+        .filter_map(|path| {
+            let journal = match Journal::open(&path) {
+                Ok(j) => Ok(j),
+                Err(OpenError::InUse) => return None,
+                // A journal-less partial just created by a process that is still starting: leave
+                // it a minute before calling it abandoned.
+                Err(OpenError::Unreadable(_)) if recently_modified(&path) => return None,
+                Err(OpenError::Unreadable(why)) => Err(why),
+            };
+            Some(Leftover { path, journal })
+        })
+        .collect()
+}
+
+fn recently_modified(path: &Path) -> bool {
+    let age = std::fs::metadata(path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+    age.is_some_and(|a| a < std::time::Duration::from_secs(60))
+}
+
+/// For `--resume`: when `dir` is a finished pstm output (its run record is written last) and no
+/// interrupted run of it is left, what to tell the user; a resume then leaves it untouched.
+pub fn finished_output(dir: &Path) -> Option<String> {
+    if !dir.join(RUN_RECORD).is_file() || !leftovers(dir).is_empty() {
+        return None;
+    }
+    Some(format!("{}: already finished; nothing to resume (it is left as it is)", dir.display()))
 }
 
 /// An error about what is written under `staged`, in the user's terms: `output.directory` and
@@ -59,30 +131,163 @@ fn in_user_terms(staged: &Staged, e: EngineError) -> EngineError {
     EngineError::job("output.directory", format!("{} (while writing)", e.to_string().replace(&temp, &target)))
 }
 
+fn exists_error(e: pstm_io::IoError) -> EngineError {
+    match e {
+        pstm_io::IoError::Exists { path } => EngineError::job(
+            "output.directory",
+            format!(
+                "{}: already exists; choose another (output.directory or --output) or replace it (output.overwrite: true or --overwrite)",
+                path.display()
+            ),
+        ),
+        e => EngineError::job("output.directory", e.to_string()),
+    }
+}
+
 impl ZarrOutput {
-    pub fn create(job: &MigrationJob, kernel: &str, tile_shape: (usize, usize)) -> Result<Self> {
-        let staged = Staged::replacing(&job.output_dir, job.overwrite, "a pstm output directory", &[RUN_RECORD, STACK])
-            .map_err(|e| match e {
-                pstm_io::IoError::Exists { path } => EngineError::job(
-                    "output.directory",
-                    format!(
-                        "{}: already exists; choose another (output.directory or --output) or replace it (output.overwrite: true or --overwrite)",
-                        path.display()
-                    ),
-                ),
-                e => EngineError::job("output.directory", e.to_string()),
-            })?;
-        let volumes = Volumes::create(staged.path(), job, kernel, tile_shape).map_err(|e| in_user_terms(&staged, e))?;
-        Ok(Self { staged, volumes })
+    /// The output of a run of `tiles` tiles shaped `tile_shape`, which `identity` describes. With
+    /// `resume`, an interrupted run's partial output with the same identity is continued (an
+    /// error says what changed when only others are there); without, partial outputs left by
+    /// interrupted runs are reported, and removed once this one is committed.
+    pub fn create(
+        job: &MigrationJob,
+        identity: RunIdentity,
+        tiles: usize,
+        tile_shape: (usize, usize),
+        resume: bool,
+    ) -> Result<Self> {
+        let target = &job.output_dir;
+        let mut found = leftovers(target);
+        let mut resumed = None;
+        let staged = match resume.then(|| take_matching(&mut found, &identity, tiles)).flatten() {
+            Some(leftover) => {
+                if target.exists() && !job.overwrite {
+                    return Err(exists_error(pstm_io::IoError::Exists { path: target.clone() }));
+                }
+                let journal = leftover.journal.expect("a matching leftover has a journal");
+                let done = journal.done();
+                resumed = Some((
+                    Resumed { partial: leftover.path.clone(), tiles_done: done.len(), fold: done.values().sum() },
+                    journal,
+                ));
+                Staged::adopt(target, &leftover.path)
+                    .map_err(|e| EngineError::job("output.directory", e.to_string()))?
+            }
+            None => {
+                if resume {
+                    refuse_changed(target, &found, &identity)?;
+                    crate::progress::note(&format!(
+                        "output.directory {}: no interrupted run of it to resume; starting from the beginning",
+                        target.display()
+                    ));
+                }
+                Staged::replacing(target, job.overwrite, "a pstm output directory", &[RUN_RECORD, STACK])
+                    .map_err(exists_error)?
+            }
+        };
+        for f in &found {
+            crate::progress::note(&format!(
+                "{}: a partial output of output.directory left by an interrupted run ({}); {}it is removed when this run completes",
+                f.path.display(),
+                f.describe(),
+                if f.journal.is_ok() && !resume { "`pstm migrate --resume` would continue it; " } else { "" }
+            ));
+        }
+        let superseded = found.into_iter().map(|f| (f.path, f.journal.ok())).collect();
+        let (journal, resumed) = match resumed {
+            Some((r, journal)) => (journal, Some(r)),
+            None => {
+                let dir = staged.path();
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| in_user_terms(&staged, pstm_io::IoError::fs(dir, e).into()))?;
+                (Journal::create(dir, identity, tiles).map_err(|e| in_user_terms(&staged, e))?, None)
+            }
+        };
+        let volumes = Volumes::create(staged.path(), job, &journal.identity().kernel, tile_shape)
+            .map_err(|e| in_user_terms(&staged, e))?;
+        Ok(Self { staged: Some(staged), volumes, journal, resumed, superseded, keep: Default::default() })
     }
 
-    /// Write the run record and move the directory into place.
-    pub fn commit(self, record: &serde_json::Value) -> Result<PathBuf> {
-        let p = self.staged.path().join(RUN_RECORD);
-        std::fs::write(&p, serde_json::to_string_pretty(record).expect("record serialises"))
-            .map_err(|e| in_user_terms(&self.staged, pstm_io::IoError::fs(&p, e).into()))?;
-        Ok(self.staged.commit()?)
+    fn staged(&self) -> &Staged {
+        self.staged.as_ref().expect("present until dropped")
     }
+
+    /// Write the run record and move the directory into place; then remove the partial outputs
+    /// this one supersedes.
+    pub fn commit(mut self, record: &serde_json::Value) -> Result<PathBuf> {
+        let staged = self.staged.take().expect("present until committed");
+        let p = staged.path().join(RUN_RECORD);
+        std::fs::write(&p, serde_json::to_string_pretty(record).expect("record serialises"))
+            .map_err(|e| in_user_terms(&staged, pstm_io::IoError::fs(&p, e).into()))?;
+        let path = staged.commit()?;
+        // The journal's work is done; its lines (in finishing order) would make two equal
+        // outputs differ.
+        let _ = std::fs::remove_file(path.join(JOURNAL));
+        for (partial, _journal) in self.superseded.drain(..) {
+            if let Err(e) = pstm_io::staging::remove_any(&partial) {
+                crate::progress::note(&format!("{}: could not remove this partial output: {e}", partial.display()));
+            }
+        }
+        Ok(path)
+    }
+}
+
+/// The leftover with `identity` and the most tiles finished, taken out of `found`.
+fn take_matching(found: &mut Vec<Leftover>, identity: &RunIdentity, tiles: usize) -> Option<Leftover> {
+    let best = found
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.journal.as_ref().ok().map(|j| (i, j)))
+        .filter(|(_, j)| j.identity() == identity && j.tiles() == tiles)
+        .max_by_key(|(_, j)| j.done().len())
+        .map(|(i, _)| i)?;
+    Some(found.remove(best))
+}
+
+/// `--resume` found partial outputs, none of this job: say what changed since the most advanced.
+fn refuse_changed(target: &Path, found: &[Leftover], identity: &RunIdentity) -> Result<()> {
+    let Some((path, journal)) =
+        found.iter().filter_map(|f| f.journal.as_ref().ok().map(|j| (&f.path, j))).max_by_key(|(_, j)| j.done().len())
+    else {
+        return Ok(());
+    };
+    let mut changes = identity.changes_since(journal.identity());
+    if changes.is_empty() {
+        changes.push(format!("the plan had {} tiles", journal.tiles()));
+    }
+    let more = changes.len().saturating_sub(6);
+    changes.truncate(6);
+    Err(EngineError::job(
+        "output.directory",
+        format!(
+            "{}: cannot resume {} ({} of {} tiles finished): the job changed since: {}{}; run without --resume to start again",
+            target.display(),
+            path.display(),
+            journal.done().len(),
+            journal.tiles(),
+            changes.join("; "),
+            if more > 0 { format!("; and {more} more") } else { String::new() }
+        ),
+    ))
+}
+
+impl Drop for ZarrOutput {
+    fn drop(&mut self) {
+        if let Some(staged) = self.staged.take()
+            && self.keep.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            staged.keep();
+        }
+    }
+}
+
+/// The volumes of an output directory, open for writing.
+struct Volumes {
+    stack: VolumeWriter,
+    fold: VolumeWriter,
+    normalized: Option<VolumeWriter>,
+    multiscale: Option<MultiscaleWriter>,
+    gathers: Vec<VolumeWriter>,
 }
 
 impl Volumes {
@@ -172,7 +377,30 @@ impl Volumes {
 
 impl OutputSink for ZarrOutput {
     fn write_tile(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
-        self.volumes.write(tile, bin, image).map_err(|e| in_user_terms(&self.staged, e))
+        #[cfg(feature = "fault-injection")]
+        if bin.is_none()
+            && let Some(e) = crate::fault::write_error(&self.staged().path().join(STACK))
+        {
+            return Err(in_user_terms(self.staged(), e.into()));
+        }
+        self.volumes.write(tile, bin, image).map_err(|e| in_user_terms(self.staged(), e))
+    }
+
+    fn journal(&self) -> Option<&Journal> {
+        Some(&self.journal)
+    }
+
+    fn failed(&self, e: EngineError) -> EngineError {
+        let done = self.journal.done().len();
+        if done == 0 {
+            return e;
+        }
+        self.keep.store(true, std::sync::atomic::Ordering::Relaxed);
+        EngineError::Other(format!(
+            "{e}\n{done} of {} tiles were finished and are kept in {}: `pstm migrate --resume` continues from them",
+            self.journal.tiles(),
+            self.staged().path().display()
+        ))
     }
 }
 

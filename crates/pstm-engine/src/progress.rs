@@ -46,6 +46,12 @@ pub fn log_line(line: &str) {
     }
 }
 
+/// Tell the user something they should act on or know (`note: ...` on stderr, and in the log).
+pub fn note(line: &str) {
+    eprintln!("note: {line}");
+    log_line(&format!("note: {line}"));
+}
+
 /// A progress bar: drawn on stderr when it is a terminal, reported as lines otherwise.
 /// Dereferences to the [`ProgressBar`] it drives; [`Progress::finish`] (or dropping it) ends it.
 pub struct Progress {

@@ -1,46 +1,98 @@
 //! Who migrates which tile next. The executor asks a [`TileScheduler`] for tiles and reports
-//! each one written; a local queue serves one process now, and a durable journal (resume) or a
-//! queue shared by MPI ranks plug in behind the same trait.
+//! each one written; a [`TileQueue`] serves one process, from memory or on a durable
+//! [`Journal`] (resume), and a queue shared by MPI ranks plugs in behind the same trait.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::error::Result;
+use crate::journal::Journal;
 
 pub trait TileScheduler: Sync {
     /// The next tile (an index into the plan's tiles) to migrate, or `None` when none is left.
     fn next_tile(&self) -> Option<usize>;
 
-    /// Tile `index` is migrated and every output of it written.
-    fn completed(&self, index: usize) -> Result<()>;
+    /// Tile `index` is migrated and every output of it written; `fold` is its fold's sum.
+    fn completed(&self, index: usize, fold: u64) -> Result<()>;
 }
 
-/// Every tile of a plan once, in plan order, from memory.
+/// The tiles of a plan not yet finished, each handed out once in plan order. With a journal,
+/// tiles it lists as finished are not handed out, and each tile completed is recorded in it
+/// before [`TileScheduler::completed`] returns.
 #[derive(Debug)]
-pub struct LocalQueue {
-    next: AtomicUsize,
-    n_tiles: usize,
+pub struct TileQueue<'a> {
+    pending: Mutex<VecDeque<usize>>,
+    in_flight: Mutex<BTreeSet<usize>>,
     done: AtomicUsize,
+    fold: AtomicU64,
+    journal: Option<&'a Journal>,
 }
 
-impl LocalQueue {
+impl<'a> TileQueue<'a> {
+    /// Every tile of a plan of `n_tiles`.
     pub fn new(n_tiles: usize) -> Self {
-        Self { next: AtomicUsize::new(0), n_tiles, done: AtomicUsize::new(0) }
+        Self::with_journal(n_tiles, None)
     }
 
-    /// Tiles reported complete so far.
+    /// The tiles `journal` does not list as finished.
+    pub fn with_journal(n_tiles: usize, journal: Option<&'a Journal>) -> Self {
+        let finished = journal.map(|j| j.done()).unwrap_or_default();
+        Self {
+            pending: Mutex::new((0..n_tiles).filter(|i| !finished.contains_key(i)).collect()),
+            in_flight: Mutex::new(BTreeSet::new()),
+            done: AtomicUsize::new(0),
+            fold: AtomicU64::new(0),
+            journal,
+        }
+    }
+
+    /// Tiles reported complete through this queue.
     pub fn completed_tiles(&self) -> usize {
         self.done.load(Ordering::Relaxed)
     }
-}
 
-impl TileScheduler for LocalQueue {
-    fn next_tile(&self) -> Option<usize> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed);
-        (i < self.n_tiles).then_some(i)
+    /// The sum of the folds of the tiles reported complete through this queue.
+    pub fn fold_sum(&self) -> u64 {
+        self.fold.load(Ordering::Relaxed)
     }
 
-    fn completed(&self, _index: usize) -> Result<()> {
+    /// Tiles handed out and not completed: those a failed attempt was migrating.
+    pub fn in_flight(&self) -> Vec<usize> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
+    }
+
+    /// Hand out again, first and in order, the tiles handed out and never completed (after an
+    /// attempt that failed).
+    pub fn requeue(&self) {
+        let mut flying = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for &i in flying.iter().rev() {
+            pending.push_front(i);
+        }
+        flying.clear();
+    }
+
+    /// Tiles not yet handed out.
+    pub fn pending(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+impl TileScheduler for TileQueue<'_> {
+    fn next_tile(&self) -> Option<usize> {
+        let next = self.pending.lock().unwrap_or_else(|e| e.into_inner()).pop_front()?;
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(next);
+        Some(next)
+    }
+
+    fn completed(&self, index: usize, fold: u64) -> Result<()> {
+        if let Some(journal) = self.journal {
+            journal.record(index, fold)?;
+        }
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&index);
         self.done.fetch_add(1, Ordering::Relaxed);
+        self.fold.fetch_add(fold, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -50,12 +102,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_local_queue_hands_out_every_tile_once_in_order() {
-        let q = LocalQueue::new(3);
+    fn a_queue_hands_out_every_tile_once_in_order() {
+        let q = TileQueue::new(3);
         let got: Vec<_> = std::iter::from_fn(|| q.next_tile()).collect();
         assert_eq!(got, vec![0, 1, 2]);
         assert_eq!(q.next_tile(), None);
-        q.completed(1).unwrap();
+        q.completed(1, 0).unwrap();
         assert_eq!(q.completed_tiles(), 1);
+        assert_eq!(q.in_flight(), vec![0, 2]);
+    }
+
+    #[test]
+    fn a_failed_attempts_tiles_come_back_first() {
+        let q = TileQueue::new(5);
+        let (a, b) = (q.next_tile().unwrap(), q.next_tile().unwrap());
+        q.completed(a, 0).unwrap();
+        let c = q.next_tile().unwrap();
+        q.requeue();
+        let got: Vec<_> = std::iter::from_fn(|| q.next_tile()).collect();
+        assert_eq!(got, vec![b, c, 3, 4]);
+    }
+
+    #[test]
+    fn a_journals_finished_tiles_are_skipped_and_new_ones_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = crate::journal::RunIdentity {
+            job: serde_json::json!({}),
+            kernel: "cpu".into(),
+            plan: serde_json::json!({}),
+            dataset: serde_json::json!({}),
+        };
+        let journal = Journal::create(dir.path(), identity, 4).unwrap();
+        journal.record(1, 9).unwrap();
+        let q = TileQueue::with_journal(4, Some(&journal));
+        assert_eq!(q.pending(), 3);
+        let first = q.next_tile().unwrap();
+        assert_eq!(first, 0);
+        q.completed(first, 3).unwrap();
+        assert_eq!(journal.done(), std::collections::BTreeMap::from([(0, 3), (1, 9)]));
     }
 }

@@ -25,7 +25,7 @@ fn adaptive_migration_keeps_a_diffractor_and_a_flat_reflector() {
     s.noise = 0.02;
     let ds = write_survey(dir.path(), "survey", &s);
     let kernel = create_kernel("cpu", &Default::default()).unwrap();
-    let quiet = RunOptions { progress: false };
+    let quiet = RunOptions::QUIET;
     let full_job = job(&ds, "{constant: 2500}", ALGORITHM, GRID, "{}");
     let (full, _) = executor::migrate_to_memory(&full_job, kernel.as_ref(), quiet).unwrap();
     let adaptive_job = job(&ds, "{constant: 2500}", ADAPTIVE, GRID, "{}");

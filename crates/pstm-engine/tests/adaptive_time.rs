@@ -18,7 +18,7 @@ fn algorithm(extra: &str) -> String {
 
 fn migrate(job: &MigrationJob, kernel: &str) -> (MemoryVolumes, RunSummary) {
     let k = create_kernel(kernel, &Default::default()).unwrap();
-    executor::migrate_to_memory(job, k.as_ref(), RunOptions { progress: false }).unwrap()
+    executor::migrate_to_memory(job, k.as_ref(), RunOptions::QUIET).unwrap()
 }
 
 /// Relative L2 error of `a` against `b`, and their correlation.

@@ -162,7 +162,7 @@ fn an_error_inside_the_pipeline_is_reported_and_leaves_no_output() {
             &format!("{{tile: [3, 2], threads: {threads}, trace_block: 50}}"),
         );
         let kernel = FailingKernel { inner: pstm_kernel::CpuRefKernel, blocks: Default::default(), fail_at, panic };
-        let e = pstm_engine::executor::migrate(&job, &kernel, pstm_engine::RunOptions { progress: false })
+        let e = pstm_engine::executor::migrate(&job, &kernel, pstm_engine::RunOptions::QUIET)
             .err()
             .unwrap_or_else(|| panic!("threads {threads}, failing at block {fail_at}: the run succeeded"));
         assert!(e.to_string().contains("injected"), "{e}");
@@ -204,16 +204,9 @@ fn a_write_error_stops_every_stage_and_is_reported() {
         let plan = pool.install(|| plan(&job, &kernel)).unwrap();
         assert!(plan.tiles.len() > 10);
         let sink = FailingSink { writes: Default::default(), fail_at: 3 };
-        let e = pstm_engine::executor::execute(
-            &pool,
-            &job,
-            &kernel,
-            &plan,
-            &sink,
-            pstm_engine::RunOptions { progress: false },
-            None,
-        )
-        .expect_err("the write error");
+        let e =
+            pstm_engine::executor::execute(&pool, &job, &kernel, &plan, &sink, pstm_engine::RunOptions::QUIET, None)
+                .expect_err("the write error");
         assert!(e.to_string().contains("disk full"), "{e}");
         // Called from inside its own pool, the pipeline would wait on threads it holds.
         let e = pool
@@ -229,7 +222,8 @@ fn a_write_error_names_output_directory_not_its_temporary_name() {
     let dir = tempfile::tempdir().unwrap();
     let ds = survey(dir.path());
     let job = job(&ds, "{constant: 2200}", ALGORITHM, GRID, "{}");
-    let out = ZarrOutput::create(&job, "cpu", (job.grid.nx, job.grid.ny)).unwrap();
+    let identity = pstm_engine::journal::RunIdentity::of(&job, "cpu", serde_json::json!({"tiles": 1}));
+    let out = ZarrOutput::create(&job, identity, 1, (job.grid.nx, job.grid.ny), false).unwrap();
     // The output is taken away while being written (another process, a lost disk): a file
     // where its directory was.
     let parent = job.output_dir.parent().unwrap();

@@ -29,7 +29,7 @@ fn multiscale_levels_are_block_means_of_the_stack() {
     config.resolve_paths(dir.path());
     let job = pstm_engine::MigrationJob::from_config(config.clone()).unwrap();
     let kernel = create_kernel("cpu", &Default::default()).unwrap();
-    let out = executor::migrate(&job, kernel.as_ref(), RunOptions { progress: false }).unwrap().output.unwrap();
+    let out = executor::migrate(&job, kernel.as_ref(), RunOptions::QUIET).unwrap().output.unwrap();
     let stack = VolumeReader::open(&out.join(STACK)).unwrap().read_all_f32().unwrap();
     let (nx, ny, nt) = (job.grid.nx, job.grid.ny, job.grid.time.nt);
     assert_eq!(nt, 200);
@@ -78,6 +78,6 @@ fn multiscale_levels_are_block_means_of_the_stack() {
     config.execution.tile = Some([6, 4]);
     config.output.overwrite = true;
     let job = pstm_engine::MigrationJob::from_config(config).unwrap();
-    let e = executor::migrate(&job, kernel.as_ref(), RunOptions { progress: false }).unwrap_err().to_string();
+    let e = executor::migrate(&job, kernel.as_ref(), RunOptions::QUIET).unwrap_err().to_string();
     assert!(e.contains("execution.tile") && e.contains("output.multiscale") && e.contains("multiples of 4"), "{e}");
 }

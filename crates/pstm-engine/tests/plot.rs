@@ -35,7 +35,7 @@ fn every_kind_of_picture_shows_the_focus_where_the_truth_says() {
     );
     let job = pstm_engine::MigrationJob::from_config(pstm_config::from_yaml_str(&text).unwrap()).unwrap();
     let kernel = create_kernel("cpu", &Default::default()).unwrap();
-    let out = executor::migrate(&job, kernel.as_ref(), RunOptions { progress: false }).unwrap().output.unwrap();
+    let out = executor::migrate(&job, kernel.as_ref(), RunOptions::QUIET).unwrap().output.unwrap();
 
     let kinds = vec![PlotKind::Inline, PlotKind::Crossline, PlotKind::Time, PlotKind::Gather];
     let pictures = plot::plot(&out, &dir.path().join("plots"), &PlotOptions { kinds, ..Default::default() }).unwrap();

@@ -368,10 +368,7 @@ impl GpuContext {
         let memory_error = pollster::block_on(out_of_memory.pop());
         self.check_lost(what)?;
         if let Some(e) = memory_error {
-            return Err(GpuError::Device {
-                what: what.to_string(),
-                message: format!("out of device memory ({e}); use smaller tiles or trace blocks"),
-            });
+            return Err(GpuError::OutOfMemory { what: what.to_string(), message: e.to_string() });
         }
         if let Some(e) = validation_error {
             return Err(GpuError::Device { what: what.to_string(), message: e.to_string() });
@@ -379,10 +376,18 @@ impl GpuContext {
         result
     }
 
+    /// Why the device was lost, once it has been.
+    pub fn lost_message(&self) -> Option<String> {
+        self.lost
+            .lost
+            .load(Ordering::SeqCst)
+            .then(|| self.lost.message.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
     fn check_lost(&self, what: &str) -> Result<(), GpuError> {
         if self.lost.lost.load(Ordering::SeqCst) {
             let message = self.lost.message.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            return Err(GpuError::Device { what: what.to_string(), message: format!("device lost: {message}") });
+            return Err(GpuError::DeviceLost { what: what.to_string(), message });
         }
         Ok(())
     }

@@ -26,9 +26,17 @@ pub enum GpuError {
     #[error("shader {label}: {message}")]
     Shader { label: String, message: String },
 
-    /// The device reported an error while working (validation, out of memory, lost device).
+    /// The device reported an error while working (validation, a failed poll).
     #[error("{what}: {message}")]
     Device { what: String, message: String },
+
+    /// The device could not allocate what `what` needed.
+    #[error("{what}: out of device memory ({message})")]
+    OutOfMemory { what: String, message: String },
+
+    /// The device was lost while doing `what`.
+    #[error("{what}: device lost ({message})")]
+    DeviceLost { what: String, message: String },
 }
 
 impl GpuError {
@@ -45,6 +53,12 @@ impl GpuError {
             }
             GpuError::Shader { .. } | GpuError::Device { .. } => {
                 KernelError::Device { kernel: kernel.to_string(), message: self.to_string() }
+            }
+            GpuError::OutOfMemory { .. } => {
+                KernelError::OutOfMemory { kernel: kernel.to_string(), message: self.to_string() }
+            }
+            GpuError::DeviceLost { .. } => {
+                KernelError::DeviceLost { kernel: kernel.to_string(), message: self.to_string() }
             }
         }
     }

@@ -66,6 +66,40 @@ impl Staged {
         Ok(Self { target: target.to_path_buf(), temp, committed: false })
     }
 
+    /// Continue writing an earlier process's temporary `temp` (one of [`Staged::leftovers`]) for
+    /// `target`: committed, it replaces `target` as a new one would.
+    pub fn adopt(target: &Path, temp: &Path) -> Result<Self> {
+        if !temp.is_dir() && !temp.is_file() {
+            return Err(IoError::Missing { path: temp.to_path_buf() });
+        }
+        Ok(Self { target: target.to_path_buf(), temp: temp.to_path_buf(), committed: false })
+    }
+
+    /// The temporaries of `target` left beside it by processes that did not finish (killed, or
+    /// still running: the caller tells them apart), oldest first.
+    pub fn leftovers(target: &Path) -> Vec<PathBuf> {
+        let (Some(name), Some(parent)) = (target.file_name(), target.parent()) else { return Vec::new() };
+        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        let suffix = format!(".{}", name.to_string_lossy());
+        let Ok(entries) = std::fs::read_dir(parent) else { return Vec::new() };
+        let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with(".partial-") && n.ends_with(&suffix) && is_temporary_name(&n, &suffix)
+            })
+            .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), e.path()))
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// Leave what was written where it is, uncommitted (for a later [`Staged::adopt`]).
+    pub fn keep(mut self) -> PathBuf {
+        self.committed = true;
+        self.temp.clone()
+    }
+
     /// Where to write now.
     pub fn path(&self) -> &Path {
         &self.temp
@@ -116,7 +150,19 @@ pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     Ok(())
 }
 
-fn remove_any(path: &Path) -> Result<()> {
+/// `.partial-<pid>-<n><suffix>` with numbers for pid and n.
+fn is_temporary_name(name: &str, suffix: &str) -> bool {
+    if name.len() < ".partial-".len() + suffix.len() {
+        return false;
+    }
+    let middle = &name[".partial-".len()..name.len() - suffix.len()];
+    middle.split_once('-').is_some_and(|(pid, n)| {
+        !pid.is_empty() && !n.is_empty() && pid.bytes().chain(n.bytes()).all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Remove a file or a directory tree, if it is there.
+pub fn remove_any(path: &Path) -> Result<()> {
     let r = match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
         Ok(_) => std::fs::remove_file(path),
@@ -163,5 +209,22 @@ mod tests {
         s.commit().unwrap();
         assert!(target.join("new").exists() && !target.join("precious.txt").exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the old output is gone");
+    }
+
+    #[test]
+    fn a_kept_temporary_is_found_adopted_and_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.zarr");
+        let s = Staged::new(&target, false).unwrap();
+        std::fs::create_dir_all(s.path()).unwrap();
+        std::fs::write(s.path().join("x"), b"1").unwrap();
+        let kept = s.keep();
+        // Another output's temporary and a look-alike are not this target's.
+        std::fs::create_dir_all(dir.path().join(".partial-1-0.other.zarr")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".partial-x-0.out.zarr")).unwrap();
+        assert_eq!(Staged::leftovers(&target), vec![kept.clone()]);
+        Staged::adopt(&target, &kept).unwrap().commit().unwrap();
+        assert_eq!(std::fs::read(target.join("x")).unwrap(), b"1");
+        assert!(Staged::leftovers(&target).is_empty());
     }
 }

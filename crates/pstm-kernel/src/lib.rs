@@ -115,12 +115,27 @@ pub enum KernelError {
     /// The device failed while running.
     #[error("kernel {kernel}: device error: {message}")]
     Device { kernel: String, message: String },
+    /// The device could not allocate what a tile needs; smaller trace blocks or fewer tiles in
+    /// flight may fit.
+    #[error("kernel {kernel}: out of device memory: {message}")]
+    OutOfMemory { kernel: String, message: String },
+    /// The device was lost (a driver reset, a removed or hung GPU): nothing more runs on it.
+    #[error("kernel {kernel}: device lost: {message}")]
+    DeviceLost { kernel: String, message: String },
     /// The inputs break a rule of the kernel (a block too large for its buffers).
     #[error("kernel {kernel}: {message}")]
     Input { kernel: String, message: String },
     /// The trace store could not serve traces (a read error, named by the store).
     #[error("{0}")]
     Traces(String),
+}
+
+impl KernelError {
+    /// Whether the device failed (an error, a loss or exhausted memory): what it computed since
+    /// cannot be trusted, and another backend may take over.
+    pub fn is_device_failure(&self) -> bool {
+        matches!(self, Self::Device { .. } | Self::OutOfMemory { .. } | Self::DeviceLost { .. })
+    }
 }
 
 /// A migration kernel. Implementations are cheap to share between threads; per-tile state lives

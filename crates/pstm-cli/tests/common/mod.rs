@@ -26,3 +26,11 @@ pub fn synth_survey(dir: &Path, spec_yaml: &str) -> std::path::PathBuf {
     assert_eq!(code, 0, "{err}");
     dir.join("survey")
 }
+
+/// A 20 x 20 bin survey with one diffractor (800 traces, 251 samples): small enough for many
+/// runs of a test.
+#[allow(dead_code)] // each test binary compiles this module; not all of them use it
+pub const SMALL_SURVEY: &str = "geometry: {extent_x_m: 500, extent_y_m: 500, spacing_m: 25, offsets_m: [100, 300], azimuths_deg: [0, 90]}\n\
+     timing: {n_samples: 251, dt_ms: 4}\n\
+     velocity: {constant: 2000}\n\
+     diffractors: [{x: 250, y: 250, z: 300}]\n";

@@ -66,7 +66,7 @@ pub fn job(dataset: &Path, velocity: &str, algorithm: &str, grid: &str, executio
 
 pub fn run(job: &MigrationJob, kernel: &str) -> MemoryVolumes {
     let k = create_kernel(kernel, &Default::default()).expect("kernel");
-    let (volumes, _) = executor::migrate_to_memory(job, k.as_ref(), RunOptions { progress: false }).expect("migration");
+    let (volumes, _) = executor::migrate_to_memory(job, k.as_ref(), RunOptions::QUIET).expect("migration");
     volumes
 }
 

@@ -205,7 +205,12 @@ pub trait DeviceKernel: Sync {
     }
 
     fn device_error(&self, what: &str, message: impl std::fmt::Display) -> KernelError {
-        KernelError::Device { kernel: self.name().to_string(), message: format!("{what}: {message}") }
+        let (kernel, message) = (self.name().to_string(), format!("{what}: {message}"));
+        // A failed poll or mapping is how a lost device first shows; say so when it is.
+        match self.context().lost_message() {
+            Some(lost) => KernelError::DeviceLost { kernel, message: format!("{message} ({lost})") },
+            None => KernelError::Device { kernel, message },
+        }
     }
 
     /// Device bytes per trace sample of a block: the samples and what is derived from them.

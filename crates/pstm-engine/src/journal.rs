@@ -1,0 +1,296 @@
+//! The durable record of a run's finished tiles, from which an interrupted run resumes
+//! (`pstm migrate --resume`).
+//!
+//! [`JOURNAL`] sits in the staged output directory: a header line naming the run (its
+//! [`RunIdentity`]) and one line per finished tile, appended and synced once every volume's chunk
+//! of the tile is stored (the zarr store syncs each chunk file before its write returns). A line
+//! cut short by a kill is dropped when the journal is reopened, and its tile migrated again.
+//!
+//! The process writing an output holds an exclusive lock on its journal until it ends, however
+//! it ends: a partial output whose journal can be locked belongs to no running process.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{EngineError, Result};
+use crate::job::MigrationJob;
+
+pub const JOURNAL: &str = "journal.jsonl";
+const FORMAT: u32 = 1;
+
+/// What decides every bit of a run's output: two runs with equal identities write equal tiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunIdentity {
+    /// The job's settings that shape the image: input, velocity, algorithm and the output's
+    /// grid and volumes (not where it goes, not how many threads).
+    pub job: Value,
+    pub kernel: String,
+    /// How the work was cut: tiles, trace blocks, an adaptive run's decisions.
+    pub plan: Value,
+    /// The input dataset's shape and its files' sizes and modification times.
+    pub dataset: Value,
+}
+
+impl RunIdentity {
+    /// `plan` as the executor describes its tiles and decisions.
+    pub fn of(job: &MigrationJob, kernel: &str, plan: Value) -> Self {
+        let mut settings = serde_json::json!({
+            "input": job.config.input,
+            "velocity": job.config.velocity,
+            "algorithm": job.config.algorithm,
+            "output": job.config.output,
+        });
+        for volatile in ["directory", "overwrite"] {
+            settings["output"].as_object_mut().map(|o| o.remove(volatile));
+        }
+        Self { job: settings, kernel: kernel.to_string(), plan, dataset: dataset_fingerprint(job) }
+    }
+
+    /// What differs from `earlier`, one `key: was A, now B` per setting (leaves of the JSON).
+    pub fn changes_since(&self, earlier: &RunIdentity) -> Vec<String> {
+        let (mut was, mut now) = (BTreeMap::new(), BTreeMap::new());
+        for (name, value, into) in [
+            ("", &serde_json::to_value(earlier).expect("serialises"), &mut was),
+            ("", &serde_json::to_value(self).expect("serialises"), &mut now),
+        ] {
+            flatten(name, value, into);
+        }
+        let keys: std::collections::BTreeSet<&String> = was.keys().chain(now.keys()).collect();
+        let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "absent".to_string());
+        keys.into_iter()
+            .filter(|k| was.get(*k) != now.get(*k))
+            .map(|k| {
+                let key = k.strip_prefix("job.").unwrap_or(k);
+                format!("{key}: was {}, now {}", show(was.get(k)), show(now.get(k)))
+            })
+            .collect()
+    }
+}
+
+fn flatten(prefix: &str, value: &Value, into: &mut BTreeMap<String, String>) {
+    let join = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+    match value {
+        Value::Object(m) => m.iter().for_each(|(k, v)| flatten(&join(k), v, into)),
+        Value::Array(a) if a.iter().any(|v| v.is_object() || v.is_array()) => {
+            a.iter().enumerate().for_each(|(i, v)| flatten(&join(&i.to_string()), v, into))
+        }
+        v => {
+            into.insert(prefix.to_string(), v.to_string());
+        }
+    }
+}
+
+/// The dataset's trace count and sampling, and every top-level entry's size and modification
+/// time: a re-imported or edited dataset is a different input.
+fn dataset_fingerprint(job: &MigrationJob) -> Value {
+    let root = job.dataset.root();
+    let mut files = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            let size = if m.is_file() { m.len() } else { 0 };
+            files.insert(e.file_name().to_string_lossy().into_owned(), format!("{size} bytes, modified {modified}"));
+        }
+    }
+    let layout = job.dataset.layout();
+    serde_json::json!({
+        "traces": job.dataset.headers().len(),
+        "samples": layout.n_samples,
+        "dt_s": layout.dt_s(),
+        "files": files,
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    pstm_journal: u32,
+    pstm_version: String,
+    tiles: usize,
+    identity: RunIdentity,
+}
+
+/// One finished tile: its index in the plan and the sum of its fold.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct TileRecord {
+    tile: usize,
+    fold: u64,
+}
+
+/// An open, locked journal.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+    tiles: usize,
+    identity: RunIdentity,
+    /// Finished tiles and their fold sums.
+    done: Mutex<BTreeMap<usize, u64>>,
+}
+
+/// Why a journal cannot be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Another process holds it: that run is still going.
+    InUse,
+    /// Missing, or not a journal this pstm reads.
+    Unreadable(String),
+}
+
+impl Journal {
+    /// Start the journal of a run of `tiles` tiles in `dir`, locked.
+    pub fn create(dir: &Path, identity: RunIdentity, tiles: usize) -> Result<Self> {
+        let path = dir.join(JOURNAL);
+        let fs = |e: std::io::Error| EngineError::Io(pstm_io::IoError::fs(&path, e));
+        let mut file = OpenOptions::new().create_new(true).read(true).write(true).open(&path).map_err(fs)?;
+        lock(&file, &path).map_err(|e| match e {
+            OpenError::InUse => EngineError::Other(format!("{}: locked by another process", path.display())),
+            OpenError::Unreadable(m) => EngineError::Other(m),
+        })?;
+        let header = Header { pstm_journal: FORMAT, pstm_version: env!("CARGO_PKG_VERSION").into(), tiles, identity };
+        let mut line = serde_json::to_string(&header).expect("header serialises");
+        line.push('\n');
+        file.write_all(line.as_bytes()).map_err(fs)?;
+        file.sync_all().map_err(fs)?;
+        Ok(Self { path, file: Mutex::new(file), tiles, identity: header.identity, done: Mutex::new(BTreeMap::new()) })
+    }
+
+    /// Open and lock the journal in `dir`, reading its finished tiles; a last line cut short is
+    /// cut off.
+    pub fn open(dir: &Path) -> std::result::Result<Self, OpenError> {
+        let path = dir.join(JOURNAL);
+        let unreadable = |m: String| OpenError::Unreadable(format!("{}: {m}", path.display()));
+        let mut file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| unreadable(e.to_string()))?;
+        lock(&file, &path)?;
+        let mut text = Vec::new();
+        file.read_to_end(&mut text).map_err(|e| unreadable(e.to_string()))?;
+        let mut lines = text.split_inclusive(|&b| b == b'\n');
+        let first = lines.next().filter(|l| l.ends_with(b"\n"));
+        let header: Header = first
+            .and_then(|l| serde_json::from_slice(l).ok())
+            .ok_or_else(|| unreadable("no journal header (the run was stopped as it began)".into()))?;
+        if header.pstm_journal != FORMAT {
+            return Err(unreadable(format!("journal format {} (this pstm reads {FORMAT})", header.pstm_journal)));
+        }
+        // Bytes up to the last whole line.
+        let mut valid = first.map_or(0, <[u8]>::len);
+        let mut done = BTreeMap::new();
+        for l in lines {
+            let record = l.ends_with(b"\n").then(|| serde_json::from_slice::<TileRecord>(l).ok()).flatten();
+            match record {
+                Some(r) if r.tile < header.tiles => {
+                    done.insert(r.tile, r.fold);
+                    valid += l.len();
+                }
+                _ => break,
+            }
+        }
+        let fs = |e: std::io::Error| unreadable(e.to_string());
+        file.set_len(valid as u64).map_err(fs)?;
+        file.seek(std::io::SeekFrom::End(0)).map_err(fs)?;
+        Ok(Self {
+            path,
+            file: Mutex::new(file),
+            tiles: header.tiles,
+            identity: header.identity,
+            done: Mutex::new(done),
+        })
+    }
+
+    /// Record tile `tile` finished, durably, before returning.
+    pub fn record(&self, tile: usize, fold: u64) -> Result<()> {
+        let mut line = serde_json::to_string(&TileRecord { tile, fold }).expect("record serialises");
+        line.push('\n');
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let fs = |e: std::io::Error| EngineError::Io(pstm_io::IoError::fs(&self.path, e));
+        file.write_all(line.as_bytes()).map_err(fs)?;
+        file.sync_data().map_err(fs)?;
+        self.done.lock().unwrap_or_else(|e| e.into_inner()).insert(tile, fold);
+        Ok(())
+    }
+
+    /// Finished tiles and the sums of their folds.
+    pub fn done(&self) -> BTreeMap<usize, u64> {
+        self.done.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn tiles(&self) -> usize {
+        self.tiles
+    }
+
+    pub fn identity(&self) -> &RunIdentity {
+        &self.identity
+    }
+}
+
+fn lock(file: &File, path: &Path) -> std::result::Result<(), OpenError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(OpenError::InUse),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(OpenError::Unreadable(format!("{}: cannot lock: {e}", path.display())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(aperture: f64) -> RunIdentity {
+        RunIdentity {
+            job: serde_json::json!({"algorithm": {"aperture": {"max_m": aperture}}}),
+            kernel: "cpu".into(),
+            plan: serde_json::json!({"tiles": 4}),
+            dataset: serde_json::json!({"traces": 10}),
+        }
+    }
+
+    #[test]
+    fn records_survive_reopening_and_a_torn_last_line_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::create(dir.path(), identity(1000.0), 4).unwrap();
+        j.record(2, 17).unwrap();
+        j.record(0, 5).unwrap();
+        // Held: nobody else opens it.
+        assert!(matches!(Journal::open(dir.path()), Err(OpenError::InUse)));
+        drop(j);
+        // A kill in the middle of the next record.
+        let mut f = OpenOptions::new().append(true).open(dir.path().join(JOURNAL)).unwrap();
+        f.write_all(b"{\"tile\":3,\"fo").unwrap();
+        drop(f);
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.done(), BTreeMap::from([(0, 5), (2, 17)]));
+        assert_eq!(j.tiles(), 4);
+        j.record(3, 1).unwrap();
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.done(), BTreeMap::from([(0, 5), (2, 17), (3, 1)]));
+        assert_eq!(j.identity(), &identity(1000.0));
+    }
+
+    #[test]
+    fn a_journal_without_its_header_is_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(JOURNAL), b"{\"pstm_jour").unwrap();
+        assert!(matches!(Journal::open(dir.path()), Err(OpenError::Unreadable(m)) if m.contains("no journal header")));
+        assert!(matches!(Journal::open(&dir.path().join("none")), Err(OpenError::Unreadable(_))));
+    }
+
+    #[test]
+    fn changes_name_the_setting() {
+        let changes = identity(2000.0).changes_since(&identity(1000.0));
+        assert_eq!(changes, vec!["algorithm.aperture.max_m: was 1000.0, now 2000.0".to_string()]);
+        assert!(identity(1000.0).changes_since(&identity(1000.0)).is_empty());
+    }
+}
