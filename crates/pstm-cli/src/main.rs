@@ -197,6 +197,10 @@ enum ImportFormat {
         /// Azimuth (degrees from north) given to traces whose headers hold only a CDP and an offset.
         #[arg(long, default_value_t = 0.0)]
         azimuth_when_missing: f64,
+        /// A trace with a NaN or infinite sample: `error` (stop, naming it) or `zero_trace` (import
+        /// it zeroed and marked dead, left out of migrations).
+        #[arg(long, default_value = "error", value_parser = ["error", "zero_trace"])]
+        bad_samples: String,
         /// Replace an existing dataset.
         #[arg(long)]
         overwrite: bool,
@@ -287,11 +291,7 @@ fn run(command: Command) -> Result<()> {
                 println!("{plan}");
                 println!("chosen            {why}");
                 let n = job.dataset.headers().len();
-                println!(
-                    "traces selected   {} of {n}{}",
-                    job.selected.len(),
-                    if job.selected.len() < n { " (input.offset_range_m, output.offset_gathers)" } else { "" }
-                );
+                println!("traces selected   {} of {n}; left out: {}", job.selected.len(), job.left_out);
                 println!("estimate          {}", executor::estimate(&job, kernel.as_ref(), &plan, plan_s)?);
                 println!(
                     "grid              {} x {} x {} ({} output samples)",
@@ -366,9 +366,35 @@ fn run(command: Command) -> Result<()> {
             let cfg = load_job(&config)?;
             if check_data {
                 let job = MigrationJob::from_config(cfg)?;
+                // Every chunk read (checksums verified), every sample checked.
+                let scan = job.dataset.scan_samples()?;
+                if let Some(first) = scan.non_finite.first()
+                    && job.config.input.bad_samples == pstm_config::job::BadSamples::Error
+                {
+                    bail!(
+                        "input.dataset: {}: {first}{}; set input.bad_samples: zero_trace to leave such traces out",
+                        job.dataset.root().join(pstm_io::dataset::TRACES).display(),
+                        match scan.non_finite.len() - 1 {
+                            0 => String::new(),
+                            more => format!(" (and {more} more traces)"),
+                        }
+                    );
+                }
                 let kernel = create_kernel(&job.execution.kernel, &KernelOptions::from_config(&job.execution))?;
                 let plan = executor::plan_only(&job, kernel.as_ref())?;
                 println!("{}: valid; data checked", config.display());
+                println!(
+                    "samples: every chunk of {} read; {} traces with NaN or infinite samples, {} all zero",
+                    job.dataset.root().join(pstm_io::dataset::TRACES).display(),
+                    scan.non_finite.len(),
+                    scan.all_zero.len()
+                );
+                println!(
+                    "traces: {} of {} to migrate; left out: {}",
+                    job.selected.len(),
+                    job.dataset.headers().len(),
+                    job.left_out
+                );
                 println!("{plan}");
             } else {
                 println!("{}: valid (data not checked; add --check-data)", config.display());
@@ -408,7 +434,9 @@ fn run(command: Command) -> Result<()> {
             println!("{summary}");
         }
         Command::Info { path } => print!("{}", info::describe(&path)?),
-        Command::Import { format: ImportFormat::Segy { file, out, map, azimuth_when_missing, overwrite } } => {
+        Command::Import {
+            format: ImportFormat::Segy { file, out, map, azimuth_when_missing, bad_samples, overwrite },
+        } => {
             let header_map = match map {
                 Some(m) => HeaderMap::parse(&m).with_context(|| format!("--map {m}"))?,
                 None => HeaderMap::default(),
@@ -417,6 +445,11 @@ fn run(command: Command) -> Result<()> {
                 header_map,
                 overwrite,
                 azimuth_when_missing_deg: azimuth_when_missing,
+                bad_samples: if bad_samples == "zero_trace" {
+                    pstm_io::segy_import::BadSamples::ZeroTrace
+                } else {
+                    pstm_io::segy_import::BadSamples::Error
+                },
                 ..Default::default()
             };
             println!("{}", convert::import(&file, &out, &options, true)?);

@@ -40,6 +40,91 @@ pub struct InputConfig {
     /// Keep only traces whose offset lies in [min, max] metres.
     #[serde(default)]
     pub offset_range_m: Option<[f64; 2]>,
+    /// A trace with a NaN or infinite sample: `error` (stop, naming the trace and the sample) or
+    /// `zero_trace` (leave it out of the migration and the fold, as a dead trace).
+    #[serde(default, skip_serializing_if = "BadSamples::is_error")]
+    pub bad_samples: BadSamples,
+    /// Traces to leave out: a CSV file with a `trace_idx` column, or `ffid` and `channel` columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill: Option<PathBuf>,
+    /// Only these traces (a CSV file like `kill`'s); the other selections still apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces: Option<PathBuf>,
+    /// Keep traces whose source-to-receiver azimuth (degrees clockwise from north, in [0, 360))
+    /// falls in any sector `[from, to)`; a sector may wrap through north (`[330, 30]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azimuth_sectors_deg: Option<Vec<[f64; 2]>>,
+    /// Keep traces whose offset vector (receiver minus source, m: x east, y north) falls in the
+    /// window: an offset-vector tile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_vector_window_m: Option<OffsetVectorWindow>,
+    /// Mutes applied to every trace before migration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mute: Option<MuteConfig>,
+    /// A datum static from the headers' source and receiver elevations, applied before the mutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datum: Option<DatumConfig>,
+}
+
+/// `input.offset_vector_window_m`: `[min, max)` of each offset-vector component.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsetVectorWindow {
+    pub x: [f64; 2],
+    pub y: [f64; 2],
+}
+
+/// `input.mute`: `[offset_m, time_ms]` picks, interpolated linearly in offset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MuteConfig {
+    /// Zero what comes before (direct arrival, refractions, ground roll above it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<Vec<[f64; 2]>>,
+    /// Zero what comes after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottom: Option<Vec<[f64; 2]>>,
+    /// Cosine ramp from the mute into the kept part (ms).
+    #[serde(default = "default_mute_taper_ms")]
+    pub taper_ms: f64,
+}
+
+fn default_mute_taper_ms() -> f64 {
+    20.0
+}
+
+/// `input.datum`: a flat datum and the velocity of the layer replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatumConfig {
+    pub elevation_m: f64,
+    pub replacement_velocity: f64,
+}
+
+/// `input.bad_samples`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BadSamples {
+    #[default]
+    Error,
+    ZeroTrace,
+}
+
+impl BadSamples {
+    fn is_error(&self) -> bool {
+        *self == BadSamples::Error
+    }
+}
+
+impl MuteConfig {
+    pub fn mute(&self) -> pstm_math::conditioning::Mute {
+        use pstm_math::conditioning::MuteCurve;
+        pstm_math::conditioning::Mute {
+            top: self.top.as_deref().and_then(MuteCurve::new),
+            bottom: self.bottom.as_deref().and_then(MuteCurve::new),
+            taper_s: self.taper_ms * 1e-3,
+        }
+    }
 }
 
 /// Exactly one of `constant`, `linear`, `table`, `cube`.
@@ -479,6 +564,9 @@ impl JobConfig {
             }
         };
         fix(&mut self.input.dataset);
+        for list in [self.input.kill.as_mut(), self.input.traces.as_mut()].into_iter().flatten() {
+            fix(list);
+        }
         fix(&mut self.output.directory);
         if let Some(c) = self.velocity.cube.as_mut() {
             fix(c);
@@ -520,6 +608,46 @@ impl Validate for InputConfig {
             if hi.is_nan() || hi <= lo {
                 errors.push(ConfigError::new(p, format!("maximum {hi} must exceed minimum {lo}")));
             }
+        }
+        if let Some(sectors) = &self.azimuth_sectors_deg {
+            let p = join(path, "azimuth_sectors_deg");
+            if sectors.is_empty() {
+                errors.push(ConfigError::new(p.clone(), "give at least one [from, to] sector"));
+            }
+            for (i, [a, b]) in sectors.iter().enumerate() {
+                range(errors, format!("{p}[{i}][0]"), *a, 0.0, false, 360.0, "degrees");
+                range(errors, format!("{p}[{i}][1]"), *b, 0.0, false, 360.0, "degrees");
+            }
+        }
+        if let Some(w) = &self.offset_vector_window_m {
+            for (axis, [lo, hi]) in [("x", w.x), ("y", w.y)] {
+                let p = join(&join(path, "offset_vector_window_m"), axis);
+                if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+                    errors.push(ConfigError::new(p, format!("[{lo}, {hi}]: the maximum must exceed the minimum")));
+                }
+            }
+        }
+        if let Some(m) = &self.mute {
+            let p = join(path, "mute");
+            if m.top.is_none() && m.bottom.is_none() {
+                errors.push(ConfigError::new(p.clone(), "give a top or a bottom mute ([offset_m, time_ms] picks)"));
+            }
+            for (key, picks) in [("top", &m.top), ("bottom", &m.bottom)] {
+                if let Some(picks) = picks
+                    && pstm_math::conditioning::MuteCurve::new(picks).is_none()
+                {
+                    errors.push(ConfigError::new(
+                        join(&p, key),
+                        "needs [offset_m, time_ms] picks with offsets strictly increasing",
+                    ));
+                }
+            }
+            range(errors, join(&p, "taper_ms"), m.taper_ms, 0.0, false, 1.0e5, "ms");
+        }
+        if let Some(d) = &self.datum {
+            let p = join(path, "datum");
+            range(errors, join(&p, "elevation_m"), d.elevation_m, -1.0e5, false, 1.0e5, "m");
+            positive(errors, join(&p, "replacement_velocity"), d.replacement_velocity, 1.0e5, "m/s");
         }
     }
 }

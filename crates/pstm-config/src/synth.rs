@@ -1,6 +1,6 @@
 //! Synthetic survey specification (`pstm synth --spec FILE`) and the roadmap's size presets.
 
-use pstm_math::model::{Diffractor, PlanarReflector};
+use pstm_math::model::{Diffractor, LinearEvent, PlanarReflector};
 use pstm_math::wavelet::Wavelet;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,9 @@ pub struct SynthSpec {
     pub diffractors: Vec<Diffractor>,
     #[serde(default)]
     pub reflectors: Vec<PlanarReflector>,
+    /// Direct arrivals, refractions, ground roll: events linear in offset (what mutes remove).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linear_events: Vec<LinearEvent>,
     #[serde(default = "default_wavelet")]
     pub wavelet: Wavelet,
     /// Scale events by zero-offset path / actual path.
@@ -172,6 +175,7 @@ impl SynthSpec {
             },
             diffractors: vec![Diffractor { x: extent_x / 2.0, y: extent_y / 2.0, z: 800.0, amplitude: 1.0 }],
             reflectors: vec![],
+            linear_events: vec![],
             wavelet: Wavelet::Ricker { freq_hz: 25.0 },
             spreading: false,
             noise: 0.05,

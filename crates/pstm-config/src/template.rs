@@ -9,6 +9,10 @@ input:
   dataset: survey
   # Keep only traces with offsets in [min, max] metres (omit for all).
   # offset_range_m: [0, 3000]
+  # A trace with a NaN or infinite sample: error (stop, naming it) | zero_trace (leave it out).
+  bad_samples: error
+  # Traces to leave out: a CSV with a trace_idx column, or ffid and channel columns.
+  # kill: kill.csv
 
 velocity:
   # `rms` (stacking velocities) or `interval` (converted to RMS by Dix's equation).

@@ -55,6 +55,8 @@ pub struct RunSummary {
     pub block_traces: usize,
     pub traces_in_memory: bool,
     pub n_traces: usize,
+    /// Traces of the dataset not migrated, and why.
+    pub left_out: crate::selection::LeftOut,
     pub n_output_samples: usize,
     /// In-aperture (trace, output sample) pairs, from the plan.
     pub contributions: u64,
@@ -138,9 +140,10 @@ impl std::fmt::Display for RunSummary {
         )?;
         writeln!(
             f,
-            "traces          {} ({})",
+            "traces          {} ({}){}",
             self.n_traces,
-            if self.traces_in_memory { "held in memory" } else { "streamed" }
+            if self.traces_in_memory { "held in memory" } else { "streamed" },
+            if self.left_out.total() > 0 { format!("; left out: {}", self.left_out) } else { String::new() }
         )?;
         // An adaptive run computes less than it counts: the full migration's contributions.
         let full = self.adaptive.is_some() || self.time_sampling.is_some();
@@ -724,6 +727,7 @@ fn execute_with(
         block_traces: attempt.block_traces,
         traces_in_memory: plan.traces_in_memory,
         n_traces: job.selected.len(),
+        left_out: job.left_out,
         n_output_samples: job.grid.n_samples(),
         contributions: plan.contributions,
         contributions_exact: plan.contributions_exact,

@@ -34,14 +34,50 @@ fn offset_of(dataset: &Dataset, trace: usize) -> f64 {
     dataset.headers().geometry(trace).offset()
 }
 
+/// What is done to every trace before the pre-filter (`input.datum`, `input.mute`).
+#[derive(Debug, Clone, Default)]
+pub struct Conditioning {
+    pub datum: Option<pstm_math::conditioning::DatumStatic>,
+    pub mute: Option<pstm_math::conditioning::Mute>,
+}
+
+impl Conditioning {
+    fn of(config: &JobConfig, dataset: &Dataset) -> Result<Self> {
+        let datum = match &config.input.datum {
+            None => None,
+            Some(d) => {
+                let h = dataset.headers();
+                if h.sou_elev.is_none() || h.rec_elev.is_none() {
+                    return Err(EngineError::job(
+                        "input.datum",
+                        format!(
+                            "{}: the headers have no SOU_ELEV and REC_ELEV columns to take the static from (pstm import segy keeps them from bytes 41-48)",
+                            dataset.root().join(pstm_io::dataset::HEADERS).display()
+                        ),
+                    ));
+                }
+                Some(pstm_math::conditioning::DatumStatic {
+                    datum_m: d.elevation_m,
+                    replacement_velocity: d.replacement_velocity,
+                })
+            }
+        };
+        Ok(Self { datum, mute: config.input.mute.as_ref().map(|m| m.mute()) })
+    }
+}
+
 /// Everything a migration needs, checked against the data.
 #[derive(Debug)]
 pub struct MigrationJob {
     pub config: JobConfig,
     /// Shared with the job's coarse pass ([`MigrationJob::coarse_pass`]).
     pub dataset: Arc<Dataset>,
-    /// Traces to migrate (all, or those in the offset range), ascending.
+    /// Traces to migrate, ascending ([`crate::selection`]).
     pub selected: Vec<u32>,
+    /// How many traces were left out, and why.
+    pub left_out: crate::selection::LeftOut,
+    /// Datum static and mutes, applied to every trace as it is read.
+    pub conditioning: Conditioning,
     pub velocity: VelocityModel,
     pub grid: OutputGrid,
     pub operator: ImagingOperator,
@@ -71,18 +107,13 @@ impl MigrationJob {
 
     /// Build a job around an already opened dataset.
     pub fn with_dataset(config: JobConfig, dataset: Dataset) -> Result<Self> {
-        let n_traces = dataset.headers().len();
-        let selected: Vec<u32> = match config.input.offset_range_m {
-            None => (0..n_traces as u32).collect(),
-            Some([lo, hi]) => {
-                (0..n_traces).filter(|&i| (lo..=hi).contains(&offset_of(&dataset, i))).map(|i| i as u32).collect()
-            }
-        };
+        let (selected, left_out) = crate::selection::select(&config, &dataset)?;
+        let conditioning = Conditioning::of(&config, &dataset)?;
         if selected.is_empty() {
-            let r = config.input.offset_range_m.unwrap_or_default();
+            let field = if left_out.offset > 0 { "input.offset_range_m" } else { "input.dataset" };
             return Err(EngineError::job(
-                "input.offset_range_m",
-                format!("no trace has an offset in [{}, {}] m", r[0], r[1]),
+                field,
+                format!("no trace is left to migrate of {}: {left_out}", dataset.headers().len()),
             ));
         }
         let velocity = build_velocity(&config)?;
@@ -115,6 +146,8 @@ impl MigrationJob {
             config,
             dataset: Arc::new(dataset),
             selected,
+            left_out,
+            conditioning,
             velocity,
             grid,
             operator,
@@ -181,6 +214,8 @@ impl MigrationJob {
             config: self.config.clone(),
             dataset: self.dataset.clone(),
             selected: self.selected.clone(),
+            left_out: self.left_out,
+            conditioning: self.conditioning.clone(),
             velocity: self.velocity.clone(),
             grid,
             operator: self.operator,

@@ -41,6 +41,7 @@ pub mod plot;
 pub mod progress;
 pub mod registry;
 pub mod scheduler;
+pub mod selection;
 pub mod store;
 pub mod synth;
 

@@ -1,12 +1,13 @@
 //! The job's traces as a [`TraceStore`]: held in memory when the survey fits the budget, else
-//! read from the dataset on demand; pre-filtered either way.
+//! read from the dataset on demand; checked, conditioned (datum static, mutes) and pre-filtered
+//! either way, so that every kernel migrates the same traces.
 
 use pstm_kernel::{KernelError, TraceLayout, TraceStore};
 use pstm_math::prefilter::TraceFilter;
 use pstm_math::{Prefilter, TraceGeometry};
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::job::MigrationJob;
 
 /// Pre-filtered traces of a job, by trace id.
@@ -42,6 +43,46 @@ fn filter_traces(kind: Prefilter, samples: &mut [f32], ns: usize, dt: f64) {
     });
 }
 
+/// Whatever the selection found, samples are checked again as they are read: a dataset changed
+/// since, or one whose writer vouched for samples it did not check, fails here (or has the trace
+/// zeroed, with `input.bad_samples: zero_trace`) instead of putting NaN into the image.
+fn check_samples(job: &MigrationJob, traces: &[u32], samples: &mut [f32]) -> std::result::Result<(), String> {
+    let ns = job.dataset.layout().n_samples.max(1);
+    for (&t, trace) in traces.iter().zip(samples.chunks_exact_mut(ns)) {
+        let Some(i) = trace.iter().position(|v| !v.is_finite()) else { continue };
+        if job.config.input.bad_samples == pstm_config::job::BadSamples::ZeroTrace {
+            trace.fill(0.0);
+            continue;
+        }
+        return Err(format!(
+            "input.dataset: {}: trace {t}, sample {i}: {}; set input.bad_samples: zero_trace to leave such traces out",
+            job.dataset.root().join(pstm_io::dataset::TRACES).display(),
+            trace[i]
+        ));
+    }
+    Ok(())
+}
+
+/// The datum static and the mutes of `input` ([`pstm_math::conditioning`]), trace by trace.
+fn condition(job: &MigrationJob, traces: &[u32], samples: &mut [f32]) {
+    let (mute, datum) = (&job.conditioning.mute, &job.conditioning.datum);
+    if mute.is_none() && datum.is_none() {
+        return;
+    }
+    let layout = job.dataset.layout();
+    let (ns, dt, t_start) = (layout.n_samples.max(1), layout.dt_s(), layout.t_start_s());
+    let headers = job.dataset.headers();
+    for (&t, trace) in traces.iter().zip(samples.chunks_exact_mut(ns)) {
+        let t = t as usize;
+        if let (Some(d), Some(s), Some(r)) = (datum, &headers.sou_elev, &headers.rec_elev) {
+            pstm_math::conditioning::DatumStatic::apply(trace, d.shift(s[t], r[t]), dt);
+        }
+        if let Some(m) = mute {
+            m.apply(trace, headers.geometry(t).offset(), t_start, dt);
+        }
+    }
+}
+
 impl<'a> JobTraces<'a> {
     /// Load the selected traces into memory (filtered), or prepare to stream them.
     pub fn new(job: &'a MigrationJob, in_memory: bool) -> Result<Self> {
@@ -62,6 +103,8 @@ impl<'a> JobTraces<'a> {
             |(out, traces)| -> Result<()> {
                 let indices: Vec<usize> = traces.iter().map(|&t| t as usize).collect();
                 job.dataset.read_trace_list_into(&indices, out)?;
+                check_samples(job, traces, out).map_err(EngineError::Other)?;
+                condition(job, traces, out);
                 filter_traces(job.operator.prefilter, out, ns, layout.dt_s());
                 Ok(())
             },
@@ -101,6 +144,8 @@ impl TraceStore for JobTraces<'_> {
                 let indices: Vec<usize> = traces.iter().map(|&t| t as usize).collect();
                 // Decoded chunks are copied once, into the caller's memory, and filtered there.
                 self.job.dataset.read_trace_list_into(&indices, out).map_err(|e| KernelError::Traces(e.to_string()))?;
+                check_samples(self.job, traces, out).map_err(KernelError::Traces)?;
+                condition(self.job, traces, out);
                 filter_traces(self.job.operator.prefilter, out, ns, layout.dt_s());
             }
         }

@@ -46,6 +46,7 @@ pub fn forward_model(spec: &SynthSpec) -> Result<ForwardModel> {
     let model = ForwardModel {
         diffractors: spec.diffractors.clone(),
         reflectors: spec.reflectors.clone(),
+        linear_events: spec.linear_events.clone(),
         velocity: velocity_model(&spec.velocity)?,
         wavelet: spec.wavelet,
         spreading: spec.spreading,
@@ -100,7 +101,13 @@ pub fn generate(spec: &SynthSpec, out: &Path, overwrite: bool, progress: bool) -
         start_time_ms: spec.timing.start_time_ms,
     };
     let timing = TraceTiming { t_start: layout.t_start_s(), dt: layout.dt_s(), n: layout.n_samples };
-    let mut writer = DatasetWriter::create(out, layout, layout.default_chunk_traces(), true, overwrite)?;
+    let mut writer = DatasetWriter::create(
+        out,
+        layout,
+        layout.default_chunk_traces(),
+        pstm_io::headers::HeaderColumns { lines: true, ..Default::default() },
+        overwrite,
+    )?;
     let bar = crate::progress::bar(progress, Some(layout.n_traces as u64), "{human_pos}/{human_len} traces", "synth");
     let geometry = |i: usize| {
         let (mx, my, offset, azimuth) = g.trace(i);

@@ -151,3 +151,45 @@ fn pstm_reads_what_python_writes() {
         assert!((h.offset[5] - (300.0f64).hypot(25.0)).abs() < 1e-9);
     }
 }
+
+#[test]
+fn pstm_selects_the_traces_numpy_selects() {
+    if !python::available("pstm_selects_the_traces_numpy_selects", MODULES) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = common::spec(300.0, 0.2, "{constant: 2000}");
+    spec.geometry.offsets_m = vec![0.0, 150.0, 300.0, 450.0];
+    spec.geometry.azimuths_deg = vec![0.0, 37.0, 95.0, 181.0, 250.0, 333.0];
+    // Live traces (all-zero ones are dead, and left out before any selection).
+    spec.noise = 0.1;
+    let survey = common::write_survey(dir.path(), "survey", &spec);
+    let headers = survey.join("headers.parquet");
+    let cases = [
+        serde_json::json!({"azimuth_sectors_deg": [[30.0, 100.0], [300.0, 10.0]]}),
+        serde_json::json!({"offset_vector_window_m": {"x": [-200.0, 200.0], "y": [-100.0, 400.0]}}),
+        serde_json::json!({"azimuth_sectors_deg": [[170.0, 260.0]], "offset_vector_window_m": {"x": [-500.0, -100.0], "y": [-500.0, 500.0]}}),
+    ];
+    let n = Dataset::open(&survey).unwrap().headers().len();
+    for selection in cases {
+        let mut input = serde_json::json!({"dataset": survey});
+        for (k, v) in selection.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        let text = format!(
+            "input: {input}\nvelocity: {{constant: 2000}}\noutput: {{directory: {}, grid: {{dx: 25, dy: 25}}}}\n",
+            dir.path().join("out").display()
+        );
+        let job = pstm_engine::MigrationJob::from_config(pstm_config::from_yaml_str(&text).unwrap()).unwrap();
+        let numpy = python::json("select_traces.py", &[headers.as_os_str(), OsStr::new(&selection.to_string())]);
+        let want: Vec<u32> = numpy["selected"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        println!(
+            "{selection}: pstm and numpy select {} and {} of {n} ({})",
+            job.selected.len(),
+            want.len(),
+            job.left_out
+        );
+        assert!(!want.is_empty() && want.len() < n, "a selection that tests something");
+        assert_eq!(job.selected, want, "{selection}");
+    }
+}

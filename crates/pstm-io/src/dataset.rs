@@ -6,13 +6,20 @@ use serde::{Deserialize, Serialize};
 use zarrs::array::ArraySubset;
 
 use crate::error::{IoError, Result};
-use crate::headers::{HeaderWriter, TraceHeaders};
+use crate::headers::{DEAD_TRACE_CODE, HeaderColumns, HeaderWriter, TraceHeaders};
 use crate::staging::Staged;
 use crate::zarr::{self, Element, ZArray};
 
 pub const TRACES: &str = "traces.zarr";
 pub const HEADERS: &str = "headers.parquet";
 pub const METADATA: &str = "metadata.json";
+
+/// Attribute of `traces.zarr`: every sample was checked finite when written, and traces whose
+/// samples are all zero carry the dead code in `TRACE_ID` (pstm's writers set it).
+pub const SAMPLES_CHECKED: &str = "samples_checked";
+/// Attribute of `traces.zarr` a dataset written elsewhere sets when `headers.parquet` has no
+/// `trace_idx` column and its rows are in trace order.
+pub const ROWS_IN_TRACE_ORDER: &str = "header_rows_in_trace_order";
 
 /// Shape and timing of a dataset's traces.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -63,6 +70,7 @@ pub struct Dataset {
     headers: TraceHeaders,
     traces: ZArray,
     chunk_traces: usize,
+    samples_checked: bool,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -121,7 +129,19 @@ impl Dataset {
         }
         let chunk_traces = traces.chunk_shape(&[0, 0]).map_err(|e| IoError::zarr(&tpath, e))?[0].get() as usize;
         let hpath = root.join(HEADERS);
-        let headers = TraceHeaders::read_parquet(&hpath)?;
+        let (headers, had_trace_idx) = TraceHeaders::read_parquet_checked(&hpath)?;
+        let flag = |name: &str| traces.attributes().get(name).and_then(|v| v.as_bool()).unwrap_or(false);
+        if !had_trace_idx && headers.len() > 1 && !flag(ROWS_IN_TRACE_ORDER) {
+            return Err(IoError::invalid(
+                &hpath,
+                format!(
+                    "has no {} column, so which trace each row describes is unknown; add it (the trace's row in {TRACES}), \
+                     or, if the rows are in trace order, say so with the attribute {ROWS_IN_TRACE_ORDER}: true on {TRACES}",
+                    crate::headers::col::TRACE_IDX
+                ),
+            ));
+        }
+        let samples_checked = flag(SAMPLES_CHECKED);
         if headers.len() != layout.n_traces {
             return Err(IoError::invalid(
                 &hpath,
@@ -133,7 +153,13 @@ impl Dataset {
                 ),
             ));
         }
-        Ok(Self { root: root.to_path_buf(), layout, headers, traces, chunk_traces })
+        Ok(Self { root: root.to_path_buf(), layout, headers, traces, chunk_traces, samples_checked })
+    }
+
+    /// Whether the writer checked every sample finite and marked all-zero traces dead (pstm's
+    /// writers do); a dataset written elsewhere must be scanned before its traces are trusted.
+    pub fn samples_checked(&self) -> bool {
+        self.samples_checked
     }
 
     pub fn root(&self) -> &Path {
@@ -165,9 +191,42 @@ impl Dataset {
     fn read_range(&self, first: usize, end: usize) -> Result<Vec<f32>> {
         let ns = self.layout.n_samples as u64;
         let subset = ArraySubset::new_with_ranges(&[first as u64..end as u64, 0..ns]);
-        self.traces
-            .retrieve_array_subset::<Vec<f32>>(&subset)
-            .map_err(|e| IoError::zarr(self.root.join(TRACES), format!("cannot read traces {first}..{end}: {e}")))
+        self.traces.retrieve_array_subset::<Vec<f32>>(&subset).map_err(|e| {
+            let (c0, c1) = (first / self.chunk_traces, end.saturating_sub(1) / self.chunk_traces);
+            let chunks = if c0 == c1 { format!("chunk c/{c0}/0") } else { format!("chunks c/{c0}/0 to c/{c1}/0") };
+            IoError::zarr(self.root.join(TRACES), format!("cannot read traces {first}..{end} ({chunks}): {e}"))
+        })
+    }
+
+    /// Read every trace once and find those a migration cannot use: with a NaN or infinite
+    /// sample, or only zeros. Chunks are read in parallel (on the current thread pool).
+    pub fn scan_samples(&self) -> Result<SampleScan> {
+        use rayon::prelude::*;
+        let ns = self.layout.n_samples;
+        let n_chunks = self.layout.n_traces.div_ceil(self.chunk_traces);
+        let per_chunk: Vec<SampleScan> = (0..n_chunks)
+            .into_par_iter()
+            .map(|c| {
+                let first = c * self.chunk_traces;
+                let end = (first + self.chunk_traces).min(self.layout.n_traces);
+                let samples = self.read_range(first, end)?;
+                let mut scan = SampleScan::default();
+                for (t, trace) in (first..).zip(samples.chunks_exact(ns)) {
+                    if let Some(i) = trace.iter().position(|v| !v.is_finite()) {
+                        scan.non_finite.push(BadSample { trace: t as u32, sample: i, value: trace[i] });
+                    } else if trace.iter().all(|&v| v == 0.0) {
+                        scan.all_zero.push(t as u32);
+                    }
+                }
+                Ok(scan)
+            })
+            .collect::<Result<_>>()?;
+        let mut scan = SampleScan::default();
+        for s in per_chunk {
+            scan.non_finite.extend(s.non_finite);
+            scan.all_zero.extend(s.all_zero);
+        }
+        Ok(scan)
     }
 
     /// Samples of traces `range`, trace after trace.
@@ -225,13 +284,42 @@ impl Dataset {
     }
 }
 
+/// What [`Dataset::scan_samples`] found, in trace order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SampleScan {
+    /// The first non-finite sample of each trace that has one.
+    pub non_finite: Vec<BadSample>,
+    /// Traces whose samples are all zero.
+    pub all_zero: Vec<u32>,
+}
+
+/// A trace's first NaN or infinite sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BadSample {
+    pub trace: u32,
+    pub sample: usize,
+    pub value: f32,
+}
+
+impl std::fmt::Display for BadSample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "trace {}, sample {}: {}", self.trace, self.sample, self.value)
+    }
+}
+
 /// The trace array of a dataset being written: chunks may be stored from several threads.
 pub struct TraceChunks {
     target: PathBuf,
     layout: DatasetLayout,
     chunk_traces: usize,
     array: ZArray,
+    /// Per trace: 0 not stored yet, 1 stored, 2 stored and all zero.
+    status: Vec<std::sync::atomic::AtomicU8>,
 }
+
+const NOT_STORED: u8 = 0;
+const STORED: u8 = 1;
+const ALL_ZERO: u8 = 2;
 
 impl TraceChunks {
     pub fn chunk_traces(&self) -> usize {
@@ -258,10 +346,24 @@ impl TraceChunks {
                 format!("chunk {chunk}: {} samples for {} traces", samples.len(), r.len()),
             ));
         }
+        // Checked here, so that no dataset pstm writes holds a sample a migration cannot use.
+        for (k, trace) in samples.chunks_exact(ns).enumerate() {
+            if let Some(i) = trace.iter().position(|v| !v.is_finite()) {
+                return Err(IoError::invalid(
+                    self.target.join(TRACES),
+                    format!("trace {}, sample {i}: {} (samples must be finite)", r.start + k, trace[i]),
+                ));
+            }
+        }
         let subset = ArraySubset::new_with_ranges(&[r.start as u64..r.end as u64, 0..ns as u64]);
         self.array
             .store_array_subset(&subset, samples)
-            .map_err(|e| IoError::zarr(self.target.join(TRACES), format!("cannot write traces {r:?}: {e}")))
+            .map_err(|e| IoError::zarr(self.target.join(TRACES), format!("cannot write traces {r:?}: {e}")))?;
+        for (t, trace) in r.zip(samples.chunks_exact(ns)) {
+            let zero = trace.iter().all(|&v| v == 0.0);
+            self.status[t].store(if zero { ALL_ZERO } else { STORED }, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
     }
 }
 
@@ -275,11 +377,13 @@ pub struct DatasetWriter {
 }
 
 impl DatasetWriter {
+    /// A dataset of `layout` with the header columns `columns` (every dataset pstm writes has
+    /// `TRACE_ID`, whatever `columns` says).
     pub fn create(
         target: &Path,
         layout: DatasetLayout,
         chunk_traces: usize,
-        with_inline_crossline: bool,
+        columns: HeaderColumns,
         overwrite: bool,
     ) -> Result<Self> {
         if layout.n_traces == 0 || layout.n_samples < 2 {
@@ -299,8 +403,9 @@ impl DatasetWriter {
             &["trace", "sample"],
             layout.attributes(),
         )?;
-        let headers = HeaderWriter::create(&staged.path().join(HEADERS), with_inline_crossline)?;
-        let traces = TraceChunks { target: target.to_path_buf(), layout, chunk_traces, array };
+        let headers = HeaderWriter::create(&staged.path().join(HEADERS), HeaderColumns { trace_id: true, ..columns })?;
+        let status = (0..layout.n_traces).map(|_| std::sync::atomic::AtomicU8::new(NOT_STORED)).collect();
+        let traces = TraceChunks { target: target.to_path_buf(), layout, chunk_traces, array, status };
         Ok(Self { staged, traces, headers: Some(headers), headers_written: 0 })
     }
 
@@ -312,8 +417,33 @@ impl DatasetWriter {
         &self.traces
     }
 
+    /// Traces stored so far whose samples are all zero (they are written as dead).
+    pub fn all_zero_traces(&self) -> u64 {
+        let zero = |s: &std::sync::atomic::AtomicU8| s.load(std::sync::atomic::Ordering::Relaxed) == ALL_ZERO;
+        self.traces.status.iter().filter(|s| zero(s)).count() as u64
+    }
+
+    /// Append the headers of the next traces, whose samples must be stored already: a trace
+    /// whose samples are all zero gets the dead code in `TRACE_ID` (others keep theirs, or 1,
+    /// seismic data).
     pub fn append_headers(&mut self, headers: &TraceHeaders) -> Result<()> {
-        self.headers.as_mut().expect("headers open until finish").append(headers)?;
+        let first = self.headers_written;
+        let mut codes = headers.trace_id.clone().unwrap_or_else(|| vec![1; headers.len()]);
+        for (k, code) in codes.iter_mut().enumerate() {
+            let status = self.traces.status.get(first + k).map(|s| s.load(std::sync::atomic::Ordering::Relaxed));
+            match status {
+                Some(ALL_ZERO) => *code = DEAD_TRACE_CODE,
+                Some(STORED) => {}
+                _ => {
+                    return Err(IoError::invalid(
+                        self.staged.target(),
+                        format!("the header of trace {} was appended before its samples were stored", first + k),
+                    ));
+                }
+            }
+        }
+        let headers = TraceHeaders { trace_id: Some(codes), ..headers.clone() };
+        self.headers.as_mut().expect("headers open until finish").append(&headers)?;
         self.headers_written += headers.len();
         Ok(())
     }
@@ -327,6 +457,11 @@ impl DatasetWriter {
                 format!("{} header rows written for {} traces", self.headers_written, self.traces.layout.n_traces),
             ));
         }
+        // Every trace's samples were checked on the way in (`TraceChunks::store_chunk`), and every
+        // header appended after them.
+        let array = &mut self.traces.array;
+        array.attributes_mut().insert(SAMPLES_CHECKED.into(), true.into());
+        array.store_metadata().map_err(|e| IoError::zarr(self.staged.path().join(TRACES), e))?;
         if let Some(m) = metadata {
             let p = self.staged.path().join(METADATA);
             let text = serde_json::to_string_pretty(m).expect("metadata serialises");
@@ -345,8 +480,7 @@ pub fn write_dataset(
     metadata: Option<&serde_json::Value>,
     overwrite: bool,
 ) -> Result<PathBuf> {
-    let mut w =
-        DatasetWriter::create(target, layout, layout.default_chunk_traces(), headers.inline.is_some(), overwrite)?;
+    let mut w = DatasetWriter::create(target, layout, layout.default_chunk_traces(), headers.columns(), overwrite)?;
     let ns = layout.n_samples;
     let chunks = w.chunks();
     for c in 0..chunks.n_chunks() {
@@ -369,7 +503,7 @@ mod tests {
         for i in 0..n {
             h.push(i as u64, &TraceGeometry::from_midpoint(i as f64, 0.0, 100.0, 0.0), None);
         }
-        let mut w = DatasetWriter::create(&dir.join("ds"), layout, 3, false, false).unwrap();
+        let mut w = DatasetWriter::create(&dir.join("ds"), layout, 3, HeaderColumns::default(), false).unwrap();
         // Chunks stored out of order, as parallel writers do.
         let chunks = w.chunks();
         for c in (0..chunks.n_chunks()).rev() {
@@ -388,7 +522,9 @@ mod tests {
         let ds = Dataset::open(&p).unwrap();
         assert_eq!(ds.layout().n_traces, 10);
         assert_eq!(ds.layout().start_time_ms, 100.0);
-        assert_eq!(ds.headers(), &h);
+        // The writer records every trace's code: 1, seismic data, here.
+        assert_eq!(ds.headers(), &TraceHeaders { trace_id: Some(vec![1; 10]), ..h });
+        assert!(ds.samples_checked());
         assert_eq!(ds.read_traces(0..10).unwrap(), samples);
         let mut out = Vec::new();
         ds.read_trace_list(&[1, 2, 5, 9], &mut out).unwrap();
@@ -402,12 +538,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let layout = DatasetLayout { n_traces: 4, n_samples: 3, sample_rate_ms: 2.0, start_time_ms: 0.0 };
         {
-            let w = DatasetWriter::create(&dir.path().join("ds"), layout, 2, false, false).unwrap();
+            let w = DatasetWriter::create(&dir.path().join("ds"), layout, 2, HeaderColumns::default(), false).unwrap();
             w.chunks().store_chunk(0, &[0.0; 6]).unwrap();
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         // Finishing with missing headers fails and leaves nothing either.
-        let w = DatasetWriter::create(&dir.path().join("ds"), layout, 2, false, false).unwrap();
+        let w = DatasetWriter::create(&dir.path().join("ds"), layout, 2, HeaderColumns::default(), false).unwrap();
         assert!(w.finish(None).is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -433,6 +569,76 @@ mod tests {
         short.write_parquet(&p.join(HEADERS)).unwrap();
         let e = Dataset::open(&p).unwrap_err().to_string();
         assert!(e.contains("headers.parquet") && e.contains("9 rows") && e.contains("10 traces"), "{e}");
+    }
+
+    #[test]
+    fn the_writer_refuses_bad_samples_and_marks_zero_traces_dead() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = DatasetLayout { n_traces: 4, n_samples: 3, sample_rate_ms: 2.0, start_time_ms: 0.0 };
+        let w = DatasetWriter::create(&dir.path().join("ds"), layout, 2, HeaderColumns::default(), false).unwrap();
+        let e = w.chunks().store_chunk(1, &[1.0, 2.0, 3.0, 0.0, f32::NAN, 0.0]).unwrap_err().to_string();
+        assert!(e.contains("trace 3, sample 1: NaN"), "{e}");
+        let mut w = DatasetWriter::create(&dir.path().join("ds"), layout, 2, HeaderColumns::default(), true).unwrap();
+        let mut h = TraceHeaders::default();
+        for i in 0..4 {
+            h.push(i, &pstm_math::TraceGeometry::from_midpoint(i as f64, 0.0, 100.0, 0.0), None);
+        }
+        w.chunks().store_chunk(0, &[1.0, 2.0, 3.0, 0.0, 0.0, 0.0]).unwrap();
+        // Headers before their samples would miss the zeros.
+        assert!(w.append_headers(&h).unwrap_err().to_string().contains("trace 2 was appended before its samples"));
+        w.chunks().store_chunk(1, &[0.0, 0.0, 1.0, 0.0, 0.0, 0.0]).unwrap();
+        w.append_headers(&h).unwrap();
+        assert_eq!(w.all_zero_traces(), 2);
+        let ds = Dataset::open(&w.finish(None).unwrap()).unwrap();
+        assert_eq!(ds.headers().trace_id, Some(vec![1, 2, 1, 2]));
+        assert!(!ds.headers().is_live(1));
+        assert_eq!(
+            ds.scan_samples().unwrap(),
+            SampleScan { non_finite: vec![], all_zero: vec![1, 3] },
+            "the scan finds what the writer marked"
+        );
+    }
+
+    #[test]
+    fn headers_without_trace_idx_need_the_dataset_to_vouch_for_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _, _) = sample_dataset(dir.path(), 10, 7);
+        // What another writer might produce: the same columns without trace_idx.
+        let h = Dataset::open(&p).unwrap().headers().clone();
+        let batch = h.record_batch_without_trace_idx();
+        let file = std::fs::File::create(p.join(HEADERS)).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let e = Dataset::open(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("headers.parquet") && e.contains("no trace_idx column") && e.contains(ROWS_IN_TRACE_ORDER),
+            "{e}"
+        );
+        // Saying so on traces.zarr is enough.
+        let meta = p.join(TRACES).join("zarr.json");
+        let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+        json["attributes"][ROWS_IN_TRACE_ORDER] = true.into();
+        std::fs::write(&meta, serde_json::to_vec(&json).unwrap()).unwrap();
+        assert_eq!(Dataset::open(&p).unwrap().headers(), &h);
+    }
+
+    #[test]
+    fn a_damaged_chunk_fails_its_checksum_and_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _, _) = sample_dataset(dir.path(), 10, 7);
+        let chunk = p.join(TRACES).join("c").join("2").join("0");
+        let mut bytes = std::fs::read(&chunk).unwrap();
+        // One bit flipped in the compressed data: zstd alone may decode it into other numbers.
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x10;
+        std::fs::write(&chunk, bytes).unwrap();
+        let ds = Dataset::open(&p).unwrap();
+        let e = ds.read_traces(6..9).unwrap_err().to_string();
+        println!("{e}");
+        assert!(e.contains("traces.zarr") && e.contains("chunk c/2/0") && e.contains("checksum"), "{e}");
+        let e = ds.scan_samples().unwrap_err().to_string();
+        assert!(e.contains("chunk c/2/0"), "{e}");
     }
 
     #[test]

@@ -29,6 +29,37 @@ pub mod col {
     pub const AZIMUTH: &str = "AZIMUTH";
     pub const INLINE: &str = "INLINE";
     pub const CROSSLINE: &str = "CROSSLINE";
+    /// SEG-Y trace identification code (bytes 29-30).
+    pub const TRACE_ID: &str = "TRACE_ID";
+    /// Field record number (SEG-Y bytes 9-12) and channel (trace number within it, 13-16).
+    pub const FFID: &str = "FFID";
+    pub const CHANNEL: &str = "CHANNEL";
+    /// Source and receiver elevations (m, above the survey's reference; SEG-Y bytes 45-48 and
+    /// 41-44, scaled).
+    pub const SOU_ELEV: &str = "SOU_ELEV";
+    pub const REC_ELEV: &str = "REC_ELEV";
+}
+
+/// SEG-Y trace identification codes a migration leaves out: 2 dead, 3 dummy, and the auxiliary
+/// traces 4-8 (time break, uphole, sweep, timing, water break). 1 (seismic data), 0 and -1
+/// (unknown, other) and 9 and up (optional use) are migrated.
+pub fn is_unused_trace_code(code: i16) -> bool {
+    (2..=8).contains(&code)
+}
+
+/// The code pstm gives a trace whose samples are all zero (or were zeroed): dead.
+pub const DEAD_TRACE_CODE: i16 = 2;
+
+/// Which optional columns a header set has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeaderColumns {
+    /// INLINE and CROSSLINE.
+    pub lines: bool,
+    pub trace_id: bool,
+    /// FFID and CHANNEL.
+    pub field_record: bool,
+    /// SOU_ELEV and REC_ELEV.
+    pub elevations: bool,
 }
 
 /// Headers of a set of traces, column by column. Coordinates in metres, azimuth in degrees
@@ -46,6 +77,14 @@ pub struct TraceHeaders {
     pub azimuth: Vec<f64>,
     pub inline: Option<Vec<i32>>,
     pub crossline: Option<Vec<i32>>,
+    /// SEG-Y trace identification codes ([`is_unused_trace_code`]); absent: every trace is live.
+    pub trace_id: Option<Vec<i16>>,
+    /// Field record numbers and channels, where the data has them (kill lists name traces so).
+    pub ffid: Option<Vec<i32>>,
+    pub channel: Option<Vec<i32>>,
+    /// Source and receiver elevations (m), where the data has them.
+    pub sou_elev: Option<Vec<f64>>,
+    pub rec_elev: Option<Vec<f64>>,
 }
 
 impl TraceHeaders {
@@ -75,19 +114,57 @@ impl TraceHeaders {
         }
     }
 
+    /// Record the last pushed trace's identification code, field record and channel.
+    pub fn set_segy_ids(&mut self, trace_id: i16, ffid: i32, channel: i32) {
+        self.trace_id.get_or_insert_with(Vec::new).push(trace_id);
+        self.ffid.get_or_insert_with(Vec::new).push(ffid);
+        self.channel.get_or_insert_with(Vec::new).push(channel);
+    }
+
+    /// Record the last pushed trace's source and receiver elevations (m).
+    pub fn set_elevations(&mut self, source: f64, receiver: f64) {
+        self.sou_elev.get_or_insert_with(Vec::new).push(source);
+        self.rec_elev.get_or_insert_with(Vec::new).push(receiver);
+    }
+
+    pub fn columns(&self) -> HeaderColumns {
+        HeaderColumns {
+            lines: self.inline.is_some(),
+            trace_id: self.trace_id.is_some(),
+            field_record: self.ffid.is_some() && self.channel.is_some(),
+            elevations: self.sou_elev.is_some() && self.rec_elev.is_some(),
+        }
+    }
+
+    /// Whether trace `i` is migrated at all: not dead, dummy or auxiliary by its code.
+    pub fn is_live(&self, i: usize) -> bool {
+        self.trace_id.as_ref().is_none_or(|c| !is_unused_trace_code(c[i]))
+    }
+
     pub fn geometry(&self, i: usize) -> TraceGeometry {
         TraceGeometry { sx: self.sou_x[i], sy: self.sou_y[i], rx: self.rec_x[i], ry: self.rec_y[i] }
     }
 
-    fn schema(&self) -> Arc<Schema> {
+    fn schema(columns: HeaderColumns) -> Arc<Schema> {
         let mut fields = vec![Field::new(col::TRACE_IDX, DataType::Int64, false)];
         for name in [col::SOU_X, col::SOU_Y, col::REC_X, col::REC_Y, col::CDP_X, col::CDP_Y, col::OFFSET, col::AZIMUTH]
         {
             fields.push(Field::new(name, DataType::Float64, false));
         }
-        if self.inline.is_some() {
+        if columns.lines {
             fields.push(Field::new(col::INLINE, DataType::Int32, false));
             fields.push(Field::new(col::CROSSLINE, DataType::Int32, false));
+        }
+        if columns.trace_id {
+            fields.push(Field::new(col::TRACE_ID, DataType::Int32, false));
+        }
+        if columns.field_record {
+            fields.push(Field::new(col::FFID, DataType::Int32, false));
+            fields.push(Field::new(col::CHANNEL, DataType::Int32, false));
+        }
+        if columns.elevations {
+            fields.push(Field::new(col::SOU_ELEV, DataType::Float64, false));
+            fields.push(Field::new(col::REC_ELEV, DataType::Float64, false));
         }
         Arc::new(Schema::new(fields))
     }
@@ -109,19 +186,45 @@ impl TraceHeaders {
             columns.push(Arc::new(Int32Array::from(il.clone())));
             columns.push(Arc::new(Int32Array::from(xl.clone())));
         }
-        RecordBatch::try_new(self.schema(), columns).expect("header columns have equal lengths")
+        if let Some(codes) = &self.trace_id {
+            columns.push(Arc::new(Int32Array::from(codes.iter().map(|&c| i32::from(c)).collect::<Vec<_>>())));
+        }
+        if let (Some(ffid), Some(channel)) = (&self.ffid, &self.channel) {
+            columns.push(Arc::new(Int32Array::from(ffid.clone())));
+            columns.push(Arc::new(Int32Array::from(channel.clone())));
+        }
+        if let (Some(s), Some(r)) = (&self.sou_elev, &self.rec_elev) {
+            columns.push(f(s));
+            columns.push(f(r));
+        }
+        RecordBatch::try_new(Self::schema(self.columns()), columns).expect("header columns have equal lengths")
+    }
+
+    /// These headers as another writer may store them: without the `trace_idx` column.
+    #[cfg(test)]
+    pub(crate) fn record_batch_without_trace_idx(&self) -> RecordBatch {
+        let batch = self.record_batch();
+        let keep: Vec<usize> = (1..batch.num_columns()).collect();
+        batch.project(&keep).expect("valid projection")
     }
 
     /// Write all headers to one parquet file.
     pub fn write_parquet(&self, path: &Path) -> Result<()> {
-        let mut w = HeaderWriter::create(path, self.inline.is_some())?;
+        let mut w = HeaderWriter::create(path, self.columns())?;
         w.append(self)?;
         w.finish()
     }
 
     /// Read `headers.parquet`. Rows are returned in `trace_idx` order, which must be a permutation
     /// of `0..n`; missing CDP, OFFSET or AZIMUTH columns are derived from the coordinates.
+    /// Without a `trace_idx` column rows are taken in file order, which only the dataset can
+    /// vouch for ([`TraceHeaders::read_parquet_checked`]).
     pub fn read_parquet(path: &Path) -> Result<Self> {
+        Ok(Self::read_parquet_checked(path)?.0)
+    }
+
+    /// [`TraceHeaders::read_parquet`], and whether the file had a `trace_idx` column.
+    pub fn read_parquet_checked(path: &Path) -> Result<(Self, bool)> {
         let file = File::open(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => IoError::Missing { path: path.to_path_buf() },
             _ => IoError::fs(path, e),
@@ -143,7 +246,8 @@ impl TraceHeaders {
             let batch = batch.map_err(|e| IoError::parquet(path, e))?;
             raw.extend(&batch, path)?;
         }
-        raw.into_headers(path)
+        let had_trace_idx = raw.trace_idx.is_some() || schema.field_with_name(col::TRACE_IDX).is_ok();
+        Ok((raw.into_headers(path)?, had_trace_idx))
     }
 }
 
@@ -151,27 +255,26 @@ impl TraceHeaders {
 pub struct HeaderWriter {
     writer: ArrowWriter<File>,
     path: std::path::PathBuf,
-    with_lines: bool,
+    columns: HeaderColumns,
 }
 
 impl HeaderWriter {
-    pub fn create(path: &Path, with_inline_crossline: bool) -> Result<Self> {
+    pub fn create(path: &Path, columns: HeaderColumns) -> Result<Self> {
         let file = File::create(path).map_err(|e| IoError::fs(path, e))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
             .build();
-        let proto = TraceHeaders {
-            inline: with_inline_crossline.then(Vec::new),
-            crossline: with_inline_crossline.then(Vec::new),
-            ..Default::default()
-        };
-        let writer = ArrowWriter::try_new(file, proto.schema(), Some(props)).map_err(|e| IoError::parquet(path, e))?;
-        Ok(Self { writer, path: path.to_path_buf(), with_lines: with_inline_crossline })
+        let writer = ArrowWriter::try_new(file, TraceHeaders::schema(columns), Some(props))
+            .map_err(|e| IoError::parquet(path, e))?;
+        Ok(Self { writer, path: path.to_path_buf(), columns })
     }
 
     pub fn append(&mut self, headers: &TraceHeaders) -> Result<()> {
-        if headers.inline.is_some() != self.with_lines {
-            return Err(IoError::invalid(&self.path, "INLINE/CROSSLINE present in some header blocks but not others"));
+        if headers.columns() != self.columns {
+            return Err(IoError::invalid(
+                &self.path,
+                format!("header blocks with different columns ({:?}, then {:?})", self.columns, headers.columns()),
+            ));
         }
         self.writer.write(&headers.record_batch()).map_err(|e| IoError::parquet(&self.path, e))?;
         self.writer.flush().map_err(|e| IoError::parquet(&self.path, e))
@@ -191,8 +294,18 @@ struct RawColumns {
     rows: usize,
 }
 
-const FLOAT_COLUMNS: [&str; 8] =
-    [col::SOU_X, col::SOU_Y, col::REC_X, col::REC_Y, col::CDP_X, col::CDP_Y, col::OFFSET, col::AZIMUTH];
+const FLOAT_COLUMNS: [&str; 10] = [
+    col::SOU_X,
+    col::SOU_Y,
+    col::REC_X,
+    col::REC_Y,
+    col::CDP_X,
+    col::CDP_Y,
+    col::OFFSET,
+    col::AZIMUTH,
+    col::SOU_ELEV,
+    col::REC_ELEV,
+];
 
 fn column_f64(a: &ArrayRef, name: &str, path: &Path, row0: usize) -> Result<Vec<f64>> {
     let any = a.as_any();
@@ -236,7 +349,7 @@ impl RawColumns {
                 self.f64s.entry(name).or_default().extend(v);
             }
         }
-        for name in [col::INLINE, col::CROSSLINE] {
+        for name in [col::INLINE, col::CROSSLINE, col::TRACE_ID, col::FFID, col::CHANNEL] {
             if let Ok(i) = schema.index_of(name) {
                 let v = column_f64(batch.column(i), name, path, row0)?;
                 self.i32s.entry(name).or_default().extend(v.into_iter().map(|x| x as i32));
@@ -283,6 +396,16 @@ impl RawColumns {
             (Some(a), Some(b)) => (Some(a), Some(b)),
             _ => (None, None),
         };
+        let trace_id = lines(self.i32s.remove(col::TRACE_ID))
+            .map(|v| v.into_iter().map(|c| c.clamp(i16::MIN.into(), i16::MAX.into()) as i16).collect());
+        let (ffid, channel) = match (lines(self.i32s.remove(col::FFID)), lines(self.i32s.remove(col::CHANNEL))) {
+            (Some(a), Some(b)) => (Some(a), Some(b)),
+            _ => (None, None),
+        };
+        let (sou_elev, rec_elev) = match (get(col::SOU_ELEV), get(col::REC_ELEV)) {
+            (Some(a), Some(b)) => (Some(a), Some(b)),
+            _ => (None, None),
+        };
         Ok(TraceHeaders {
             trace_idx: (0..n as u64).collect(),
             sou_x,
@@ -295,6 +418,11 @@ impl RawColumns {
             azimuth,
             inline,
             crossline,
+            trace_id,
+            ffid,
+            channel,
+            sou_elev,
+            rec_elev,
         })
     }
 }

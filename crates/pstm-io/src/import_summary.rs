@@ -92,8 +92,15 @@ pub struct ImportSummary {
     pub azimuth_when_missing_deg: f64,
     /// Traces whose CDP X/Y lie more than 1 m from their source-receiver midpoint.
     pub cdp_mismatches: u64,
-    /// Traces marked dead or dummy (trace identification code 2 or 3); imported as they are.
+    /// Traces marked dead, dummy or auxiliary (trace identification code 2-8): imported, and left
+    /// out of migrations.
     pub dead_traces: u64,
+    /// Traces whose samples are all zero: marked dead (code 2).
+    pub all_zero_traces: u64,
+    /// Traces with NaN or infinite samples zeroed and marked dead (`--bad-samples zero_trace`).
+    pub zeroed_traces: u64,
+    /// Traces whose elevation scalar is not one the standard allows: elevations stored as 0.
+    pub bad_elevation_traces: u64,
     /// Variable-length traces shorter than the longest, padded with zeros.
     pub padded_traces: u64,
     pub fold: FoldMap,
@@ -166,7 +173,32 @@ impl std::fmt::Display for ImportSummary {
             )?;
         }
         if self.dead_traces > 0 {
-            writeln!(f, "  note: {} traces are marked dead or dummy (imported as they are)", self.dead_traces)?;
+            writeln!(
+                f,
+                "  note: {} traces are marked dead, dummy or auxiliary (trace identification code 2-8): imported, and left out of migrations",
+                self.dead_traces
+            )?;
+        }
+        if self.all_zero_traces > 0 {
+            writeln!(
+                f,
+                "  note: {} traces hold only zeros: marked dead (code 2), left out of migrations and their fold",
+                self.all_zero_traces
+            )?;
+        }
+        if self.zeroed_traces > 0 {
+            writeln!(
+                f,
+                "  note: {} traces held NaN or infinite samples: zeroed and marked dead (--bad-samples zero_trace)",
+                self.zeroed_traces
+            )?;
+        }
+        if self.bad_elevation_traces > 0 {
+            writeln!(
+                f,
+                "  note: {} traces have an elevation scalar the standard does not allow: their elevations are stored as 0 (a datum static would be wrong for them)",
+                self.bad_elevation_traces
+            )?;
         }
         if self.padded_traces > 0 {
             writeln!(

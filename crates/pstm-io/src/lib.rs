@@ -19,6 +19,7 @@ pub mod dataset;
 pub mod error;
 pub mod headers;
 mod import_summary;
+pub mod kill_list;
 pub mod segy_export;
 pub mod segy_import;
 pub mod segy_velocity;

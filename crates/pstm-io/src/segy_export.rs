@@ -344,6 +344,19 @@ pub fn export_dataset(dataset: &Path, out: &Path, options: &ExportOptions) -> Re
                 fields.push((TraceField::Inline, i64::from(il[t])));
                 fields.push((TraceField::Crossline, i64::from(xl[t])));
             }
+            // What import keeps, written back where it came from.
+            if let Some(codes) = &h.trace_id {
+                fields.push((TraceField::TraceIdentificationCode, i64::from(codes[t])));
+            }
+            if let (Some(ffid), Some(channel)) = (&h.ffid, &h.channel) {
+                fields.push((TraceField::FieldRecord, i64::from(ffid[t])));
+                fields.push((TraceField::TraceNumber, i64::from(channel[t])));
+            }
+            if let (Some(se), Some(re)) = (&h.sou_elev, &h.rec_elev) {
+                fields.push((TraceField::ElevationScalar, i64::from(scalar)));
+                fields.push((TraceField::SourceSurfaceElevation, stored(se[t], scalar, out)?));
+                fields.push((TraceField::ReceiverGroupElevation, stored(re[t], scalar, out)?));
+            }
             for (field, value) in fields {
                 set(&mut th, field, value, out)?;
             }

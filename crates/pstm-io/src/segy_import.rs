@@ -24,7 +24,7 @@ use pstm_segy::{BinField, HeaderMap, SegyError, SegyReader, TraceField, TraceHea
 
 use crate::dataset::{DatasetLayout, DatasetWriter};
 use crate::error::{IoError, Result};
-use crate::headers::TraceHeaders;
+use crate::headers::{DEAD_TRACE_CODE, HeaderColumns, TraceHeaders};
 pub use crate::import_summary::{FoldMap, ImportSummary};
 
 /// How to read the trace headers and write the dataset.
@@ -41,6 +41,20 @@ pub struct ImportOptions {
     pub chunk_traces: Option<usize>,
     /// Cells of the fold map along its longer side.
     pub fold_map_cells: usize,
+    /// What to do with a trace holding a NaN or infinite sample.
+    pub bad_samples: BadSamples,
+}
+
+/// What to do with a trace holding a NaN or infinite sample (`--bad-samples`,
+/// `input.bad_samples`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadSamples {
+    /// Stop with an error naming the trace and the sample.
+    #[default]
+    Error,
+    /// Zero the trace and mark it dead: it is left out of the migration and the fold.
+    ZeroTrace,
 }
 
 impl Default for ImportOptions {
@@ -51,6 +65,7 @@ impl Default for ImportOptions {
             azimuth_when_missing_deg: 0.0,
             chunk_traces: None,
             fold_map_cells: 16,
+            bad_samples: BadSamples::Error,
         }
     }
 }
@@ -95,7 +110,8 @@ pub fn import_segy(
         start_time_ms: scan.delay_ms,
     };
     let chunk_traces = options.chunk_traces.unwrap_or_else(|| layout.default_chunk_traces());
-    let mut writer = DatasetWriter::create(out, layout, chunk_traces, scan.lines.is_some(), options.overwrite)?;
+    let columns = HeaderColumns { lines: scan.lines.is_some(), trace_id: true, field_record: true, elevations: true };
+    let mut writer = DatasetWriter::create(out, layout, chunk_traces, columns, options.overwrite)?;
     let mut fold = FoldMap::new(scan.extent, options.fold_map_cells);
 
     // Reading and decoding here, compressing and storing on a second thread: with the channel's
@@ -106,6 +122,8 @@ pub fn import_segy(
     let ranges: Vec<_> = (0..n_chunks).map(|c| writer.chunks().chunk_range(c)).collect();
     let (to_writer, chunks_in) = std::sync::mpsc::sync_channel::<(usize, Vec<f32>, TraceHeaders)>(1);
     let mut padded = 0u64;
+    let mut zeroed = 0u64;
+    let mut bad_elevations = 0u64;
     let mut trace = Vec::with_capacity(ns);
     std::thread::scope(|scope| -> Result<()> {
         let writer = &mut writer;
@@ -128,13 +146,22 @@ pub fn import_segy(
                             format!("trace {t} vanished between the two passes (was the file changed?)"),
                         )
                     })?;
+                    let mut code = h.get(TraceField::TraceIdentificationCode) as i16;
                     if let Some(i) = trace.iter().position(|v| !v.is_finite()) {
-                        return Err(segy_err(SegyError::Trace {
-                            trace: t as u64,
-                            offset,
-                            bytes: None,
-                            message: format!("sample {i} is {}; pstm needs finite samples", trace[i]),
-                        }));
+                        if options.bad_samples == BadSamples::Error {
+                            return Err(segy_err(SegyError::Trace {
+                                trace: t as u64,
+                                offset,
+                                bytes: None,
+                                message: format!(
+                                    "sample {i} is {}; pstm needs finite samples (--bad-samples zero_trace imports such traces as dead)",
+                                    trace[i]
+                                ),
+                            }));
+                        }
+                        trace.iter_mut().for_each(|v| *v = 0.0);
+                        code = DEAD_TRACE_CODE;
+                        zeroed += 1;
                     }
                     padded += u64::from(trace.len() < ns);
                     chunk[k * ns..k * ns + trace.len()].copy_from_slice(&trace);
@@ -142,6 +169,14 @@ pub fn import_segy(
                     let (g, _) = trace_geometry(&values, options.azimuth_when_missing_deg);
                     fold.add(g.midpoint());
                     headers.push(t as u64, &g, scan.lines.map(|_| (values.inline, values.crossline)));
+                    headers.set_segy_ids(code, h.get(TraceField::FieldRecord), h.get(TraceField::TraceNumber));
+                    // A bad elevation scalar does not stop an import: elevations are only needed
+                    // for a datum static, and the summary counts the traces without them.
+                    let (source, receiver) = options.header_map.decode_elevations(&h).unwrap_or_else(|_| {
+                        bad_elevations += 1;
+                        (0.0, 0.0)
+                    });
+                    headers.set_elevations(source, receiver);
                 }
                 if to_writer.send((c, chunk, headers)).is_err() {
                     // The storing thread stopped on an error, which it returns below.
@@ -156,6 +191,8 @@ pub fn import_segy(
         let stored = storing.join().expect("the storing thread does not panic");
         read.and(stored)
     })?;
+    // Zeroed traces are all zero too; count them once.
+    let all_zero_traces = writer.all_zero_traces() - zeroed;
     let dataset = writer.finish(None)?;
     Ok(ImportSummary {
         source: file.to_path_buf(),
@@ -180,6 +217,9 @@ pub fn import_segy(
         cdp_mismatches: scan.cdp_mismatches,
         dead_traces: scan.dead_traces,
         padded_traces: padded,
+        zeroed_traces: zeroed,
+        bad_elevation_traces: bad_elevations,
+        all_zero_traces,
         fold,
     })
 }
@@ -261,7 +301,7 @@ fn scan_headers<R: std::io::Read + std::io::Seek>(
                 format!("coordinates are geographic ({what}, code {units}); pstm needs projected coordinates"),
             ));
         }
-        if matches!(h.get(TraceField::TraceIdentificationCode), 2 | 3) {
+        if crate::headers::is_unused_trace_code(h.get(TraceField::TraceIdentificationCode) as i16) {
             scan.dead_traces += 1;
         }
         any_coordinate |= [v.source_x, v.source_y, v.group_x, v.group_y, v.cdp_x, v.cdp_y].iter().any(|&c| c != 0.0);

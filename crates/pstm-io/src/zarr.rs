@@ -25,7 +25,8 @@ pub(crate) fn open(path: &Path) -> Result<ZArray> {
     Array::open(store, "/").map_err(|e| IoError::zarr(path, format!("not a readable zarr array: {e}")))
 }
 
-/// Create a zstd-compressed v3 array at `path` and store its metadata.
+/// Create a zstd-compressed v3 array at `path`, each chunk with a crc32c checksum, and store its
+/// metadata: a chunk damaged on disk fails to decode instead of decoding into other numbers.
 pub(crate) fn create(
     path: &Path,
     shape: Vec<u64>,
@@ -42,7 +43,10 @@ pub(crate) fn create(
     };
     builder
         // Level 1: trace data is noisy and compresses little; speed matters more than ratio.
-        .bytes_to_bytes_codecs(vec![Arc::new(zarrs::array::codec::ZstdCodec::new(1, false))])
+        .bytes_to_bytes_codecs(vec![
+            Arc::new(zarrs::array::codec::ZstdCodec::new(1, false)),
+            Arc::new(zarrs::array::codec::Crc32cCodec::new()),
+        ])
         .dimension_names(Some(dimension_names.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
         .attributes(attributes);
     let array = builder.build(store, "/").map_err(|e| IoError::zarr(path, e))?;

@@ -249,6 +249,9 @@ fn small_dataset(dir: &Path) -> (PathBuf, Vec<f32>, TraceHeaders) {
             ry: 6_543_210.5 - 400.0,
         };
         h.push(t as u64, &g, Some((1000 + t as i32 / 5, 2000 + t as i32 % 5)));
+        // A dead trace, field records of five channels, elevations in centimetres.
+        h.set_segy_ids(if t == 7 { 2 } else { 1 }, 101 + t as i32 / 5, 1 + t as i32 % 5);
+        h.set_elevations(120.25 + t as f64, 98.5 - t as f64 * 0.01);
     }
     let p = write_dataset(&dir.join("orig"), layout, &samples, &h, None, false).unwrap();
     (p, samples, h)

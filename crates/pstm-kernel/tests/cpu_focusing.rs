@@ -18,6 +18,7 @@ fn a_diffractor_focuses_at_its_position_and_time() {
     let model = ForwardModel {
         diffractors: vec![diffractor],
         reflectors: vec![],
+        linear_events: vec![],
         velocity: VelocityModel::constant(v),
         wavelet: Wavelet::Ricker { freq_hz: 25.0 },
         spreading: true,

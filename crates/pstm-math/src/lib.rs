@@ -25,6 +25,7 @@
 
 pub mod adaptive;
 pub mod aperture;
+pub mod conditioning;
 pub mod geometry;
 pub mod grid;
 pub mod interp;

@@ -56,6 +56,23 @@ fn one() -> f64 {
     1.0
 }
 
+/// An event whose time grows linearly with offset, `intercept + offset / velocity`: a direct
+/// arrival, a refraction, or (with a low frequency and a slow velocity) ground roll. What a
+/// mute is for; the migration images it into noise.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinearEvent {
+    /// Apparent velocity along the surface (m/s).
+    pub velocity: f64,
+    #[serde(default)]
+    pub intercept_ms: f64,
+    #[serde(default = "one")]
+    pub amplitude: f64,
+    /// Peak frequency of its Ricker wavelet; absent: the survey's wavelet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freq_hz: Option<f64>,
+}
+
 impl PlanarReflector {
     /// Depth of the plane below `(x, y)`.
     pub fn depth_at(&self, x: f64, y: f64) -> f64 {
@@ -82,6 +99,7 @@ impl PlanarReflector {
 pub struct ForwardModel {
     pub diffractors: Vec<Diffractor>,
     pub reflectors: Vec<PlanarReflector>,
+    pub linear_events: Vec<LinearEvent>,
     pub velocity: VelocityModel,
     pub wavelet: Wavelet,
     pub spreading: bool,
@@ -167,6 +185,14 @@ impl ForwardModel {
                 return Err(format!("reflector {i}: dip {} degrees must be at most 80", r.dip_deg));
             }
         }
+        for (i, e) in self.linear_events.iter().enumerate() {
+            if !(e.velocity.is_finite() && e.velocity > 0.0) {
+                return Err(format!("linear event {i}: velocity {} m/s must be positive", e.velocity));
+            }
+            if let Some(f) = e.freq_hz {
+                Wavelet::Ricker { freq_hz: f }.check().map_err(|m| format!("linear event {i}: {m}"))?;
+            }
+        }
         for (i, d) in self.diffractors.iter().enumerate() {
             if d.z.is_nan() || d.z <= 0.0 {
                 return Err(format!("diffractor {i}: depth z = {} m must be positive", d.z));
@@ -179,7 +205,11 @@ impl ForwardModel {
     }
 
     fn add_event(&self, out: &mut [f32], timing: &TraceTiming, t_event: f64, amplitude: f64) {
-        let half = self.wavelet.half_length();
+        Self::add_wavelet(&self.wavelet, out, timing, t_event, amplitude);
+    }
+
+    fn add_wavelet(wavelet: &Wavelet, out: &mut [f32], timing: &TraceTiming, t_event: f64, amplitude: f64) {
+        let half = wavelet.half_length();
         let first = (((t_event - half - timing.t_start) / timing.dt).ceil().max(0.0)) as usize;
         let last = ((t_event + half - timing.t_start) / timing.dt).floor();
         if last < 0.0 {
@@ -188,7 +218,7 @@ impl ForwardModel {
         let last = (last as usize).min(timing.n.saturating_sub(1));
         for (k, s) in out.iter_mut().enumerate().take(last + 1).skip(first) {
             let t = timing.t_start + k as f64 * timing.dt;
-            *s += (amplitude * self.wavelet.value(t - t_event)) as f32;
+            *s += (amplitude * wavelet.value(t - t_event)) as f32;
         }
     }
 
@@ -203,6 +233,11 @@ impl ForwardModel {
             if let Some((t, s)) = self.reflection(r, g) {
                 self.add_event(out, timing, t, r.amplitude * if self.spreading { s } else { 1.0 });
             }
+        }
+        for e in &self.linear_events {
+            let wavelet = e.freq_hz.map_or(self.wavelet, |f| Wavelet::Ricker { freq_hz: f });
+            let t = e.intercept_ms * 1e-3 + g.offset() / e.velocity;
+            Self::add_wavelet(&wavelet, out, timing, t, e.amplitude);
         }
         if self.noise > 0.0 {
             let mut rng = SplitMix64::for_trace(self.seed, trace_index);
@@ -222,6 +257,7 @@ mod tests {
         ForwardModel {
             diffractors: vec![Diffractor { x: 500.0, y: 500.0, z: 800.0, amplitude: 1.0 }],
             reflectors: vec![],
+            linear_events: vec![],
             velocity,
             wavelet: Wavelet::Ricker { freq_hz: 25.0 },
             spreading: false,

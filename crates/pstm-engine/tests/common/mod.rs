@@ -28,6 +28,7 @@ pub fn spec(extent: f64, t_max: f64, velocity_yaml: &str) -> SynthSpec {
         velocity: velocity_config(velocity_yaml),
         diffractors: vec![],
         reflectors: vec![],
+        linear_events: vec![],
         wavelet: pstm_math::wavelet::Wavelet::Ricker { freq_hz: 25.0 },
         spreading: false,
         noise: 0.0,
@@ -55,8 +56,20 @@ pub fn write_survey(dir: &Path, name: &str, spec: &SynthSpec) -> PathBuf {
 /// A job on `dataset` from YAML sections (`algorithm`, `output.grid`, `execution`), with the
 /// dataset's own velocity unless `velocity` is given.
 pub fn job(dataset: &Path, velocity: &str, algorithm: &str, grid: &str, execution: &str) -> MigrationJob {
+    job_with_input(dataset, "", velocity, algorithm, grid, execution)
+}
+
+/// [`job`] with more keys of the `input` section (`", kill: kill.csv"`).
+pub fn job_with_input(
+    dataset: &Path,
+    input: &str,
+    velocity: &str,
+    algorithm: &str,
+    grid: &str,
+    execution: &str,
+) -> MigrationJob {
     let text = format!(
-        "input: {{dataset: {}}}\nvelocity: {velocity}\nalgorithm: {algorithm}\noutput: {{directory: {}, grid: {grid}}}\nexecution: {execution}\n",
+        "input: {{dataset: {}{input}}}\nvelocity: {velocity}\nalgorithm: {algorithm}\noutput: {{directory: {}, grid: {grid}}}\nexecution: {execution}\n",
         dataset.display(),
         dataset.with_extension("out").display()
     );
