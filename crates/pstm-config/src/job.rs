@@ -166,8 +166,18 @@ pub struct AlgorithmConfig {
     pub aperture: ApertureConfig,
     pub taper: TaperConfig,
     pub weights: WeightsConfig,
-    /// `none`, `derivative` (3D: keeps reflectors zero phase) or `half_derivative` (2D).
-    pub prefilter: Prefilter,
+    /// `none`, `derivative` (3D: keeps reflectors zero phase) or `half_derivative` (2D);
+    /// absent: `none` in 3D, `half_derivative` on a 2D line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefilter: Option<Prefilter>,
+    /// `3d`, or `2d`: the survey is one line; the grid runs along it, traces are projected onto
+    /// it, spreading is a line's (`1/sqrt(v t)`) and the pre-filter defaults to a half derivative.
+    #[serde(skip_serializing_if = "SurveyMode::is_3d")]
+    pub mode: SurveyMode,
+    /// Drop contributions stretched past `max_stretch` (traveltime over `t0`) or emerging steeper
+    /// than `max_angle_deg` (`arccos(t0/t)`); absent: none dropped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stretch_mute: Option<StretchMuteConfig>,
     /// Adaptive migration (roadmap 3.3): a coarse pass, then only the output cells whose
     /// amplitude matters. Off (absent) by default: it changes the image.
     pub adaptive: Option<AdaptiveConfig>,
@@ -248,9 +258,52 @@ impl AlgorithmConfig {
             interpolation: self.interpolation,
             aperture: Aperture { mode: a.mode, max_m: a.max_m, min_m: a.min_m, max_dip_deg: a.max_dip_deg },
             taper: Taper { kind: self.taper.kind, fraction: self.taper.fraction },
-            weights: AmplitudeWeights { spreading: self.weights.spreading, obliquity: self.weights.obliquity },
-            prefilter: self.prefilter,
+            weights: AmplitudeWeights {
+                spreading: self.weights.spreading,
+                obliquity: self.weights.obliquity,
+                line: self.mode == SurveyMode::TwoD,
+            },
+            prefilter: self.prefilter.unwrap_or(match self.mode {
+                SurveyMode::ThreeD => Prefilter::None,
+                SurveyMode::TwoD => Prefilter::HalfDerivative,
+            }),
+            stretch_mute: self.stretch_mute.and_then(|s| s.max_stretch()),
         }
+    }
+}
+
+/// `algorithm.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SurveyMode {
+    #[default]
+    #[serde(rename = "3d")]
+    ThreeD,
+    #[serde(rename = "2d")]
+    TwoD,
+}
+
+impl SurveyMode {
+    fn is_3d(&self) -> bool {
+        *self == SurveyMode::ThreeD
+    }
+}
+
+/// `algorithm.stretch_mute`: one of the two limits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StretchMuteConfig {
+    /// Largest traveltime over output time, above 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_stretch: Option<f64>,
+    /// Largest emergence angle (degrees): `max_stretch = 1 / cos(angle)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_angle_deg: Option<f64>,
+}
+
+impl StretchMuteConfig {
+    /// The limit on `t / t0`.
+    pub fn max_stretch(&self) -> Option<f64> {
+        self.max_stretch.or(self.max_angle_deg.map(|a| 1.0 / a.to_radians().cos()))
     }
 }
 
@@ -262,7 +315,9 @@ impl Default for AlgorithmConfig {
             aperture: ApertureConfig::default(),
             taper: TaperConfig::default(),
             weights: WeightsConfig::default(),
-            prefilter: Prefilter::None,
+            prefilter: None,
+            mode: SurveyMode::ThreeD,
+            stretch_mute: None,
             adaptive: None,
             adaptive_time: None,
         }
@@ -720,6 +775,14 @@ impl Validate for AlgorithmConfig {
         range(errors, join(&p, "min_m"), a.min_m, 0.0, false, a.max_m.max(0.0), "m (at most max_m)");
         range(errors, join(&p, "max_dip_deg"), a.max_dip_deg, 0.0, true, 89.9, "degrees");
         range(errors, join(path, "taper.fraction"), self.taper.fraction, 0.0, false, 1.0, "");
+        if let Some(m) = &self.stretch_mute {
+            let p = join(path, "stretch_mute");
+            match (m.max_stretch, m.max_angle_deg) {
+                (Some(s), None) => range(errors, join(&p, "max_stretch"), s, 1.0, true, 100.0, "(traveltime over t0)"),
+                (None, Some(a)) => range(errors, join(&p, "max_angle_deg"), a, 0.0, true, 89.9, "degrees"),
+                _ => errors.push(ConfigError::new(p, "give one of max_stretch or max_angle_deg")),
+            }
+        }
         if let Some(a) = &self.adaptive {
             let p = join(path, "adaptive");
             range(errors, join(&p, "threshold"), a.threshold, 0.0, false, 1.0, "of the coarse image's peak");

@@ -38,8 +38,12 @@ algorithm:
     spreading: true         # 1/(v t)
     obliquity: true         # t0/t
   # none | derivative | half_derivative. The 3D Kirchhoff integral wants `derivative` for a
-  # zero-phase image; `none` matches the reference package.
-  prefilter: none
+  # zero-phase image; `none` matches the reference package. Absent: none in 3D, half_derivative in 2D.
+  # prefilter: derivative
+  # 3d, or 2d: one line; the grid is fitted along it, spreading is a line's 1/sqrt(v t).
+  mode: 3d
+  # Drop contributions stretched past t > max_stretch t0 (or steeper than max_angle_deg).
+  # stretch_mute: {max_stretch: 1.6}
   # Adaptive migration (off unless present): a coarse pass on a grid 4x sparser in x and y, then
   # only the output cells near coarse amplitudes above the threshold (the rest are zero).
   # adaptive:

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pstm_config::JobConfig;
-use pstm_config::job::ExecutionConfig;
+use pstm_config::job::{ExecutionConfig, SurveyMode};
 use pstm_io::Dataset;
 use pstm_math::adaptive::{AdaptiveSettings, coarse_grid};
 use pstm_math::time_sampling::TimeSamplingSettings;
@@ -109,6 +109,10 @@ impl MigrationJob {
     pub fn with_dataset(config: JobConfig, dataset: Dataset) -> Result<Self> {
         let (selected, left_out) = crate::selection::select(&config, &dataset)?;
         let conditioning = Conditioning::of(&config, &dataset)?;
+        let (dataset, config) = match config.algorithm.mode {
+            SurveyMode::ThreeD => (dataset, config),
+            SurveyMode::TwoD => on_the_line(dataset, config, &selected)?,
+        };
         if selected.is_empty() {
             let field = if left_out.offset > 0 { "input.offset_range_m" } else { "input.dataset" };
             return Err(EngineError::job(
@@ -230,6 +234,54 @@ impl MigrationJob {
             adaptive_time: None,
         }
     }
+}
+
+/// A 2D line: the line fitted through the selected traces' midpoints (their principal axis),
+/// every source and receiver projected onto it (so that offsets and distances are along the
+/// line, as 2D processing takes them), and the grid turned to run along it, one column wide.
+fn on_the_line(dataset: Dataset, mut config: JobConfig, selected: &[u32]) -> Result<(Dataset, JobConfig)> {
+    let h = dataset.headers();
+    let points: Vec<(f64, f64)> = selected.iter().map(|&i| h.geometry(i as usize).midpoint()).collect();
+    let n = points.len().max(1) as f64;
+    let (mx, my) = points.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
+    let (sxx, syy, sxy) = points.iter().fold((0.0, 0.0, 0.0), |a, p| {
+        let (dx, dy) = (p.0 - mx, p.1 - my);
+        (a.0 + dx * dx, a.1 + dy * dy, a.2 + dx * dy)
+    });
+    let mut angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    // Pointing from the first trace towards the last, as the line was shot.
+    let (first, last) = (points.first().copied().unwrap_or_default(), points.last().copied().unwrap_or_default());
+    if (last.0 - first.0) * angle.cos() + (last.1 - first.1) * angle.sin() < 0.0 {
+        angle += std::f64::consts::PI;
+    }
+    let (uy, ux) = angle.sin_cos();
+    let project = |x: f64, y: f64| {
+        let s = (x - mx) * ux + (y - my) * uy;
+        (mx + s * ux, my + s * uy)
+    };
+    let mut on_line = pstm_io::TraceHeaders {
+        inline: h.inline.clone(),
+        crossline: h.crossline.clone(),
+        trace_id: h.trace_id.clone(),
+        ffid: h.ffid.clone(),
+        channel: h.channel.clone(),
+        sou_elev: h.sou_elev.clone(),
+        rec_elev: h.rec_elev.clone(),
+        ..Default::default()
+    };
+    for i in 0..h.len() {
+        let g = h.geometry(i);
+        let (sx, sy) = project(g.sx, g.sy);
+        let (rx, ry) = project(g.rx, g.ry);
+        // Without line numbers: `push` leaves the copied columns as they are.
+        on_line.push(i as u64, &pstm_math::TraceGeometry { sx, sy, rx, ry }, None);
+    }
+    let grid = &mut config.output.grid;
+    grid.rotation_deg = angle.to_degrees();
+    grid.dy = grid.dy.or(grid.dx);
+    grid.ny = Some(1);
+    let dataset = dataset.with_headers(on_line)?;
+    Ok((dataset, config))
 }
 
 /// The output directory is replaced on success: it must neither be the input nor hold it.

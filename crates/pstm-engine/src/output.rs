@@ -300,6 +300,7 @@ impl Volumes {
                 "kernel": kernel,
                 "config_hash": job.config_hash,
                 "prefilter": job.operator.prefilter,
+                "survey_mode": job.config.algorithm.mode,
                 "pstm_version": env!("CARGO_PKG_VERSION"),
             }) else {
                 unreachable!()

@@ -191,7 +191,7 @@ impl Survey {
         let params = ImagingOperator {
             aperture: Aperture::fixed(aperture_m),
             taper: if full_weights { Taper { kind: TaperKind::Cosine, fraction: 0.1 } } else { Taper::NONE },
-            weights: AmplitudeWeights { spreading: full_weights, obliquity: true },
+            weights: AmplitudeWeights::new(full_weights, true),
             ..ImagingOperator::plain(0.0)
         };
         Self {

@@ -5,7 +5,7 @@
 //! cargo run --release -p pstm-gpu --example spirv_counts [-- --samples 4 ...]
 //!
 //! --samples N         SAMPLES, output times per invocation (default 2, NVIDIA's tuned value)
-//! --weight-power P    WEIGHT_POWER, 0, 1 or 2 (default 2)
+//! --weight-power P    the power of 1/t in the weight, 0, 1 or 2 (default 2): WEIGHT_HALF_POWER 2P
 //! --dip               DIP_APERTURE
 //! --no-pairs          TRACE_PAIRS off: two loads from `traces` per contribution
 //! --no-subgroups      without the SUBGROUPS flag
@@ -110,7 +110,7 @@ impl Args {
             .with_const("WORKGROUP_SIZE", "64u")
             .with_const("SAMPLES", format!("{}u", self.samples))
             .with_const("DIP_APERTURE", self.dip)
-            .with_const("WEIGHT_POWER", format!("{}u", self.weight_power))
+            .with_const("WEIGHT_HALF_POWER", format!("{}u", 2 * self.weight_power))
             .with_const("EXACT_WEIGHTS", false)
             .with_const("TRACE_PAIRS", self.pairs)
             .with_const("ZERO_START", self.zero_start)

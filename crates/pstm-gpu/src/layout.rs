@@ -47,12 +47,22 @@ pub struct ImagingParams {
     pub tan_max_dip: f32,
     /// Outer fraction of the radius over which the taper falls, in [0, 1].
     pub taper_fraction: f32,
+    /// The stretch mute's largest `t / t0`, above 1 ([`NO_STRETCH_MUTE`], 0: none).
+    pub stretch_max: f32,
+    /// 1: a 2D line's spreading, `1/sqrt(v t)`; 0: `1/(v t)`.
+    pub line: u32,
+    pub pad0: u32,
+    pub pad1: u32,
 }
+
+/// `Imaging.stretch_max` without a stretch mute.
+pub const NO_STRETCH_MUTE: f32 = 0.0;
 
 impl ImagingParams {
     pub fn new(params: &pstm_math::ImagingOperator) -> Self {
         // `shared/traveltime.wgsl` is the straight-ray DSR and the kernels interpolate linearly;
-        // no wildcard, so a new type does not compile until the shaders handle it.
+        // no wildcard, so a new type does not compile until the shaders handle it. Every field
+        // of the operator reaches the shaders through this struct or the pre-filtered traces.
         match (params.traveltime, params.interpolation) {
             (pstm_math::Traveltime::StraightRay, pstm_math::Interpolation::Linear) => {}
         }
@@ -74,6 +84,10 @@ impl ImagingParams {
             aperture_min_m: aperture.min_m as f32,
             tan_max_dip: aperture.max_dip_deg.to_radians().tan() as f32,
             taper_fraction: params.taper.fraction as f32,
+            stretch_max: params.stretch_mute.map_or(NO_STRETCH_MUTE, |m| m as f32),
+            line: params.weights.line as u32,
+            pad0: 0,
+            pad1: 0,
         }
     }
 }
@@ -606,7 +620,7 @@ mod tests {
 
     #[test]
     fn struct_sizes_follow_wgsl_uniform_rules() {
-        assert_eq!(std::mem::size_of::<ImagingParams>(), 32);
+        assert_eq!(std::mem::size_of::<ImagingParams>(), 48);
         assert_eq!(std::mem::offset_of!(TileParams, imaging) % 16, 0);
         assert_eq!(std::mem::size_of::<TileParams>() % 16, 0);
         assert_eq!(std::mem::size_of::<BlockParams>() % 16, 0);

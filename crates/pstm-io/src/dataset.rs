@@ -156,6 +156,19 @@ impl Dataset {
         Ok(Self { root: root.to_path_buf(), layout, headers, traces, chunk_traces, samples_checked })
     }
 
+    /// This dataset with other headers for the same traces (a 2D line's, projected onto the
+    /// line): what the job reads the geometry from.
+    pub fn with_headers(mut self, headers: TraceHeaders) -> Result<Self> {
+        if headers.len() != self.layout.n_traces {
+            return Err(IoError::invalid(
+                self.root.join(HEADERS),
+                format!("{} header rows for {} traces", headers.len(), self.layout.n_traces),
+            ));
+        }
+        self.headers = headers;
+        Ok(self)
+    }
+
     /// Whether the writer checked every sample finite and marked all-zero traces dead (pstm's
     /// writers do); a dataset written elsewhere must be scanned before its traces are trusted.
     pub fn samples_checked(&self) -> bool {

@@ -198,24 +198,42 @@ pub fn export_offset_volumes(volumes: &[OffsetVolume], out: &Path, options: &Exp
         })
     };
     let lines = [(il0, last_line(il0, grid.nx)?), (xl0, last_line(xl0, grid.ny)?)];
+    // A 2D line's section (`algorithm.mode: 2d`): CDP numbers along the line, no 3D line numbers.
+    let line_2d =
+        grid.ny == 1 && readers[0].info().attributes.get("survey_mode").and_then(|v| v.as_str()) == Some("2d");
     let name = |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into());
+    let what = match (line_2d, volumes.len()) {
+        (true, 1) => "2D POST-STACK LINE".to_string(),
+        (true, n) => format!("2D LINE, {n} OFFSET SECTIONS"),
+        (false, 1) => "3D POST-STACK CUBE".to_string(),
+        (false, n) => format!("{n} OFFSET VOLUMES"),
+    };
+    let numbering = if line_2d {
+        vec![format!(
+            "CDP = {il0} + IX ({}-{}), BYTES 21-24; NO INLINE/CROSSLINE (BYTES 189-196 ZERO)",
+            lines[0].0, lines[0].1
+        )]
+    } else {
+        vec![
+            format!("INLINE = {il0} + IX ({}-{}), BYTES 189-192", lines[0].0, lines[0].1),
+            format!("CROSSLINE = {xl0} + IY ({}-{}), BYTES 193-196", lines[1].0, lines[1].1),
+        ]
+    };
     let mut text = vec![
-        format!(
-            "PSTM KIRCHHOFF PRESTACK TIME MIGRATION: {}",
-            if volumes.len() == 1 { "3D POST-STACK CUBE".into() } else { format!("{} OFFSET VOLUMES", volumes.len()) }
-        ),
+        format!("PSTM KIRCHHOFF PRESTACK TIME MIGRATION: {what}"),
         format!("FROM {}", name(&first.path)),
         format!(
             "GRID ORIGIN X {:.2} Y {:.2}, ROTATION {} DEG COUNTERCLOCKWISE FROM EAST",
             grid.origin_x, grid.origin_y, grid.rotation_deg
         ),
         format!("SPACING DX {} DY {} M, NX {} NY {}", grid.dx, grid.dy, grid.nx, grid.ny),
-        format!("INLINE = {il0} + IX ({}-{}), BYTES 189-192", lines[0].0, lines[0].1),
-        format!("CROSSLINE = {xl0} + IY ({}-{}), BYTES 193-196", lines[1].0, lines[1].1),
+    ];
+    text.extend(numbering);
+    text.extend([
         format!("CDP X BYTES 181-184, CDP Y 185-188 (ALSO SOURCE/GROUP X/Y), SCALAR {scalar} BYTES 71-72"),
         format!("FIRST SAMPLE {delay} MS (DELAY BYTES 109-110), DT {dt_us} US, {nt} SAMPLES"),
         format!("OFFSETS (BYTES 37-40, M): {}", offsets.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ")),
-    ];
+    ]);
     for key in ["quantity", "kernel", "config_hash"] {
         if let Some(v) = readers[0].info().attributes.get(key).and_then(|v| v.as_str()) {
             text.push(format!("{} {v}", key.to_uppercase()));
@@ -238,10 +256,13 @@ pub fn export_offset_volumes(volumes: &[OffsetVolume], out: &Path, options: &Exp
             for (k, data) in inline_data.iter().enumerate() {
                 seq += 1;
                 let mut h = file.writer.new_header();
+                let cdp = if line_2d { i64::from(il0) + ix as i64 } else { (ix * grid.ny + iy + 1) as i64 };
+                let (inline, crossline) =
+                    if line_2d { (0, 0) } else { (i64::from(il0) + ix as i64, i64::from(xl0) + iy as i64) };
                 for (field, value) in [
                     (TraceField::TraceSequenceLine, (iy * volumes.len() + k + 1) as i64),
                     (TraceField::TraceSequenceFile, seq),
-                    (TraceField::Cdp, (ix * grid.ny + iy + 1) as i64),
+                    (TraceField::Cdp, cdp),
                     (TraceField::CdpTrace, k as i64 + 1),
                     (TraceField::TraceIdentificationCode, 1),
                     (TraceField::Offset, i64::from(offsets[k])),
@@ -254,8 +275,8 @@ pub fn export_offset_volumes(volumes: &[OffsetVolume], out: &Path, options: &Exp
                     (TraceField::DelayRecordingTime, i64::from(delay)),
                     (TraceField::CdpX, sx),
                     (TraceField::CdpY, sy),
-                    (TraceField::Inline, i64::from(il0) + ix as i64),
-                    (TraceField::Crossline, i64::from(xl0) + iy as i64),
+                    (TraceField::Inline, inline),
+                    (TraceField::Crossline, crossline),
                 ] {
                     set(&mut h, field, value, out)?;
                 }
@@ -272,7 +293,7 @@ pub fn export_offset_volumes(volumes: &[OffsetVolume], out: &Path, options: &Exp
         delay_ms: delay,
         format: options.format.sample_format(),
         coordinate_scalar: scalar,
-        lines: Some(lines),
+        lines: (!line_2d).then_some(lines),
         offsets,
     })
 }

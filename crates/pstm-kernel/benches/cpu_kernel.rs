@@ -83,7 +83,7 @@ fn bench(n_mid: usize, offsets: &[f64], n_samples: usize, tile: usize) -> Bench 
     let params = ImagingOperator {
         aperture: Aperture::fixed(APERTURE_M),
         taper: Taper { kind: TaperKind::Cosine, fraction: 0.1 },
-        weights: AmplitudeWeights { spreading: true, obliquity: true },
+        weights: AmplitudeWeights::new(true, true),
         ..ImagingOperator::plain(0.0)
     };
     let mut b = Bench { columns, time, velocity, params, block, contributions: 0 };

@@ -80,6 +80,9 @@ impl TileMigration for CpuRefTile<'_> {
                         continue;
                     }
                     let t = dsr_time(t0, ds2, dr2, v);
+                    if params.stretched(t0, t) {
+                        continue;
+                    }
                     let Some(u) = sample_position(t, block.t_start_s, inv_dt, block.n_samples) else {
                         continue;
                     };
@@ -121,7 +124,7 @@ mod tests {
         let params = ImagingOperator {
             aperture: pstm_math::Aperture::fixed(1000.0),
             taper: Taper { kind: TaperKind::Cosine, fraction: 0.8 },
-            weights: AmplitudeWeights { spreading: true, obliquity: true },
+            weights: AmplitudeWeights::new(true, true),
             ..ImagingOperator::plain(0.0)
         };
         let task = TileTask { columns: &[[0.0, 0.0]], time, velocity: &vel, operator: &params };
@@ -131,6 +134,32 @@ mod tests {
         let expect = taper * (1.0 / (2000.0 * 0.5)) * (0.4 / 0.5) * 2.0;
         assert!((out.image[0] as f64 - expect).abs() < 1e-6 * expect, "{} vs {expect}", out.image[0]);
         assert_eq!(out.fold, vec![1]);
+    }
+
+    #[test]
+    fn the_stretch_mute_and_a_lines_spreading_by_hand() {
+        // The case above: t0 = 0.4 s, t = 0.5 s, a stretch of 1.25.
+        let g = TraceGeometry::from_midpoint(300.0, 0.0, 0.0, 0.0);
+        let mut samples = vec![0.0f32; 200];
+        samples[125] = 2.0;
+        let block = TraceBlock { n_samples: 200, dt_s: 0.004, t_start_s: 0.0, samples, geometry: vec![g] };
+        let time = TimeAxis { t0_s: 0.4, dt_s: 0.004, nt: 1 };
+        let vel = VelocityModel::constant(2000.0).sample(&[[0.0, 0.0]], &time).unwrap();
+        let run = |stretch_mute: Option<f64>, line: bool| {
+            let params = ImagingOperator {
+                weights: AmplitudeWeights { line, ..AmplitudeWeights::new(true, false) },
+                stretch_mute,
+                ..ImagingOperator::plain(1000.0)
+            };
+            let task = TileTask { columns: &[[0.0, 0.0]], time, velocity: &vel, operator: &params };
+            migrate_tile(&CpuRefKernel, task, std::slice::from_ref(&block)).unwrap()
+        };
+        assert_eq!(run(Some(1.2), false).fold, vec![0], "stretched past 1.2: dropped");
+        let kept = run(Some(1.3), false);
+        assert_eq!(kept.fold, vec![1]);
+        assert!((kept.image[0] as f64 - 2.0 / (2000.0 * 0.5)).abs() < 1e-9);
+        let line = run(None, true);
+        assert!((line.image[0] as f64 - 2.0 / (2000.0f64 * 0.5).sqrt()).abs() < 1e-6, "{}", line.image[0]);
     }
 
     #[test]

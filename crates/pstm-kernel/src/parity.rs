@@ -9,7 +9,8 @@
 //! - a traveltime within `1e-3` samples of either end of a trace (one precision reads the last
 //!   sample, the other finds the time outside the trace);
 //! - a midpoint distance within `1e-5` (relative) of the aperture radius (one precision counts the
-//!   trace in, the other out).
+//!   trace in, the other out);
+//! - a traveltime within `1e-5` (relative) of the stretch mute's limit.
 //!
 //! [`borderline_mask`] finds those samples in float64; nothing else is excused.
 
@@ -29,6 +30,8 @@ pub const REL_L2_TOLERANCE: f64 = 1e-4;
 pub const TRACE_END_EPS_SAMPLES: f64 = 1e-3;
 /// Relative distance to the aperture edge inside which a sample is excused.
 pub const APERTURE_EDGE_EPS: f64 = 1e-5;
+/// Relative distance of a traveltime to the stretch mute's limit inside which a sample is excused.
+pub const STRETCH_EDGE_EPS: f64 = 1e-5;
 
 /// A self-contained migration problem for one tile.
 #[derive(Debug, Clone)]
@@ -108,14 +111,14 @@ impl ParityCase {
         let velocity = TileVelocity { values, n_columns: vcols, nt: time.nt };
         let mode = if uni(0.0, 1.0) < 0.5 { ApertureMode::Fixed } else { ApertureMode::Dip };
         let max_m = uni(600.0, 1800.0);
-        let operator = ImagingOperator {
+        let mut operator = ImagingOperator {
             aperture: Aperture { mode, max_m, min_m: uni(50.0, 400.0).min(max_m), max_dip_deg: uni(20.0, 70.0) },
             taper: Taper {
                 kind: [TaperKind::None, TaperKind::Cosine, TaperKind::Linear, TaperKind::Gaussian]
                     [(uni(0.0, 4.0) as usize).min(3)],
                 fraction: uni(0.0, 0.4),
             },
-            weights: AmplitudeWeights { spreading: uni(0.0, 1.0) < 0.5, obliquity: uni(0.0, 1.0) < 0.5 },
+            weights: AmplitudeWeights::new(uni(0.0, 1.0) < 0.5, uni(0.0, 1.0) < 0.5),
             ..ImagingOperator::plain(0.0)
         };
         let n_traces =
@@ -143,6 +146,10 @@ impl ParityCase {
         } else {
             (0..n_traces * n_samples).map(|_| uni(-1.0, 1.0) as f32).collect()
         };
+        // Drawn last, so the cases above stay what they were: a stretch mute in some, a 2D line's
+        // spreading in some.
+        operator.stretch_mute = (uni(0.0, 1.0) < 0.4).then(|| uni(1.5, 4.0));
+        operator.weights.line = uni(0.0, 1.0) < 0.3;
         let whole = TraceBlock { n_samples, dt_s: dt_in, t_start_s, samples, geometry };
         let n_blocks = 1 + (uni(0.0, 3.0) as usize).min(2);
         let cut = n_traces.div_ceil(n_blocks);
@@ -180,7 +187,16 @@ pub fn borderline_mask(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<bool> 
                     if dm > a {
                         continue;
                     }
-                    let u = (dsr_time(t0, ds2, dr2, v) - block.t_start_s) * inv_dt;
+                    let t = dsr_time(t0, ds2, dr2, v);
+                    let limit = task.operator.stretch_limit(t0);
+                    if (t - limit).abs() <= STRETCH_EDGE_EPS * t.max(1e-3) {
+                        mask[c * nt + it] = true;
+                        continue;
+                    }
+                    if t > limit {
+                        continue;
+                    }
+                    let u = (t - block.t_start_s) * inv_dt;
                     if u.abs() <= TRACE_END_EPS_SAMPLES || (u - last).abs() <= TRACE_END_EPS_SAMPLES {
                         mask[c * nt + it] = true;
                     }
@@ -277,14 +293,10 @@ pub fn count_fold(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<u32> {
                 let (ds2, dr2) = g.leg_distances_sq(x, y);
                 for it in 0..nt {
                     let (t0, v) = (task.time.time(it), task.velocity.column(c)[it] as f64);
+                    let t = dsr_time(t0, ds2, dr2, v);
                     let inside = dm <= task.operator.aperture.radius(t0, v)
-                        && sample_position(
-                            dsr_time(t0, ds2, dr2, v),
-                            block.t_start_s,
-                            1.0 / block.dt_s,
-                            block.n_samples,
-                        )
-                        .is_some();
+                        && !task.operator.stretched(t0, t)
+                        && sample_position(t, block.t_start_s, 1.0 / block.dt_s, block.n_samples).is_some();
                     fold[c * nt + it] += inside as u32;
                 }
             }

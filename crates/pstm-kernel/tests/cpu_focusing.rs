@@ -50,7 +50,7 @@ fn a_diffractor_focuses_at_its_position_and_time() {
     let params = ImagingOperator {
         aperture: Aperture::fixed(600.0),
         taper: Taper { kind: TaperKind::Cosine, fraction: 0.2 },
-        weights: AmplitudeWeights { spreading: true, obliquity: true },
+        weights: AmplitudeWeights::new(true, true),
         ..ImagingOperator::plain(0.0)
     };
     let task = TileTask { columns: &columns, time, velocity: &velocity, operator: &params };

@@ -62,8 +62,14 @@ fn every_option_combination_matches_the_reference() {
                 // Dip apertures that grow through the time axis, so the taper moves past traces.
                 case.operator.aperture.max_dip_deg = 45.0;
                 case.operator.taper = Taper { kind, fraction: 0.3 };
-                case.operator.weights = AmplitudeWeights { spreading, obliquity };
-                let what = format!("seed {seed}: {mode:?}, {kind:?}, spreading {spreading}, obliquity {obliquity}");
+                // A 2D line's spreading and a stretch mute, each in half the combinations.
+                let line = seed % 2 == 0;
+                case.operator.weights = AmplitudeWeights { line, ..AmplitudeWeights::new(spreading, obliquity) };
+                case.operator.stretch_mute = (seed % 4 < 2).then_some(2.5);
+                let what = format!(
+                    "seed {seed}: {mode:?}, {kind:?}, spreading {spreading}, obliquity {obliquity}, line {line}, stretch mute {:?}",
+                    case.operator.stretch_mute
+                );
                 results.extend(check(&case, &what));
             }
         }

@@ -35,6 +35,10 @@ pub struct ImagingOperator {
     pub weights: AmplitudeWeights,
     /// Applied once to every input trace when it is read, before any kernel sees it.
     pub prefilter: Prefilter,
+    /// The stretch mute: contributions whose traveltime exceeds this multiple of `t0` (an
+    /// emergence angle past `arccos(1/max)`) are dropped, from the fold too; `None`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stretch_mute: Option<f64>,
 }
 
 impl ImagingOperator {
@@ -47,6 +51,17 @@ impl ImagingOperator {
             taper: Taper::NONE,
             weights: AmplitudeWeights::NONE,
             prefilter: Prefilter::None,
+            stretch_mute: None,
         }
+    }
+
+    /// Whether the stretch mute drops a contribution of traveltime `t` to output time `t0`.
+    pub fn stretched(&self, t0: f64, t: f64) -> bool {
+        self.stretch_mute.is_some_and(|max| t > max * t0)
+    }
+
+    /// The largest traveltime (s) the stretch mute lets contribute to output time `t0`.
+    pub fn stretch_limit(&self, t0: f64) -> f64 {
+        self.stretch_mute.map_or(f64::INFINITY, |max| max * t0)
     }
 }

@@ -42,7 +42,8 @@ pub struct Consts {
     pub workgroup_size: u32,
     pub samples: u32,
     pub dip_aperture: bool,
-    pub weight_power: u32,
+    pub weight_half_power: u32,
+    pub stretch_mute: bool,
     pub exact_weights: bool,
     pub trace_pairs: bool,
     pub zero_start: bool,
@@ -121,7 +122,8 @@ fn dip_taper(tile: &TileParamsV2, dm: f32, taper_start: f32, inv_taper_width: f3
 fn weight_numerator(tile: &TileParamsV2, block: &BlockParamsV2, t0: f32, v: f32) -> f32 {
     let mut n = 1.0f32;
     if tile.imaging.spreading != 0 {
-        n /= v * block.trace_dt_s;
+        let vdt = v * block.trace_dt_s;
+        n /= if tile.imaging.line != 0 { vdt.sqrt() } else { vdt };
     }
     if tile.imaging.obliquity != 0 {
         n *= t0 * block.inv_trace_dt;
@@ -142,6 +144,7 @@ struct Invocation {
     radius: Vec<f32>,
     taper_start: Vec<f32>,
     inv_taper_width: Vec<f32>,
+    stretch_limit: Vec<f32>,
     sum: Vec<f32>,
     count: Vec<u32>,
     v_max: f32,
@@ -189,6 +192,7 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                 radius: vec![0.0; samples],
                 taper_start: vec![0.0; samples],
                 inv_taper_width: vec![0.0; samples],
+                stretch_limit: vec![0.0; samples],
                 sum: vec![0.0; samples],
                 count: vec![0; samples],
                 v_max: 0.0,
@@ -208,10 +212,14 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
             inv.radius[kk] = 0.0;
             inv.taper_start[kk] = 0.0;
             inv.inv_taper_width[kk] = 0.0;
+            inv.stretch_limit[kk] = 0.0;
             if it < range.end {
                 let v = velocity_at(tile, b.columns, b.times, b.velocity, c, it);
                 let time = b.times[it as usize];
                 inv.half_t0_sq[kk] = time.half_t0_sq;
+                if k.stretch_mute {
+                    inv.stretch_limit[kk] = tile.imaging.stretch_max * time.t0 * block.inv_trace_dt;
+                }
                 let slowness = block.inv_trace_dt / v;
                 inv.inv_v2[kk] = slowness * slowness;
                 inv.v_max = inv.v_max.max(v);
@@ -345,6 +353,9 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                     if !k.zero_start {
                         inside = biased.wrapping_sub(INDEX_BIAS) < block.last_index;
                     }
+                    if k.stretch_mute {
+                        inside = inside && t <= inv.stretch_limit[kk];
+                    }
                     let mut w = per_trace;
                     if k.dip_aperture {
                         inside = inside && per_trace <= inv.radius[kk];
@@ -369,11 +380,14 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                                 v,
                                 block.trace_dt_s,
                             );
-                        } else if k.weight_power == 1 {
-                            w *= 1.0 / t;
-                        } else if k.weight_power == 2 {
+                        } else if k.weight_half_power != 0 {
                             let r = 1.0 / t;
-                            w *= r * r;
+                            w *= match k.weight_half_power {
+                                1 => r.sqrt(),
+                                2 => r,
+                                3 => r * r.sqrt(),
+                                _ => r * r,
+                            };
                         }
                         inv.sum[kk] = amplitude.mul_add(w, inv.sum[kk]);
                         inv.count[kk] += 1;
@@ -423,7 +437,8 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, su
         workgroup_size: shape.workgroup_size,
         samples: shape.samples_per_invocation,
         dip_aperture: task.operator.aperture.mode == ApertureMode::Dip,
-        weight_power: weights.spreading as u32 + weights.obliquity as u32,
+        weight_half_power: crate::gpu_v2::weight_half_power(&weights),
+        stretch_mute: task.operator.stretch_mute.is_some(),
         exact_weights: false,
         trace_pairs: true,
         zero_start: layout.t_start_s == 0.0,

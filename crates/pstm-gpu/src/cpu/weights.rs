@@ -52,11 +52,17 @@ pub fn taper_profile(kind: u32, x: f32) -> f32 {
     }
 }
 
+/// WGSL `stretched`: whether the stretch mute drops a contribution of traveltime `t` to `t0`.
+pub fn stretched(imaging: &Imaging, t0: f32, t: f32) -> bool {
+    return imaging.stretch_max > 0.0 && t > imaging.stretch_max * t0;
+}
+
 /// Amplitude weight for output time `t0`, traveltime `t` (s), RMS velocity `v` (m/s).
 pub fn amplitude_weight(imaging: &Imaging, t0: f32, t: f32, v: f32, trace_dt: f32) -> f32 {
     let mut w = 1.0f32;
     if imaging.spreading != 0 {
-        w /= v * t.max(0.5 * trace_dt);
+        let vt = v * t.max(0.5 * trace_dt);
+        w /= if imaging.line != 0 { vt.sqrt() } else { vt };
     }
     if imaging.obliquity != 0 && t > 0.0 {
         w *= t0 / t;
@@ -87,7 +93,7 @@ mod tests {
                 let params = ImagingOperator {
                     aperture: Aperture { mode, max_m: 1800.0, min_m: 150.0, max_dip_deg: 40.0 },
                     taper: Taper { kind, fraction: 0.3 },
-                    weights: AmplitudeWeights { spreading: true, obliquity: true },
+                    weights: AmplitudeWeights::new(true, true),
                     ..ImagingOperator::plain(0.0)
                 };
                 let imaging = ImagingParams::new(&params);

@@ -227,10 +227,24 @@ struct Variant {
     /// The velocity texture is sampled through a filtering sampler (the layout differs).
     filtering: bool,
     dip: bool,
-    weight_power: u32,
+    /// Twice the power of `1/t` in each contribution's weight ([`weight_half_power`]).
+    weight_half_power: u32,
+    /// A stretch mute.
+    stretch: bool,
     exact: bool,
     /// The traces start at time 0.
     zero_start: bool,
+}
+
+/// Twice the power of `1/t` the weights put on each contribution: spreading 2 (1 on a 2D line),
+/// obliquity 2.
+pub fn weight_half_power(w: &pstm_math::AmplitudeWeights) -> u32 {
+    let spreading = match (w.spreading, w.line) {
+        (false, _) => 0,
+        (true, false) => 2,
+        (true, true) => 1,
+    };
+    spreading + 2 * w.obliquity as u32
 }
 
 /// A job's compiled state: its pipelines and the output times each migrates.
@@ -398,7 +412,8 @@ impl GpuV2Kernel {
             table: false,
             filtering: false,
             dip: false,
-            weight_power: 2,
+            weight_half_power: 4,
+            stretch: false,
             exact: false,
             zero_start: true,
         })?;
@@ -430,7 +445,8 @@ impl GpuV2Kernel {
             .with_const("WORKGROUP_SIZE", format!("{}u", self.shape.workgroup_size))
             .with_const("SAMPLES", format!("{}u", self.shape.samples_per_invocation))
             .with_const("DIP_APERTURE", variant.dip)
-            .with_const("WEIGHT_POWER", format!("{}u", variant.weight_power))
+            .with_const("WEIGHT_HALF_POWER", format!("{}u", variant.weight_half_power))
+            .with_const("STRETCH_MUTE", variant.stretch)
             .with_const("EXACT_WEIGHTS", variant.exact)
             .with_const("TRACE_PAIRS", self.options.trace_pairs)
             .with_const("ZERO_START", variant.zero_start)
@@ -591,7 +607,8 @@ impl DeviceKernel for GpuV2Kernel {
             table: table.is_some(),
             filtering: statics.filtering,
             dip: op.aperture.mode == ApertureMode::Dip,
-            weight_power: op.weights.spreading as u32 + op.weights.obliquity as u32,
+            weight_half_power: weight_half_power(&op.weights),
+            stretch: op.stretch_mute.is_some(),
             exact: false,
             zero_start: statics.layout.t_start_s == 0.0,
         };

@@ -118,7 +118,7 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
         let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
         let t = ts + tr;
         let p = trace_position(ts, tr, h, time.base_index, time.base_frac, block.inv_trace_dt);
-        if !inside_trace(p, block.n_samples) {
+        if !inside_trace(p, block.n_samples) || stretched(tile.imaging, t0, t) {
             continue;
         }
         let frac = p.frac;

@@ -50,8 +50,11 @@ const WORKGROUP_SIZE: u32 = 256u;
 const SAMPLES: u32 = 4u;
 // Dip aperture: the radius and taper per output time. Otherwise fixed: tested once per trace.
 const DIP_APERTURE: bool = false;
-// The power of 1/t in the weight: 0 (no weights), 1 (spreading or obliquity) or 2 (both).
-const WEIGHT_POWER: u32 = 2u;
+// Twice the power of 1/t in the weight: 0 (no weights), 1 (a line's spreading), 2 (spreading or
+// obliquity), 3 (a line's spreading and obliquity), 4 (spreading and obliquity).
+const WEIGHT_HALF_POWER: u32 = 4u;
+// A stretch mute: contributions with t > stretch_max t0 are dropped.
+const STRETCH_MUTE: bool = false;
 // The shared `amplitude_weight` per contribution (output times below half a trace sample).
 const EXACT_WEIGHTS: bool = false;
 // Samples read as (sample, next - sample) pairs, one 8-byte load; else two loads from `traces`.
@@ -243,8 +246,9 @@ fn dip_taper(dm: f32, taper_start: f32, inv_taper_width: f32) -> f32 {
     return taper_profile(tile.imaging.taper_kind, (dm - taper_start) * inv_taper_width);
 }
 
-// What multiplies an output sample's sum of amplitude * taper * (1/t)^WEIGHT_POWER (t in trace
-// samples): 1/(v dt) for spreading, t0/dt for obliquity, their product for both.
+// What multiplies an output sample's sum of amplitude * taper * (1/t)^(WEIGHT_HALF_POWER / 2) (t
+// in trace samples): 1/(v dt) for spreading (1/sqrt(v dt) on a line), t0/dt for obliquity, their
+// product for both.
 // A leg's time (trace samples) at distance d from row `row` of the table (1/spacing
 // `inv_spacing`), or its root where the row is not tabulated or d lies past it.
 fn leg_time(d: f32, row: u32, inv_spacing: f32, inv_v2: f32, half_t0_sq: f32) -> f32 {
@@ -269,7 +273,8 @@ fn item_count() -> u32 {
 fn weight_numerator(t0: f32, v: f32) -> f32 {
     var n = 1.0;
     if tile.imaging.spreading != 0u {
-        n /= v * block.trace_dt_s;
+        let vdt = v * block.trace_dt_s;
+        n /= select(vdt, sqrt(vdt), tile.imaging.line != 0u);
     }
     if tile.imaging.obliquity != 0u {
         n *= t0 * block.inv_trace_dt;
@@ -353,6 +358,8 @@ fn migrate(
     var radius: array<f32, SAMPLES>;
     var taper_start: array<f32, SAMPLES>;
     var inv_taper_width: array<f32, SAMPLES>;
+    // STRETCH_MUTE: the largest traveltime (trace samples) each time takes.
+    var stretch_limit: array<f32, SAMPLES>;
     // ABLATE_ROOTS: t0 and the slope of the expansion, in trace samples.
     var t0_samples: array<f32, SAMPLES>;
     var expansion: array<f32, SAMPLES>;
@@ -373,6 +380,7 @@ fn migrate(
         radius[k] = 0.0;
         taper_start[k] = 0.0;
         inv_taper_width[k] = 0.0;
+        stretch_limit[k] = 0.0;
         table_row[k] = 0u;
         table_inv_spacing[k] = 0.0;
         if it < range.end {
@@ -383,6 +391,9 @@ fn migrate(
             let v = velocity_at(c, it);
             let time = times[it];
             half_t0_sq[k] = time.half_t0_sq;
+            if STRETCH_MUTE {
+                stretch_limit[k] = tile.imaging.stretch_max * time.t0 * block.inv_trace_dt;
+            }
             let slowness = block.inv_trace_dt / v;
             inv_v2[k] = slowness * slowness;
             v_max = max(v_max, v);
@@ -523,6 +534,9 @@ fn migrate(
                 if !ZERO_START {
                     inside = biased - INDEX_BIAS < block.last_index;
                 }
+                if STRETCH_MUTE {
+                    inside = inside && t <= stretch_limit[k];
+                }
                 var w = per_trace;
                 if DIP_APERTURE {
                     inside = inside && per_trace <= radius[k];
@@ -545,11 +559,17 @@ fn migrate(
                         let v = velocity_at(c, min(it, tile.nt - 1u));
                         w *= amplitude_weight(tile.imaging, times[min(it, tile.nt - 1u)].t0, t * block.trace_dt_s, v,
                                               block.trace_dt_s);
-                    } else if WEIGHT_POWER == 1u {
-                        w *= select(1.0 / t, t, ABLATE_RECIPROCAL);
-                    } else if WEIGHT_POWER == 2u {
+                    } else if WEIGHT_HALF_POWER != 0u {
                         let r = select(1.0 / t, t, ABLATE_RECIPROCAL);
-                        w *= r * r;
+                        if WEIGHT_HALF_POWER == 1u {
+                            w *= sqrt(r);
+                        } else if WEIGHT_HALF_POWER == 2u {
+                            w *= r;
+                        } else if WEIGHT_HALF_POWER == 3u {
+                            w *= r * sqrt(r);
+                        } else {
+                            w *= r * r;
+                        }
                     }
                     sum[k] = fma(amplitude, w, sum[k]);
                     count[k] += 1u;

@@ -72,7 +72,7 @@ pub fn operator() -> ImagingOperator {
     ImagingOperator {
         aperture: Aperture::fixed(300.0),
         taper: Taper { kind: TaperKind::Cosine, fraction: 0.2 },
-        weights: AmplitudeWeights { spreading: true, obliquity: true },
+        weights: AmplitudeWeights::new(true, true),
         ..ImagingOperator::plain(300.0)
     }
 }

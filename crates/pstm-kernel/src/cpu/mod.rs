@@ -212,6 +212,7 @@ impl TileMigration for CpuTile<'_> {
                         trace,
                         spreading: task.operator.weights.spreading,
                         obliquity: task.operator.weights.obliquity,
+                        line: task.operator.weights.line,
                     };
                     isa.sum_pair(&job, acc, fold);
                 }

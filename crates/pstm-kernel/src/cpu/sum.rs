@@ -49,6 +49,8 @@ pub(crate) struct PairJob<'a> {
     pub trace: &'a [f32],
     pub spreading: bool,
     pub obliquity: bool,
+    /// A 2D line's spreading, `1/sqrt(v t)`.
+    pub line: bool,
 }
 
 /// Add one trace's contributions to one column's image and fold (both padded to whole vectors).
@@ -81,6 +83,10 @@ struct PairLanes<'j, L: Lanes> {
     dm: L::F,
     pair_weight: L::F,
     dip: Option<&'j DipView<'j>>,
+    /// The stretch mute's largest traveltime per output sample, if there is one.
+    stretch_limit: Option<&'j [f32]>,
+    /// A 2D line's spreading: the weight divides by `sqrt(t)` rather than `t`.
+    line: bool,
 }
 
 impl<L: Lanes> PairLanes<'_, L> {
@@ -99,6 +105,9 @@ impl<L: Lanes> PairLanes<'_, L> {
         let t = l.add(l.sqrt(l.mul_add(self.ds2, inv_v2, h2)), l.sqrt(l.mul_add(self.dr2, inv_v2, h2)));
         let u = l.mul_add(t, self.inv_dt, self.u_offset);
         let mut inside = l.and(l.ge(u, self.zero), l.lt(u, self.last));
+        if let Some(limit) = self.stretch_limit {
+            inside = l.and(inside, l.le(t, l.load(&limit[k..])));
+        }
         let mut w = self.pair_weight;
         if let Some(dip) = self.dip {
             inside = l.and(inside, l.le(self.dm, l.load(&dip.radius[k..])));
@@ -108,9 +117,10 @@ impl<L: Lanes> PairLanes<'_, L> {
             }
         }
         if SPREADING || OBLIQUITY {
+            let spread = |t: L::F| if self.line { l.sqrt(l.max(t, self.half_dt)) } else { l.max(t, self.half_dt) };
             let den = match (SPREADING, OBLIQUITY) {
-                (true, true) => l.mul(l.max(t, self.half_dt), l.max(t, self.tiny)),
-                (true, false) => l.max(t, self.half_dt),
+                (true, true) => l.mul(spread(t), l.max(t, self.tiny)),
+                (true, false) => spread(t),
                 _ => l.max(t, self.tiny),
             };
             w = l.mul(w, l.div(l.load(weight_num), den));
@@ -140,6 +150,8 @@ fn sum_pair_with<L: Lanes, const SPREADING: bool, const OBLIQUITY: bool, const P
         dm: l.splat(pair.dm),
         pair_weight: l.splat(pair.weight),
         dip: col.dip.as_ref().filter(|_| PER_SAMPLE_APERTURE),
+        stretch_limit: col.stretch_limit,
+        line: job.line,
     };
     // Whole-vector chunks of the pair's range: the loop runs without bounds checks.
     let range = pair.samples.clone();

@@ -20,13 +20,16 @@ pub(crate) struct TileTables {
     /// `nt` rounded up to a multiple of [`MAX_LANES`]: the stride of every per-column array.
     pub nt_padded: usize,
     pub half_t0_sq: Vec<f32>,
+    /// The stretch mute's largest traveltime per output sample, when there is a stretch mute.
+    pub stretch_limit: Option<Vec<f32>>,
     pub columns: Vec<VelocityColumn>,
 }
 
 /// The tables of one velocity column.
 pub(crate) struct VelocityColumn {
     pub inv_v2: Vec<f32>,
-    /// `1/v` if spreading, times `t0` if obliquity (`TINY` for `t0 = 0`), 1 otherwise.
+    /// `1/v` if spreading (`1/sqrt(v)` on a 2D line), times `t0` if obliquity (`TINY` for
+    /// `t0 = 0`), 1 otherwise.
     pub weight_num: Vec<f32>,
     pub dip: Option<DipTables>,
     pub v_min: f64,
@@ -52,6 +55,7 @@ pub(crate) struct DipTables {
 /// What the loop reads for one column.
 pub(crate) struct ColumnView<'a> {
     pub half_t0_sq: &'a [f32],
+    pub stretch_limit: Option<&'a [f32]>,
     pub inv_v2: &'a [f32],
     pub weight_num: &'a [f32],
     pub dip: Option<DipView<'a>>,
@@ -75,8 +79,12 @@ impl TileTables {
                 0.25 * t0 * t0
             }),
         );
+        let stretch_limit = task
+            .operator
+            .stretch_mute
+            .map(|_| padded(nt_padded, (0..nt).map(|it| task.operator.stretch_limit(task.time.time(it)))));
         let columns = (0..task.velocity.n_columns).map(|vc| VelocityColumn::new(task, vc, nt_padded)).collect();
-        Self { nt, nt_padded, half_t0_sq, columns }
+        Self { nt, nt_padded, half_t0_sq, stretch_limit, columns }
     }
 
     /// The tables of output column `c`.
@@ -88,6 +96,7 @@ impl TileTables {
         let col = self.velocity_column(c);
         ColumnView {
             half_t0_sq: &self.half_t0_sq,
+            stretch_limit: self.stretch_limit.as_deref(),
             inv_v2: &col.inv_v2,
             weight_num: &col.weight_num,
             dip: col.dip.as_ref().map(|d| DipView {
@@ -112,7 +121,11 @@ impl VelocityColumn {
         let weight_num = padded(
             nt_padded,
             vrms.iter().enumerate().map(|(it, v)| {
-                let spreading = if params.weights.spreading { 1.0 / v } else { 1.0 };
+                let spreading = match (params.weights.spreading, params.weights.line) {
+                    (false, _) => 1.0,
+                    (true, false) => 1.0 / v,
+                    (true, true) => 1.0 / v.sqrt(),
+                };
                 let obliquity = match (params.weights.obliquity, t0(it)) {
                     (false, _) => 1.0,
                     (true, 0.0) => TINY as f64,

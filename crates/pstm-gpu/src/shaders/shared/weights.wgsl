@@ -1,5 +1,6 @@
 // Aperture radius, edge taper and amplitude weights of one contribution, in float32:
-// `pstm_math::Aperture::radius`, `pstm_math::Taper::weight`, `pstm_math::AmplitudeWeights::weight`.
+// `pstm_math::Aperture::radius`, `pstm_math::Taper::weight`, `pstm_math::AmplitudeWeights::weight`,
+// `pstm_math::ImagingOperator::stretched`.
 // CPU twin: src/cpu/weights.rs (struct Imaging: `ImagingParams` in src/layout.rs).
 
 // The imaging settings of a migration, as the host packs them (units in the Rust struct).
@@ -12,6 +13,12 @@ struct Imaging {
     aperture_min_m: f32,
     tan_max_dip: f32,
     taper_fraction: f32,
+    // The stretch mute's largest t / t0, above 1 (0: none).
+    stretch_max: f32,
+    // 1: a 2D line's spreading, 1/sqrt(v t).
+    line: u32,
+    pad0: u32,
+    pad1: u32,
 }
 
 const APERTURE_FIXED: u32 = 0u;
@@ -76,12 +83,18 @@ fn taper_profile(kind: u32, x: f32) -> f32 {
     }
 }
 
+// Whether the stretch mute drops a contribution of traveltime t to output time t0: t > max t0.
+fn stretched(imaging: Imaging, t0: f32, t: f32) -> bool {
+    return imaging.stretch_max > 0.0 && t > imaging.stretch_max * t0;
+}
+
 // Amplitude weight for output time t0, traveltime t (s), RMS velocity v (m/s): spreading
 // 1/(v t) and obliquity t0/t, each switchable. trace_dt (s) keeps 1/(v t) finite at t = 0.
 fn amplitude_weight(imaging: Imaging, t0: f32, t: f32, v: f32, trace_dt: f32) -> f32 {
     var w = 1.0;
     if imaging.spreading != 0u {
-        w /= v * max(t, 0.5 * trace_dt);
+        let vt = v * max(t, 0.5 * trace_dt);
+        w /= select(vt, sqrt(vt), imaging.line != 0u);
     }
     if imaging.obliquity != 0u && t > 0.0 {
         w *= t0 / t;
