@@ -74,6 +74,13 @@ fn nan_samples_stop_the_run_naming_the_trace_or_are_left_out_when_asked() {
     }
     no_output(dir);
 
+    // Killing the bad traces deals with them too.
+    std::fs::write(dir.join("bad.csv"), "trace_idx\n90\n417\n").unwrap();
+    std::fs::write(dir.join("kill.yaml"), JOB.replace("dataset: survey}", "dataset: survey, kill: bad.csv}")).unwrap();
+    let (code, out, err) = pstm(&["migrate", "kill.yaml", "--output", "killed"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("left out: 2 killed (input.kill)"), "{out}");
+
     // Left out when asked: out of the fold too, and said in the summary.
     std::fs::write(dir.join("zero.yaml"), JOB.replace("dataset: survey}", "dataset: survey, bad_samples: zero_trace}"))
         .unwrap();

@@ -257,6 +257,13 @@ fn a_write_error_names_the_output_and_leaves_the_previous_one_untouched() {
     assert!(err.contains("3 of 16 tiles were finished and are kept in") && err.contains("--resume"), "{err}");
     assert!(files(&dir.join("out")) == previous && std::fs::read(dir.join("out/run.json")).unwrap() == record);
 
+    // A resume that fails too (the disk still full at its first tile) keeps what was finished.
+    let resume = ["migrate", "job.yaml", "--quiet", "--kernel", "cpu", "--overwrite", "--resume"];
+    let (code, _, err) = pstm_with_fault(dir, "write@0", &resume);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("3 of 16 tiles were finished and are kept in"), "{err}");
+    assert_eq!(partials(dir).len(), 1, "the interrupted run's tiles survive a failed resume");
+
     // Space freed, the run resumes over the previous output.
     let (code, out, err) = pstm(&["migrate", "job.yaml", "--quiet", "--kernel", "cpu", "--overwrite", "--resume"], dir);
     assert_eq!(code, 0, "{err}");

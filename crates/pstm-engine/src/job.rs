@@ -114,7 +114,11 @@ impl MigrationJob {
             SurveyMode::TwoD => on_the_line(dataset, config, &selected)?,
         };
         if selected.is_empty() {
-            let field = if left_out.offset > 0 { "input.offset_range_m" } else { "input.dataset" };
+            let field = if left_out.offset > 0 && left_out.offset == left_out.total() {
+                "input.offset_range_m"
+            } else {
+                "input"
+            };
             return Err(EngineError::job(
                 field,
                 format!("no trace is left to migrate of {}: {left_out}", dataset.headers().len()),
@@ -240,6 +244,20 @@ impl MigrationJob {
 /// every source and receiver projected onto it (so that offsets and distances are along the
 /// line, as 2D processing takes them), and the grid turned to run along it, one column wide.
 fn on_the_line(dataset: Dataset, mut config: JobConfig, selected: &[u32]) -> Result<(Dataset, JobConfig)> {
+    let g = &config.output.grid;
+    for (key, given) in [
+        ("rotation_deg", g.rotation_deg != 0.0),
+        ("origin_x", g.origin_x.is_some()),
+        ("origin_y", g.origin_y.is_some()),
+        ("ny", g.ny.is_some_and(|n| n != 1)),
+    ] {
+        if given {
+            return Err(EngineError::job(
+                format!("output.grid.{key}"),
+                "a 2D line's grid is fitted along the line (algorithm.mode: 2d): leave it out",
+            ));
+        }
+    }
     let h = dataset.headers();
     let points: Vec<(f64, f64)> = selected.iter().map(|&i| h.geometry(i as usize).midpoint()).collect();
     let n = points.len().max(1) as f64;

@@ -33,7 +33,8 @@ pub struct RunIdentity {
     pub kernel: String,
     /// How the work was cut: tiles, trace blocks, an adaptive run's decisions.
     pub plan: Value,
-    /// The input dataset's shape and its files' sizes and modification times.
+    /// The input dataset's shape and its files' sizes and modification times, and the same of
+    /// every other file the job reads (kill and trace lists, a velocity cube).
     pub dataset: Value,
 }
 
@@ -45,11 +46,30 @@ impl RunIdentity {
             "velocity": job.config.velocity,
             "algorithm": job.config.algorithm,
             "output": job.config.output,
+            // The GPU switches: some (traveltime tables) change the image's last bits.
+            "gpu": job.config.execution.gpu,
         });
         for volatile in ["directory", "overwrite"] {
             settings["output"].as_object_mut().map(|o| o.remove(volatile));
         }
-        Self { job: settings, kernel: kernel.to_string(), plan, dataset: dataset_fingerprint(job) }
+        let mut dataset = dataset_fingerprint(job);
+        let input = &job.config.input;
+        for (key, path) in [
+            ("input.kill", input.kill.as_ref()),
+            ("input.traces", input.traces.as_ref()),
+            ("velocity.cube", job.config.velocity.cube.as_ref()),
+        ] {
+            if let Some(p) = path {
+                dataset[key] = files_fingerprint(p);
+            }
+        }
+        Self { job: settings, kernel: kernel.to_string(), plan, dataset }
+    }
+
+    /// A digest of the identity's JSON, written into the journal: compared as text, it does not
+    /// depend on how a parser rounds the numbers read back.
+    pub fn digest(&self) -> String {
+        pstm_config::job::digest(self)
     }
 
     /// What differs from `earlier`, one `key: was A, now B` per setting (leaves of the JSON).
@@ -86,30 +106,36 @@ fn flatten(prefix: &str, value: &Value, into: &mut BTreeMap<String, String>) {
     }
 }
 
-/// The dataset's trace count and sampling, and every top-level entry's size and modification
-/// time: a re-imported or edited dataset is a different input.
+/// The dataset's trace count and sampling, and its files: a re-imported or edited dataset is a
+/// different input.
 fn dataset_fingerprint(job: &MigrationJob) -> Value {
-    let root = job.dataset.root();
-    let mut files = BTreeMap::new();
-    if let Ok(entries) = std::fs::read_dir(root) {
-        for e in entries.flatten() {
-            let Ok(m) = e.metadata() else { continue };
-            let modified = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            let size = if m.is_file() { m.len() } else { 0 };
-            files.insert(e.file_name().to_string_lossy().into_owned(), format!("{size} bytes, modified {modified}"));
-        }
-    }
     let layout = job.dataset.layout();
     serde_json::json!({
         "traces": job.dataset.headers().len(),
         "samples": layout.n_samples,
         "dt_s": layout.dt_s(),
-        "files": files,
+        "files": files_fingerprint(job.dataset.root()),
     })
+}
+
+/// The size and modification time of a file, or of every top-level entry of a directory.
+fn files_fingerprint(path: &Path) -> Value {
+    let stamp = |m: &std::fs::Metadata| {
+        let modified =
+            m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        format!("{} bytes, modified {modified}", if m.is_file() { m.len() } else { 0 })
+    };
+    let Ok(meta) = std::fs::metadata(path) else { return Value::String("missing".into()) };
+    if !meta.is_dir() {
+        return Value::String(stamp(&meta));
+    }
+    let mut files = BTreeMap::new();
+    for e in std::fs::read_dir(path).into_iter().flatten().flatten() {
+        if let Ok(m) = e.metadata() {
+            files.insert(e.file_name().to_string_lossy().into_owned(), stamp(&m));
+        }
+    }
+    serde_json::to_value(files).expect("serialises")
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -117,6 +143,8 @@ struct Header {
     pstm_journal: u32,
     pstm_version: String,
     tiles: usize,
+    /// [`RunIdentity::digest`] of `identity` as written.
+    digest: String,
     identity: RunIdentity,
 }
 
@@ -133,6 +161,7 @@ pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,
     tiles: usize,
+    digest: String,
     identity: RunIdentity,
     /// Finished tiles and their fold sums.
     done: Mutex<BTreeMap<usize, u64>>,
@@ -157,12 +186,25 @@ impl Journal {
             OpenError::InUse => EngineError::Other(format!("{}: locked by another process", path.display())),
             OpenError::Unreadable(m) => EngineError::Other(m),
         })?;
-        let header = Header { pstm_journal: FORMAT, pstm_version: env!("CARGO_PKG_VERSION").into(), tiles, identity };
+        let header = Header {
+            pstm_journal: FORMAT,
+            pstm_version: env!("CARGO_PKG_VERSION").into(),
+            tiles,
+            digest: identity.digest(),
+            identity,
+        };
         let mut line = serde_json::to_string(&header).expect("header serialises");
         line.push('\n');
         file.write_all(line.as_bytes()).map_err(fs)?;
         file.sync_all().map_err(fs)?;
-        Ok(Self { path, file: Mutex::new(file), tiles, identity: header.identity, done: Mutex::new(BTreeMap::new()) })
+        Ok(Self {
+            path,
+            file: Mutex::new(file),
+            tiles,
+            digest: header.digest,
+            identity: header.identity,
+            done: Mutex::new(BTreeMap::new()),
+        })
     }
 
     /// Open and lock the journal in `dir`, reading its finished tiles; a last line cut short is
@@ -202,6 +244,7 @@ impl Journal {
             path,
             file: Mutex::new(file),
             tiles: header.tiles,
+            digest: header.digest,
             identity: header.identity,
             done: Mutex::new(done),
         })
@@ -230,6 +273,11 @@ impl Journal {
 
     pub fn identity(&self) -> &RunIdentity {
         &self.identity
+    }
+
+    /// The digest of the identity the journal was started with.
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 }
 
@@ -277,6 +325,8 @@ mod tests {
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.done(), BTreeMap::from([(0, 5), (2, 17), (3, 1)]));
         assert_eq!(j.identity(), &identity(1000.0));
+        assert_eq!(j.digest(), identity(1000.0).digest());
+        assert_ne!(j.digest(), identity(1000.1).digest());
     }
 
     #[test]

@@ -170,8 +170,11 @@ impl ZarrOutput {
                     Resumed { partial: leftover.path.clone(), tiles_done: done.len(), fold: done.values().sum() },
                     journal,
                 ));
-                Staged::adopt(target, &leftover.path)
-                    .map_err(|e| EngineError::job("output.directory", e.to_string()))?
+                let mut staged = Staged::adopt(target, &leftover.path)
+                    .map_err(|e| EngineError::job("output.directory", e.to_string()))?;
+                // Whatever fails from here on, the finished tiles stay for another resume.
+                staged.keep_if_dropped();
+                staged
             }
             None => {
                 if resume {
@@ -215,7 +218,9 @@ impl ZarrOutput {
     /// Write the run record and move the directory into place; then remove the partial outputs
     /// this one supersedes.
     pub fn commit(mut self, record: &serde_json::Value) -> Result<PathBuf> {
-        let staged = self.staged.take().expect("present until committed");
+        let mut staged = self.staged.take().expect("present until committed");
+        // Every tile is finished: a failed commit leaves them for `--resume`.
+        staged.keep_if_dropped();
         let p = staged.path().join(RUN_RECORD);
         std::fs::write(&p, serde_json::to_string_pretty(record).expect("record serialises"))
             .map_err(|e| in_user_terms(&staged, pstm_io::IoError::fs(&p, e).into()))?;
@@ -238,7 +243,7 @@ fn take_matching(found: &mut Vec<Leftover>, identity: &RunIdentity, tiles: usize
         .iter()
         .enumerate()
         .filter_map(|(i, f)| f.journal.as_ref().ok().map(|j| (i, j)))
-        .filter(|(_, j)| j.identity() == identity && j.tiles() == tiles)
+        .filter(|(_, j)| j.digest() == identity.digest() && j.tiles() == tiles)
         .max_by_key(|(_, j)| j.done().len())
         .map(|(i, _)| i)?;
     Some(found.remove(best))
@@ -272,9 +277,11 @@ fn refuse_changed(target: &Path, found: &[Leftover], identity: &RunIdentity) -> 
 }
 
 impl Drop for ZarrOutput {
+    /// However the run ends short of its commit (an error, a panic), finished tiles are kept for
+    /// `--resume`; an output with none is removed.
     fn drop(&mut self) {
         if let Some(staged) = self.staged.take()
-            && self.keep.load(std::sync::atomic::Ordering::Relaxed)
+            && (self.keep.load(std::sync::atomic::Ordering::Relaxed) || !self.journal.done().is_empty())
         {
             staged.keep();
         }
@@ -397,10 +404,11 @@ impl OutputSink for ZarrOutput {
             return e;
         }
         self.keep.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (temp, target) = (self.staged().path().display().to_string(), self.staged().target().display().to_string());
         EngineError::Other(format!(
-            "{e}\n{done} of {} tiles were finished and are kept in {}: `pstm migrate --resume` continues from them",
+            "{}\n{done} of {} tiles were finished and are kept in {temp}: `pstm migrate --resume` continues from them",
+            e.to_string().replace(&temp, &target),
             self.journal.tiles(),
-            self.staged().path().display()
         ))
     }
 }

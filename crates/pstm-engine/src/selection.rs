@@ -79,24 +79,8 @@ pub fn select(config: &JobConfig, dataset: &Dataset) -> Result<(Vec<u32>, LeftOu
     let mut left_out = LeftOut::default();
     // Why each trace is out, the first reason found; `None`: in.
     let mut out: Vec<Option<Reason>> = (0..n).map(|i| (!headers.is_live(i)).then_some(Reason::NotSeismic)).collect();
-    if !dataset.samples_checked() {
-        let scan = dataset.scan_samples()?;
-        if let Some(first) = scan.non_finite.iter().find(|b| out[b.trace as usize].is_none())
-            && config.input.bad_samples == BadSamples::Error
-        {
-            let more = scan.non_finite.iter().filter(|b| out[b.trace as usize].is_none()).count() - 1;
-            return Err(EngineError::job(
-                "input.dataset",
-                format!(
-                    "{}: {first}{}; set input.bad_samples: zero_trace to leave such traces out",
-                    dataset.root().join(pstm_io::dataset::TRACES).display(),
-                    if more > 0 { format!(" (and {more} more traces)") } else { String::new() }
-                ),
-            ));
-        }
-        for b in &scan.non_finite {
-            out[b.trace as usize].get_or_insert(Reason::BadSamples);
-        }
+    let scan = if dataset.samples_checked() { None } else { Some(dataset.scan_samples()?) };
+    if let Some(scan) = &scan {
         for &t in &scan.all_zero {
             out[t as usize].get_or_insert(Reason::AllZero);
         }
@@ -139,6 +123,27 @@ pub fn select(config: &JobConfig, dataset: &Dataset) -> Result<(Vec<u32>, LeftOu
             if !((w.x[0]..w.x[1]).contains(&hx) && (w.y[0]..w.y[1]).contains(&hy)) {
                 o.get_or_insert(Reason::OffsetVector);
             }
+        }
+    }
+    // Bad samples matter only in traces every other reason keeps: a user who kills the trace,
+    // or selects around it, has dealt with it.
+    if let Some(scan) = &scan {
+        let mut bad = scan.non_finite.iter().filter(|b| out[b.trace as usize].is_none());
+        if let Some(first) = bad.next()
+            && config.input.bad_samples == BadSamples::Error
+        {
+            let more = bad.count();
+            return Err(EngineError::job(
+                "input.dataset",
+                format!(
+                    "{}: {first}{}; set input.bad_samples: zero_trace to leave such traces out, or kill them (input.kill)",
+                    dataset.root().join(pstm_io::dataset::TRACES).display(),
+                    if more > 0 { format!(" (and {more} more traces)") } else { String::new() }
+                ),
+            ));
+        }
+        for b in &scan.non_finite {
+            out[b.trace as usize].get_or_insert(Reason::BadSamples);
         }
     }
     let mut selected = Vec::with_capacity(n);

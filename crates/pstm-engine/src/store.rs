@@ -51,6 +51,14 @@ fn check_samples(job: &MigrationJob, traces: &[u32], samples: &mut [f32]) -> std
     for (&t, trace) in traces.iter().zip(samples.chunks_exact_mut(ns)) {
         let Some(i) = trace.iter().position(|v| !v.is_finite()) else { continue };
         if job.config.input.bad_samples == pstm_config::job::BadSamples::ZeroTrace {
+            // Found after the selection: zeroed, but its contributions are counted already.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                crate::progress::note(&format!(
+                    "input.dataset: trace {t}, sample {i}: {}, found as it was read (the dataset changed after it was checked?): zeroed, yet counted in the fold",
+                    trace[i]
+                ))
+            });
             trace.fill(0.0);
             continue;
         }

@@ -34,12 +34,11 @@ pub fn read(path: &Path, headers: &TraceHeaders) -> Result<Vec<u32>> {
                     "names traces by ffid and channel, but the dataset has no FFID and CHANNEL header columns (pstm import segy keeps them); name them by trace_idx",
                 ));
             };
-            let index: HashMap<(i64, i64), u32> = ffid
-                .iter()
-                .zip(channel)
-                .enumerate()
-                .map(|(row, (&f, &c))| ((i64::from(f), i64::from(c)), row as u32))
-                .collect();
+            // A pair may name several traces (a re-shot record, several lines in one file): all of them.
+            let mut index: HashMap<(i64, i64), Vec<u32>> = HashMap::new();
+            for (row, (&f, &c)) in ffid.iter().zip(channel).enumerate() {
+                index.entry((i64::from(f), i64::from(c))).or_default().push(row as u32);
+            }
             Key::FieldRecord(f, c, index)
         }
         _ => {
@@ -58,7 +57,7 @@ pub fn read(path: &Path, headers: &TraceHeaders) -> Result<Vec<u32>> {
             text.parse::<i64>()
                 .map_err(|_| IoError::invalid(path, format!("line {number}: {name} `{text}` is not a whole number")))
         };
-        let row = match &by_field_record {
+        match &by_field_record {
             Key::Row(i) => {
                 let t = value(*i, "trace_idx")?;
                 if !(0..n).contains(&t) {
@@ -67,16 +66,15 @@ pub fn read(path: &Path, headers: &TraceHeaders) -> Result<Vec<u32>> {
                         format!("line {number}: trace_idx {t} is not in the dataset (0..{n})"),
                     ));
                 }
-                t as u32
+                rows.push(t as u32);
             }
             Key::FieldRecord(f, c, index) => {
                 let (ffid, channel) = (value(*f, "ffid")?, value(*c, "channel")?);
-                *index.get(&(ffid, channel)).ok_or_else(|| {
+                rows.extend(index.get(&(ffid, channel)).ok_or_else(|| {
                     IoError::invalid(path, format!("line {number}: no trace has ffid {ffid} and channel {channel}"))
-                })?
+                })?);
             }
-        };
-        rows.push(row);
+        }
     }
     rows.sort_unstable();
     rows.dedup();
@@ -85,7 +83,7 @@ pub fn read(path: &Path, headers: &TraceHeaders) -> Result<Vec<u32>> {
 
 enum Key {
     Row(usize),
-    FieldRecord(usize, usize, HashMap<(i64, i64), u32>),
+    FieldRecord(usize, usize, HashMap<(i64, i64), Vec<u32>>),
 }
 
 #[cfg(test)]
@@ -110,6 +108,11 @@ mod tests {
         assert_eq!(read(&p, &headers(10)).unwrap(), vec![2, 7]);
         std::fs::write(&p, "ffid,channel\n101,2\n100, 4\n").unwrap();
         assert_eq!(read(&p, &headers(10)).unwrap(), vec![3, 5]);
+        // A record shot twice: the pair names both.
+        let mut twice = headers(10);
+        twice.ffid.as_mut().unwrap()[9] = 100;
+        twice.channel.as_mut().unwrap()[9] = 4;
+        assert_eq!(read(&p, &twice).unwrap(), vec![3, 5, 9]);
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct Staged {
     target: PathBuf,
     temp: PathBuf,
     committed: bool,
+    /// Dropped uncommitted, leave what was written (it can be continued).
+    keep_if_dropped: bool,
 }
 
 impl Staged {
@@ -60,10 +62,16 @@ impl Staged {
         std::fs::create_dir_all(&parent).map_err(|e| IoError::fs(&parent, e))?;
         // Unique within the process too, so two writers of one target never share a temporary.
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let temp = parent.join(format!(".partial-{}-{n}.{name}", std::process::id()));
-        remove_any(&temp)?;
-        Ok(Self { target: target.to_path_buf(), temp, committed: false })
+        // A name nothing has: an earlier process with this id (ids are reused, and a container's
+        // first process is always 1) may have left a temporary worth keeping.
+        let temp = loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let temp = parent.join(format!(".partial-{}-{n}.{name}", std::process::id()));
+            if std::fs::symlink_metadata(&temp).is_err() {
+                break temp;
+            }
+        };
+        Ok(Self { target: target.to_path_buf(), temp, committed: false, keep_if_dropped: false })
     }
 
     /// Continue writing an earlier process's temporary `temp` (one of [`Staged::leftovers`]) for
@@ -72,7 +80,7 @@ impl Staged {
         if !temp.is_dir() && !temp.is_file() {
             return Err(IoError::Missing { path: temp.to_path_buf() });
         }
-        Ok(Self { target: target.to_path_buf(), temp: temp.to_path_buf(), committed: false })
+        Ok(Self { target: target.to_path_buf(), temp: temp.to_path_buf(), committed: false, keep_if_dropped: false })
     }
 
     /// The temporaries of `target` left beside it by processes that did not finish (killed, or
@@ -92,6 +100,12 @@ impl Staged {
             .collect();
         found.sort();
         found.into_iter().map(|(_, p)| p).collect()
+    }
+
+    /// From now on, dropped uncommitted (an error, a failed commit, a panic), leave what was
+    /// written where it is (for a later [`Staged::adopt`]).
+    pub fn keep_if_dropped(&mut self) {
+        self.keep_if_dropped = true;
     }
 
     /// Leave what was written where it is, uncommitted (for a later [`Staged::adopt`]).
@@ -135,7 +149,7 @@ impl Staged {
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.committed && !self.keep_if_dropped {
             let _ = remove_any(&self.temp);
         }
     }
@@ -226,5 +240,24 @@ mod tests {
         Staged::adopt(&target, &kept).unwrap().commit().unwrap();
         assert_eq!(std::fs::read(target.join("x")).unwrap(), b"1");
         assert!(Staged::leftovers(&target).is_empty());
+
+        // A process that had this one's id left temporaries: a new one takes another name and
+        // removes none of them.
+        let pid = std::process::id();
+        let other = dir.path().join("third.zarr");
+        for n in 0..64 {
+            let p = dir.path().join(format!(".partial-{pid}-{n}.third.zarr"));
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::write(p.join("tile"), b"kept").unwrap();
+        }
+        let mut s = Staged::new(&other, false).unwrap();
+        assert!(!s.path().exists());
+        assert_eq!(Staged::leftovers(&other).len(), 64);
+        // Kept when dropped, once asked to.
+        std::fs::create_dir_all(s.path()).unwrap();
+        s.keep_if_dropped();
+        let path = s.path().to_path_buf();
+        drop(s);
+        assert!(path.exists());
     }
 }
