@@ -368,13 +368,16 @@ fn run(command: Command) -> Result<()> {
                 let job = MigrationJob::from_config(cfg)?;
                 // Every chunk read (checksums verified), every sample checked.
                 let scan = job.dataset.scan_samples()?;
-                if let Some(first) = scan.non_finite.first()
+                // Only the traces the job migrates matter (a killed bad trace is dealt with).
+                let bad: Vec<_> =
+                    scan.non_finite.iter().filter(|b| job.selected.binary_search(&b.trace).is_ok()).collect();
+                if let Some(first) = bad.first()
                     && job.config.input.bad_samples == pstm_config::job::BadSamples::Error
                 {
                     bail!(
-                        "input.dataset: {}: {first}{}; set input.bad_samples: zero_trace to leave such traces out",
+                        "input.dataset: {}: {first}{}; set input.bad_samples: zero_trace to leave such traces out, or kill them (input.kill)",
                         job.dataset.root().join(pstm_io::dataset::TRACES).display(),
-                        match scan.non_finite.len() - 1 {
+                        match bad.len() - 1 {
                             0 => String::new(),
                             more => format!(" (and {more} more traces)"),
                         }

@@ -80,6 +80,9 @@ fn nan_samples_stop_the_run_naming_the_trace_or_are_left_out_when_asked() {
     let (code, out, err) = pstm(&["migrate", "kill.yaml", "--output", "killed"], dir);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("left out: 2 killed (input.kill)"), "{out}");
+    let (code, out, err) = pstm(&["validate", "kill.yaml", "--check-data"], dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 traces with NaN or infinite samples") && out.contains("2 killed (input.kill)"), "{out}");
 
     // Left out when asked: out of the fold too, and said in the summary.
     std::fs::write(dir.join("zero.yaml"), JOB.replace("dataset: survey}", "dataset: survey, bad_samples: zero_trace}"))
