@@ -267,6 +267,11 @@ impl Journal {
         self.done.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// How many tiles are finished.
+    pub fn finished(&self) -> usize {
+        self.done.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     pub fn tiles(&self) -> usize {
         self.tiles
     }

@@ -62,7 +62,6 @@ pub struct ZarrOutput {
     /// Interrupted runs' partial outputs of the same directory, held (their journals locked) and
     /// removed once this output is committed: a finished output supersedes them.
     superseded: Vec<(PathBuf, Option<Journal>)>,
-    keep: std::sync::atomic::AtomicBool,
 }
 
 /// Where a resumed run started from.
@@ -85,7 +84,7 @@ struct Leftover {
 impl Leftover {
     fn describe(&self) -> String {
         match &self.journal {
-            Ok(j) => format!("{} of {} tiles finished", j.done().len(), j.tiles()),
+            Ok(j) => format!("{} of {} tiles finished", j.finished(), j.tiles()),
             Err(why) => format!("cannot be continued: {why}"),
         }
     }
@@ -127,8 +126,12 @@ pub fn finished_output(dir: &Path) -> Option<String> {
 /// An error about what is written under `staged`, in the user's terms: `output.directory` and
 /// the output's own name, not the temporary one it is written under.
 fn in_user_terms(staged: &Staged, e: EngineError) -> EngineError {
-    let (temp, target) = (staged.path().display().to_string(), staged.target().display().to_string());
-    EngineError::job("output.directory", format!("{} (while writing)", e.to_string().replace(&temp, &target)))
+    EngineError::job("output.directory", format!("{} (while writing)", named_as_target(staged, &e)))
+}
+
+/// `e`'s message with the temporary path replaced by the output's own.
+fn named_as_target(staged: &Staged, e: &EngineError) -> String {
+    e.to_string().replace(&staged.path().display().to_string(), &staged.target().display().to_string())
 }
 
 fn exists_error(e: pstm_io::IoError) -> EngineError {
@@ -208,7 +211,7 @@ impl ZarrOutput {
         };
         let volumes = Volumes::create(staged.path(), job, &journal.identity().kernel, tile_shape)
             .map_err(|e| in_user_terms(&staged, e))?;
-        Ok(Self { staged: Some(staged), volumes, journal, resumed, superseded, keep: Default::default() })
+        Ok(Self { staged: Some(staged), volumes, journal, resumed, superseded })
     }
 
     fn staged(&self) -> &Staged {
@@ -244,7 +247,7 @@ fn take_matching(found: &mut Vec<Leftover>, identity: &RunIdentity, tiles: usize
         .enumerate()
         .filter_map(|(i, f)| f.journal.as_ref().ok().map(|j| (i, j)))
         .filter(|(_, j)| j.digest() == identity.digest() && j.tiles() == tiles)
-        .max_by_key(|(_, j)| j.done().len())
+        .max_by_key(|(_, j)| j.finished())
         .map(|(i, _)| i)?;
     Some(found.remove(best))
 }
@@ -252,7 +255,7 @@ fn take_matching(found: &mut Vec<Leftover>, identity: &RunIdentity, tiles: usize
 /// `--resume` found partial outputs, none of this job: say what changed since the most advanced.
 fn refuse_changed(target: &Path, found: &[Leftover], identity: &RunIdentity) -> Result<()> {
     let Some((path, journal)) =
-        found.iter().filter_map(|f| f.journal.as_ref().ok().map(|j| (&f.path, j))).max_by_key(|(_, j)| j.done().len())
+        found.iter().filter_map(|f| f.journal.as_ref().ok().map(|j| (&f.path, j))).max_by_key(|(_, j)| j.finished())
     else {
         return Ok(());
     };
@@ -268,7 +271,7 @@ fn refuse_changed(target: &Path, found: &[Leftover], identity: &RunIdentity) -> 
             "{}: cannot resume {} ({} of {} tiles finished): the job changed since: {}{}; run without --resume to start again",
             target.display(),
             path.display(),
-            journal.done().len(),
+            journal.finished(),
             journal.tiles(),
             changes.join("; "),
             if more > 0 { format!("; and {more} more") } else { String::new() }
@@ -281,7 +284,7 @@ impl Drop for ZarrOutput {
     /// `--resume`; an output with none is removed.
     fn drop(&mut self) {
         if let Some(staged) = self.staged.take()
-            && (self.keep.load(std::sync::atomic::Ordering::Relaxed) || !self.journal.done().is_empty())
+            && self.journal.finished() > 0
         {
             staged.keep();
         }
@@ -399,16 +402,15 @@ impl OutputSink for ZarrOutput {
     }
 
     fn failed(&self, e: EngineError) -> EngineError {
-        let done = self.journal.done().len();
+        let done = self.journal.finished();
         if done == 0 {
             return e;
         }
-        self.keep.store(true, std::sync::atomic::Ordering::Relaxed);
-        let (temp, target) = (self.staged().path().display().to_string(), self.staged().target().display().to_string());
         EngineError::Other(format!(
-            "{}\n{done} of {} tiles were finished and are kept in {temp}: `pstm migrate --resume` continues from them",
-            e.to_string().replace(&temp, &target),
+            "{}\n{done} of {} tiles were finished and are kept in {}: `pstm migrate --resume` continues from them",
+            named_as_target(self.staged(), &e),
             self.journal.tiles(),
+            self.staged().path().display()
         ))
     }
 }

@@ -21,19 +21,6 @@ fn migrate(job: &MigrationJob, kernel: &str) -> (MemoryVolumes, RunSummary) {
     executor::migrate_to_memory(job, k.as_ref(), RunOptions::QUIET).unwrap()
 }
 
-/// Relative L2 error of `a` against `b`, and their correlation.
-fn errors(a: &[f32], b: &[f32]) -> (f64, f64) {
-    let (mut dot, mut aa, mut bb, mut diff) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (x as f64, y as f64);
-        dot += x * y;
-        aa += x * x;
-        bb += y * y;
-        diff += (x - y) * (x - y);
-    }
-    ((diff / bb).sqrt(), dot / (aa * bb).sqrt())
-}
-
 /// A noise-free survey at 2500 m/s: a diffractor 500 m deep (t0 0.4 s) and a flat reflector at
 /// 1000 m (0.8 s).
 fn survey(dir: &std::path::Path) -> std::path::PathBuf {

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{diffractor, job_with_input, run, spec, write_survey};
+use common::{diffractor, errors, job_with_input, line_spec, run, spec, write_survey};
 use pstm_config::from_yaml_str;
 use pstm_engine::MigrationJob;
 use pstm_io::Dataset;
@@ -36,10 +36,7 @@ fn peak_and_background(image: &[f32], nt: usize, (ix, it): (usize, usize), (dx, 
 fn a_top_mute_removes_direct_arrival_and_ground_roll_from_a_line() {
     let dir = tempfile::tempdir().unwrap();
     // One line of midpoints along x, offsets to 1200 m in line, a diffractor 1500 m down.
-    let mut s = spec(2000.0, 2.2, "{constant: 2000}");
-    s.geometry.extent_y_m = 25.0;
-    s.geometry.offsets_m = (0..=12).map(|i| 100.0 * i as f64).collect();
-    s.geometry.azimuths_deg = vec![90.0];
+    let mut s = line_spec(2000.0, 1200.0, 2.2, "{constant: 2000}");
     s.timing.dt_ms = 4.0;
     s.timing.n_samples = 551;
     s.diffractors = vec![diffractor(1012.5, 12.5, 1500.0)];
@@ -103,12 +100,7 @@ fn a_datum_static_undoes_the_elevations() {
     let corrected =
         run(&job_text(&elevated, ", datum: {elevation_m: 100, replacement_velocity: 2000}", algorithm, grid), "cpu")
             .stack;
-    let corr = |a: &[f32], b: &[f32]| {
-        let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-        let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-        dot / (norm(a) * norm(b))
-    };
-    let (c0, c1) = (corr(&reference, &uncorrected), corr(&reference, &corrected));
+    let (c0, c1) = (errors(&reference, &uncorrected).1, errors(&reference, &corrected).1);
     println!("correlation with the flat survey's image: {c0:.4} without the datum static, {c1:.4} with it");
     assert!(c1 > 0.98 && c1 > c0 + 0.05, "{c0} -> {c1}");
 

@@ -83,6 +83,29 @@ pub fn run(job: &MigrationJob, kernel: &str) -> MemoryVolumes {
     volumes
 }
 
+/// Relative L2 error of `a` against `b`, and their correlation.
+pub fn errors(a: &[f32], b: &[f32]) -> (f64, f64) {
+    let (mut dot, mut aa, mut bb, mut diff) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (x as f64, y as f64);
+        dot += x * y;
+        aa += x * x;
+        bb += y * y;
+        diff += (x - y) * (x - y);
+    }
+    ((diff / bb).sqrt(), dot / (aa * bb).sqrt())
+}
+
+/// [`spec`] as one line of midpoints along x (`length` m, 25 m apart, one cell wide), shot in
+/// line with offsets 0 to `max_offset` m every 100 m.
+pub fn line_spec(length: f64, max_offset: f64, t_max: f64, velocity_yaml: &str) -> SynthSpec {
+    let mut s = spec(length, t_max, velocity_yaml);
+    s.geometry.extent_y_m = 25.0;
+    s.geometry.offsets_m = (0..=(max_offset / 100.0).round() as usize).map(|i| 100.0 * i as f64).collect();
+    s.geometry.azimuths_deg = vec![90.0];
+    s
+}
+
 /// Index `(ix, iy, it)` of the largest value of a volume.
 pub fn peak(volume: &[f32], grid: &OutputGrid) -> (usize, usize, usize) {
     let k = volume.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("non-empty").0;
