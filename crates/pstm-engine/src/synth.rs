@@ -152,7 +152,9 @@ pub fn generate(spec: &SynthSpec, out: &Path, overwrite: bool, progress: bool) -
 
 /// Bumped whenever the generator writes something different for the same spec, so that cached
 /// datasets from an older generator are not reused.
-pub const GENERATOR_VERSION: u32 = 2;
+// 3: datasets carry TRACE_ID, chunk checksums and `samples_checked` (older cached ones would be
+// scanned for bad samples before every job).
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// Where cached datasets live: `$PSTM_CACHE_DIR`, else `.pstm-cache` in the working directory.
 pub fn cache_dir() -> PathBuf {

@@ -12,7 +12,7 @@
 use pstm_kernel::{KernelError, MigrationKernel, TileImage, TileMigration, TileTask, TraceBlock};
 
 use super::traveltime::{inside_trace, leg_time, trace_position};
-use super::weights::{amplitude_weight, aperture_radius, stretched, taper_weight};
+use super::weights::{amplitude_weight, aperture_radius, stretch_limit, taper_weight};
 use crate::gpu_v0::{WORKGROUP_SIZE, block_ranges};
 use crate::layout::{BlockParams, TileInputs, TileParams, block_geometry, block_params, block_times, dispatch_size};
 
@@ -48,6 +48,7 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
     let inv_v2 = 1.0 / (v * v);
     let a = aperture_radius(&tile.imaging, t0, v);
     let a2 = a * a;
+    let stretch_limit = stretch_limit(&tile.imaging, t0);
 
     let mut sum = 0.0f32;
     let mut count = 0u32;
@@ -68,7 +69,7 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
         let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
         let t = ts + tr;
         let p = trace_position(ts, tr, h, time[3], time[2], block.inv_trace_dt);
-        if !inside_trace(p, block.n_samples) || stretched(&tile.imaging, t0, t) {
+        if !inside_trace(p, block.n_samples) || t > stretch_limit {
             continue;
         }
         let frac = p.frac;

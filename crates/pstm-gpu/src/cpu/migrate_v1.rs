@@ -12,7 +12,7 @@ use pstm_kernel::{TileImage, TileTask, TraceBlock};
 use super::TileInputs;
 use super::traveltime::{inside_trace, leg_time, trace_position};
 use super::velocity::velocity_at;
-use super::weights::{amplitude_weight, aperture_radius, stretched, taper_weight};
+use super::weights::{amplitude_weight, aperture_radius, stretch_limit, taper_weight};
 use crate::gpu_v1::WORKGROUP_SIZE;
 use crate::layout::{
     BlockParams, ColumnV1, OutputTimeV1, TileParamsV1, block_params, dispatch_size, times_v1, trace_geometry,
@@ -49,6 +49,7 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
     let inv_v2 = 1.0 / (v * v);
     let a = aperture_radius(&tile.imaging, t0, v);
     let a2 = a * a;
+    let stretch_limit = stretch_limit(&tile.imaging, t0);
 
     let mut sum = 0.0f32;
     let mut count = 0u32;
@@ -68,7 +69,7 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
         let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
         let t = ts + tr;
         let p = trace_position(ts, tr, h, time.base_index, time.base_frac, block.inv_trace_dt);
-        if !inside_trace(p, block.n_samples) || stretched(&tile.imaging, t0, t) {
+        if !inside_trace(p, block.n_samples) || t > stretch_limit {
             continue;
         }
         let frac = p.frac;

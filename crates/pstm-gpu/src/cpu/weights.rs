@@ -52,10 +52,16 @@ pub fn taper_profile(kind: u32, x: f32) -> f32 {
     }
 }
 
-/// WGSL `stretched`: whether the stretch mute drops a contribution of traveltime `t` to `t0`.
-pub fn stretched(imaging: &Imaging, t0: f32, t: f32) -> bool {
-    return imaging.stretch_max > 0.0 && t > imaging.stretch_max * t0;
+/// WGSL `stretch_limit`: the largest traveltime the stretch mute lets contribute to `t0`.
+pub fn stretch_limit(imaging: &Imaging, t0: f32) -> f32 {
+    if imaging.stretch_max > 0.0 {
+        return imaging.stretch_max * t0;
+    }
+    return NO_STRETCH_LIMIT;
 }
+
+/// WGSL `NO_STRETCH_LIMIT`.
+pub const NO_STRETCH_LIMIT: f32 = 3.4e38;
 
 /// Amplitude weight for output time `t0`, traveltime `t` (s), RMS velocity `v` (m/s).
 pub fn amplitude_weight(imaging: &Imaging, t0: f32, t: f32, v: f32, trace_dt: f32) -> f32 {

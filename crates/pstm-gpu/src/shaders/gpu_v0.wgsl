@@ -71,6 +71,7 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
     let inv_v2 = 1.0 / (v * v);
     let a = aperture_radius(tile.imaging, t0, v);
     let a2 = a * a;
+    let stretch_limit = stretch_limit(tile.imaging, t0);
 
     var sum = 0.0;
     var count = 0u;
@@ -91,7 +92,7 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
         let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
         let t = ts + tr;
         let p = trace_position(ts, tr, h, time.w, time.z, block.inv_trace_dt);
-        if !inside_trace(p, block.n_samples) || stretched(tile.imaging, t0, t) {
+        if !inside_trace(p, block.n_samples) || t > stretch_limit {
             continue;
         }
         let frac = p.frac;

@@ -97,6 +97,7 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
     let inv_v2 = 1.0 / (v * v);
     let a = aperture_radius(tile.imaging, t0, v);
     let a2 = a * a;
+    let stretch_limit = stretch_limit(tile.imaging, t0);
 
     // gpu-v0's loop, kept inline: the same loop behind a shared function returning a struct
     // costs 16% of kernel time on NVIDIA's Vulkan compiler (docs/PERFORMANCE.md).
@@ -118,7 +119,7 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
         let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
         let t = ts + tr;
         let p = trace_position(ts, tr, h, time.base_index, time.base_frac, block.inv_trace_dt);
-        if !inside_trace(p, block.n_samples) || stretched(tile.imaging, t0, t) {
+        if !inside_trace(p, block.n_samples) || t > stretch_limit {
             continue;
         }
         let frac = p.frac;

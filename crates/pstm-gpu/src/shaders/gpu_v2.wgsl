@@ -274,7 +274,11 @@ fn weight_numerator(t0: f32, v: f32) -> f32 {
     var n = 1.0;
     if tile.imaging.spreading != 0u {
         let vdt = v * block.trace_dt_s;
-        n /= select(vdt, sqrt(vdt), tile.imaging.line != 0u);
+        if tile.imaging.line != 0u {
+            n /= sqrt(vdt);
+        } else {
+            n /= vdt;
+        }
     }
     if tile.imaging.obliquity != 0u {
         n *= t0 * block.inv_trace_dt;

@@ -1,6 +1,6 @@
 // Aperture radius, edge taper and amplitude weights of one contribution, in float32:
 // `pstm_math::Aperture::radius`, `pstm_math::Taper::weight`, `pstm_math::AmplitudeWeights::weight`,
-// `pstm_math::ImagingOperator::stretched`.
+// `pstm_math::ImagingOperator::stretch_limit`.
 // CPU twin: src/cpu/weights.rs (struct Imaging: `ImagingParams` in src/layout.rs).
 
 // The imaging settings of a migration, as the host packs them (units in the Rust struct).
@@ -83,18 +83,30 @@ fn taper_profile(kind: u32, x: f32) -> f32 {
     }
 }
 
-// Whether the stretch mute drops a contribution of traveltime t to output time t0: t > max t0.
-fn stretched(imaging: Imaging, t0: f32, t: f32) -> bool {
-    return imaging.stretch_max > 0.0 && t > imaging.stretch_max * t0;
+// The largest traveltime the stretch mute lets contribute to output time t0 (max t0; without a
+// stretch mute, more than any): taken once per output sample, compared once per contribution.
+fn stretch_limit(imaging: Imaging, t0: f32) -> f32 {
+    if imaging.stretch_max > 0.0 {
+        return imaging.stretch_max * t0;
+    }
+    return NO_STRETCH_LIMIT;
 }
+
+const NO_STRETCH_LIMIT: f32 = 3.4e38;
 
 // Amplitude weight for output time t0, traveltime t (s), RMS velocity v (m/s): spreading
 // 1/(v t) and obliquity t0/t, each switchable. trace_dt (s) keeps 1/(v t) finite at t = 0.
 fn amplitude_weight(imaging: Imaging, t0: f32, t: f32, v: f32, trace_dt: f32) -> f32 {
     var w = 1.0;
     if imaging.spreading != 0u {
+        // A branch, not select(): select would take the root for every 3D contribution too (9%
+        // of gpu-v0's kernel time on an H200, docs/PERFORMANCE.md).
         let vt = v * max(t, 0.5 * trace_dt);
-        w /= select(vt, sqrt(vt), imaging.line != 0u);
+        if imaging.line != 0u {
+            w /= sqrt(vt);
+        } else {
+            w /= vt;
+        }
     }
     if imaging.obliquity != 0u && t > 0.0 {
         w *= t0 / t;
