@@ -13,6 +13,16 @@ input:
   bad_samples: error
   # Traces to leave out: a CSV with a trace_idx column, or ffid and channel columns.
   # kill: kill.csv
+  # Only these traces (the same CSV form).
+  # traces: keep.csv
+  # Source-to-receiver azimuth sectors [from, to) in degrees clockwise from north (may wrap).
+  # azimuth_sectors_deg: [[330, 30], [150, 210]]
+  # An offset-vector tile: receiver minus source, x east and y north, [min, max) in metres.
+  # offset_vector_window_m: {x: [-500, 500], y: [0, 250]}
+  # Mutes by [offset_m, time_ms] picks (zeroed before top, after bottom), cosine taper inward.
+  # mute: {top: [[0, 100], [2000, 900]], bottom: [[0, 4000]], taper_ms: 20}
+  # A datum static from the SOU_ELEV and REC_ELEV header columns.
+  # datum: {elevation_m: 100, replacement_velocity: 1800}
 
 velocity:
   # `rms` (stacking velocities) or `interval` (converted to RMS by Dix's equation).
