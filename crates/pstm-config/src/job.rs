@@ -147,6 +147,26 @@ pub struct VelocityConfig {
     /// Header byte locations of a SEG-Y cube that differ from the standard, `key=byte,...`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segy_map: Option<String>,
+    /// The anellipticity of `algorithm.traveltime: vti` (the velocity is then the NMO velocity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<EtaConfig>,
+}
+
+/// `velocity.eta`: exactly one of `constant`, `table`, `cube`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EtaConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constant: Option<f64>,
+    /// Picks `[t_ms, eta]`, two-way time in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<Vec<[f64; 2]>>,
+    /// An eta cube: zarr (x, y, t) with axis attributes, or a 3D SEG-Y, as velocity cubes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cube: Option<PathBuf>,
+    /// Header byte locations of a SEG-Y eta cube that differ from the standard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segy_map: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -161,7 +181,13 @@ pub struct LinearVelocity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlgorithmConfig {
+    /// `straight_ray`, `curved_ray` or `vti` (`velocity.eta` then required).
     pub traveltime: Traveltime,
+    /// The curved ray's medium `V(z) = v0 + k z`: `k` (1/s) and optionally `v0` (m/s; absent:
+    /// taken at each output sample from the RMS velocity). Absent: `k` fitted to the velocity
+    /// function.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curved_ray: Option<pstm_math::Gradient>,
     pub interpolation: Interpolation,
     pub aperture: ApertureConfig,
     pub taper: TaperConfig,
@@ -268,6 +294,8 @@ impl AlgorithmConfig {
                 SurveyMode::TwoD => Prefilter::HalfDerivative,
             }),
             stretch_mute: self.stretch_mute.and_then(|s| s.max_stretch()),
+            // A curved ray without a given gradient gets the fitted one when the job is built.
+            gradient: self.curved_ray.filter(|_| self.traveltime == Traveltime::CurvedRay),
         }
     }
 }
@@ -311,6 +339,7 @@ impl Default for AlgorithmConfig {
     fn default() -> Self {
         Self {
             traveltime: Traveltime::StraightRay,
+            curved_ray: None,
             interpolation: Interpolation::Linear,
             aperture: ApertureConfig::default(),
             taper: TaperConfig::default(),
@@ -626,6 +655,9 @@ impl JobConfig {
         if let Some(c) = self.velocity.cube.as_mut() {
             fix(c);
         }
+        if let Some(c) = self.velocity.eta.as_mut().and_then(|e| e.cube.as_mut()) {
+            fix(c);
+        }
     }
 
     /// A short hash of what determines the image (input, velocity, algorithm, grid, gathers),
@@ -649,6 +681,20 @@ impl Validate for JobConfig {
         self.algorithm.validate("algorithm", errors);
         self.output.validate("output", errors);
         self.execution.validate("execution", errors);
+        // What one traveltime type needs and the others would silently ignore.
+        let tt = self.algorithm.traveltime;
+        if tt == Traveltime::Vti && self.velocity.eta.is_none() {
+            errors.push(ConfigError::new(
+                "velocity.eta",
+                "algorithm.traveltime: vti needs eta (`constant`, `table` of [t_ms, eta] or `cube`)",
+            ));
+        }
+        if tt != Traveltime::Vti && self.velocity.eta.is_some() {
+            errors.push(ConfigError::new("velocity.eta", "is used only by algorithm.traveltime: vti"));
+        }
+        if tt != Traveltime::CurvedRay && self.algorithm.curved_ray.is_some() {
+            errors.push(ConfigError::new("algorithm.curved_ray", "is used only by algorithm.traveltime: curved_ray"));
+        }
     }
 }
 
@@ -764,6 +810,36 @@ impl Validate for VelocityConfig {
         if self.segy_map.is_some() && self.cube.is_none() {
             errors.push(ConfigError::new(join(path, "segy_map"), "applies only to a SEG-Y `cube`"));
         }
+        if let Some(eta) = &self.eta {
+            let p = join(path, "eta");
+            let given = [eta.constant.is_some(), eta.table.is_some(), eta.cube.is_some()];
+            if given.iter().filter(|&&g| g).count() != 1 {
+                errors.push(ConfigError::new(p.clone(), "give exactly one of `constant`, `table`, `cube`"));
+            }
+            let (lo, hi) = pstm_math::velocity::ETA_RANGE;
+            if let Some(e) = eta.constant {
+                range(errors, join(&p, "constant"), e, lo, false, hi, "");
+            }
+            if let Some(table) = &eta.table {
+                let tp = join(&p, "table");
+                if table.is_empty() {
+                    errors.push(ConfigError::new(tp.clone(), "is empty: give [t_ms, eta] picks"));
+                }
+                for (i, [t, e]) in table.iter().enumerate() {
+                    range(errors, format!("{tp}[{i}][0]"), *t, 0.0, false, 1.0e6, "ms");
+                    range(errors, format!("{tp}[{i}][1]"), *e, lo, false, hi, "");
+                    if i > 0 && t.is_finite() && *t <= table[i - 1][0] {
+                        errors.push(ConfigError::new(
+                            format!("{tp}[{i}][0]"),
+                            format!("times must increase: {t} ms follows {} ms", table[i - 1][0]),
+                        ));
+                    }
+                }
+            }
+            if eta.segy_map.is_some() && eta.cube.is_none() {
+                errors.push(ConfigError::new(join(&p, "segy_map"), "applies only to a SEG-Y `cube`"));
+            }
+        }
     }
 }
 
@@ -775,6 +851,13 @@ impl Validate for AlgorithmConfig {
         range(errors, join(&p, "min_m"), a.min_m, 0.0, false, a.max_m.max(0.0), "m (at most max_m)");
         range(errors, join(&p, "max_dip_deg"), a.max_dip_deg, 0.0, true, 89.9, "degrees");
         range(errors, join(path, "taper.fraction"), self.taper.fraction, 0.0, false, 1.0, "");
+        if let Some(g) = &self.curved_ray {
+            let p = join(path, "curved_ray");
+            range(errors, join(&p, "k"), g.k, -2.0, false, 5.0, "1/s");
+            if let Some(v0) = g.v0 {
+                positive(errors, join(&p, "v0"), v0, MAX_VELOCITY, "m/s");
+            }
+        }
         if let Some(m) = &self.stretch_mute {
             let p = join(path, "stretch_mute");
             match (m.max_stretch, m.max_angle_deg) {

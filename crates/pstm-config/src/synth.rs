@@ -1,5 +1,6 @@
 //! Synthetic survey specification (`pstm synth --spec FILE`) and the roadmap's size presets.
 
+use pstm_math::media::{Medium, VtiMedium};
 use pstm_math::model::{Diffractor, LinearEvent, PlanarReflector};
 use pstm_math::wavelet::Wavelet;
 use serde::{Deserialize, Serialize};
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::Validate;
 use crate::check::{at_least, join, positive, range};
 use crate::error::ConfigError;
-use crate::job::{MAX_DISTANCE, VelocityConfig};
+use crate::job::{MAX_DISTANCE, MAX_VELOCITY, VelocityConfig};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +34,18 @@ pub struct SynthSpec {
     pub noise: f64,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// The medium whose physics the diffraction times follow (absent: `rms`, the straight-ray
+    /// DSR time in `velocity`, which the migration inverts exactly):
+    /// `{gradient: {v0: 1800, k: 0.6}}` (`V(z) = v0 + k z`, m/s and 1/s; exact curved rays) or
+    /// `{vti: {vp0: 2000, epsilon: 0.2, delta: 0.05}}` (homogeneous acoustic VTI, exact qP
+    /// times). With a medium, `velocity` is not used by the forward model (it is still required
+    /// and recorded); the ground truth records the medium's RMS velocity function (gradient) or
+    /// `vnmo` and `eta` (VTI), the velocities a migration job of the survey needs. Only
+    /// diffractors and linear events are modelled in a medium: no reflectors. Left out of the
+    /// serialised spec when `rms`, so the specs, and the cache keys, of surveys without a medium
+    /// are what they were.
+    #[serde(default, skip_serializing_if = "Medium::is_rms")]
+    pub medium: Medium,
 }
 
 fn default_wavelet() -> Wavelet {
@@ -172,6 +185,7 @@ impl SynthSpec {
                 table: None,
                 cube: None,
                 segy_map: None,
+                eta: None,
             },
             diffractors: vec![Diffractor { x: extent_x / 2.0, y: extent_y / 2.0, z: 800.0, amplitude: 1.0 }],
             reflectors: vec![],
@@ -180,6 +194,7 @@ impl SynthSpec {
             spreading: false,
             noise: 0.05,
             seed: 42,
+            medium: Medium::Rms,
         })
     }
 }
@@ -227,6 +242,75 @@ impl Validate for SynthSpec {
             range(errors, format!("reflectors[{i}].dip_deg"), r.dip_deg, -80.0, false, 80.0, "degrees");
         }
         range(errors, join("", "noise"), self.noise, 0.0, false, 1.0e6, "");
+        self.validate_medium(errors);
+    }
+}
+
+/// The largest gradient accepted (1/s): 10 m/s per metre, far beyond any rock.
+pub const MAX_GRADIENT: f64 = 10.0;
+
+impl SynthSpec {
+    /// The medium's parameter ranges, the velocity positive down to every diffractor, no
+    /// reflectors: each error names its key (`medium.gradient.v0`, `medium.vti.epsilon`, ...).
+    fn validate_medium(&self, errors: &mut Vec<ConfigError>) {
+        let before = errors.len();
+        match &self.medium {
+            Medium::Rms => return,
+            Medium::Gradient(g) => {
+                positive(errors, "medium.gradient.v0".into(), g.v0, MAX_VELOCITY, "m/s");
+                range(errors, "medium.gradient.k".into(), g.k, -MAX_GRADIENT, false, MAX_GRADIENT, "1/s");
+                if errors.len() == before {
+                    for (i, d) in self.diffractors.iter().enumerate() {
+                        let v = g.interval_velocity_at_depth(d.z);
+                        if d.z > 0.0 && (v.is_nan() || v <= 0.0) {
+                            errors.push(ConfigError::new(
+                                "medium.gradient.k",
+                                format!(
+                                    "{} 1/s makes the velocity v0 + k z = {v} m/s at diffractors[{i}] ({} m deep): \
+                                     it must stay positive",
+                                    g.k, d.z
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            Medium::Vti(m) => {
+                positive(errors, "medium.vti.vp0".into(), m.vp0, MAX_VELOCITY, "m/s");
+                let (d_min, d_max, e_max) = (VtiMedium::DELTA_MIN, VtiMedium::DELTA_MAX, VtiMedium::EPSILON_MAX);
+                range(errors, "medium.vti.delta".into(), m.delta, d_min, false, d_max, "");
+                // At least delta; when delta is itself out of range, its own error says so.
+                let e_min = if (d_min..=d_max).contains(&m.delta) { m.delta } else { d_min };
+                let n = errors.len();
+                range(errors, "medium.vti.epsilon".into(), m.epsilon, e_min, false, e_max, "");
+                if errors.len() > n && m.epsilon < e_min {
+                    let last = errors.len() - 1;
+                    errors[last] = ConfigError::new(
+                        "medium.vti.epsilon",
+                        format!(
+                            "{} is out of range: must be in [{e_min}, {e_max}] (at least delta: eta = \
+                             (epsilon - delta) / (1 + 2 delta) >= 0)",
+                            m.epsilon
+                        ),
+                    );
+                }
+                if errors.len() == before
+                    && let Err(e) = m.check()
+                {
+                    errors.push(ConfigError::new("medium.vti", e));
+                }
+            }
+        }
+        if !self.reflectors.is_empty() {
+            errors.push(ConfigError::new(
+                "reflectors",
+                format!(
+                    "a {} medium models diffractors and linear events only: remove the {} reflector(s) or the medium",
+                    self.medium.name(),
+                    self.reflectors.len()
+                ),
+            ));
+        }
     }
 }
 
@@ -298,5 +382,81 @@ seed: 42
         bad.timing.dt_ms = 0.0;
         let e = from_yaml_str::<SynthSpec>(&serde_json::to_string(&bad).unwrap()).unwrap_err().to_string();
         assert!(e.contains("geometry.offsets_m: is empty") && e.contains("timing.dt_ms: 0 is out of range"), "{e}");
+    }
+
+    const SMALL_YAML: &str = r#"
+geometry: {extent_x_m: 500, extent_y_m: 500, spacing_m: 25, offsets_m: [0, 400], azimuths_deg: [0]}
+timing: {n_samples: 1001, dt_ms: 2}
+velocity: {constant: 2000}
+diffractors: [{x: 250, "y": 250, z: 800}]
+"#;
+
+    #[test]
+    fn medium_reads_from_yaml_and_is_left_out_when_rms() {
+        let spec: SynthSpec =
+            from_yaml_str(&format!("{SMALL_YAML}medium: {{gradient: {{v0: 1800, k: 0.6}}}}\n")).unwrap();
+        assert_eq!(spec.medium, Medium::Gradient(pstm_math::media::GradientMedium { v0: 1800.0, k: 0.6 }));
+        let spec: SynthSpec =
+            from_yaml_str(&format!("{SMALL_YAML}medium:\n  vti: {{vp0: 2000, epsilon: 0.2, delta: 0.05}}\n")).unwrap();
+        assert_eq!(spec.medium, Medium::Vti(VtiMedium { vp0: 2000.0, epsilon: 0.2, delta: 0.05 }));
+        let back: SynthSpec = from_yaml_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+        assert_eq!(back, spec);
+        let spec: SynthSpec = from_yaml_str(&format!("{SMALL_YAML}medium: rms\n")).unwrap();
+        assert_eq!(spec.medium, Medium::Rms);
+        // Without a medium the serialised spec, hence the synthetic cache key, is what it was.
+        let plain: SynthSpec = from_yaml_str(SMALL_YAML).unwrap();
+        assert_eq!(plain, spec);
+        let text = serde_json::to_string(&plain).unwrap();
+        assert!(!text.contains("medium"), "{text}");
+        assert_eq!(crate::job::digest(&SynthSpec::preset("tiny").unwrap()), crate::job::digest(&plain_tiny()));
+        for bad in [
+            "medium: {gradient: {v0: 1800, k: 0.6, z0: 3}}",
+            "medium: {gradient: {v0: 1800}}",
+            "medium: {anisotropic: {vp0: 2000}}",
+            "medium: {vti: {vp0: 2000, epsilon: 0.2, delta: 0.05, gamma: 0.1}}",
+        ] {
+            let e = from_yaml_str::<SynthSpec>(&format!("{SMALL_YAML}{bad}\n")).unwrap_err().to_string();
+            assert!(e.contains("medium"), "{bad}: {e}");
+        }
+    }
+
+    /// The tiny preset as published before media existed, key for key.
+    fn plain_tiny() -> SynthSpec {
+        from_yaml_str(
+            r#"
+geometry: {origin_x: 0.0, origin_y: 0.0, extent_x_m: 500.0, extent_y_m: 500.0, spacing_m: 25.0,
+           offsets_m: [200.0, 400.0], azimuths_deg: [0.0, 90.0], azimuth_mode: cycle}
+timing: {n_samples: 501, dt_ms: 2.0, start_time_ms: 0.0}
+velocity: {type: rms, constant: 2500.0}
+diffractors: [{x: 250.0, "y": 250.0, z: 800.0, amplitude: 1.0}]
+reflectors: []
+wavelet: {type: ricker, freq_hz: 25.0}
+spreading: false
+noise: 0.05
+seed: 42
+"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn medium_errors_name_their_keys() {
+        let check = |medium: &str, extra: &str| {
+            from_yaml_str::<SynthSpec>(&format!("{SMALL_YAML}{extra}medium: {medium}\n")).unwrap_err().to_string()
+        };
+        let e = check("{gradient: {v0: 0, k: 0.6}}", "");
+        assert!(e.contains("medium.gradient.v0: 0 is out of range"), "{e}");
+        let e = check("{gradient: {v0: 1800, k: 20}}", "");
+        assert!(e.contains("medium.gradient.k: 20 is out of range"), "{e}");
+        let e = check("{gradient: {v0: 1800, k: -3}}", "");
+        assert!(e.contains("medium.gradient.k: -3 1/s makes the velocity") && e.contains("diffractors[0]"), "{e}");
+        let e = check("{vti: {vp0: 2000, epsilon: 0.2, delta: 0.7}}", "");
+        assert!(e.contains("medium.vti.delta: 0.7 is out of range") && !e.contains("medium.vti.epsilon"), "{e}");
+        let e = check("{vti: {vp0: 2000, epsilon: 0.0, delta: 0.1}}", "");
+        assert!(e.contains("medium.vti.epsilon: 0 is out of range: must be in [0.1, 0.6]"), "{e}");
+        let e = check("{vti: {vp0: -5, epsilon: 0.9, delta: 0.1}}", "");
+        assert!(e.contains("medium.vti.vp0") && e.contains("medium.vti.epsilon: 0.9"), "{e}");
+        let e = check("{vti: {vp0: 2000, epsilon: 0.2, delta: 0.05}}", "reflectors: [{z0: 1000}]\n");
+        assert!(e.contains("reflectors: a vti medium models diffractors and linear events only"), "{e}");
     }
 }

@@ -32,9 +32,13 @@ velocity:
   # linear: {v0: 1800, k: 600}          # v(t) = v0 + k t, t in seconds of two-way time
   # table: [[0, 1500], [1000, 2200], [3000, 3100]]   # [two-way time ms, velocity m/s] picks
   # cube: velocity.zarr                  # zarr (x, y, t) with x_min, dx, y_min, dy, t_min_ms, dt_ms
+  # With traveltime: vti, the anellipticity (one of constant, table of [t_ms, eta], cube):
+  # eta: {constant: 0.1}
 
 algorithm:
-  traveltime: straight_ray  # double-square-root traveltime with the RMS velocity
+  traveltime: straight_ray  # straight_ray (DSR, RMS velocity) | curved_ray (V(z) = v0 + k z) | vti (velocity.eta)
+  # The curved ray's gradient (1/s) and optionally v0 (m/s); absent: k fitted to the velocity.
+  # curved_ray: {k: 0.6, v0: 1800}
   interpolation: linear
   aperture:
     mode: fixed             # fixed: max_m everywhere; dip: clip(v t0/2 tan(max_dip_deg), min_m, max_m)

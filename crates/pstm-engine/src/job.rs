@@ -8,7 +8,7 @@ use pstm_config::job::{ExecutionConfig, SurveyMode};
 use pstm_io::Dataset;
 use pstm_math::adaptive::{AdaptiveSettings, coarse_grid};
 use pstm_math::time_sampling::TimeSamplingSettings;
-use pstm_math::velocity::VelocityFunction;
+use pstm_math::velocity::{Eta, VelocityFunction};
 use pstm_math::{ImagingOperator, OutputGrid, TimeAxis, VelocityModel};
 
 use crate::error::{EngineError, Result};
@@ -126,11 +126,15 @@ impl MigrationJob {
         }
         let velocity = build_velocity(&config)?;
         let grid = resolve_grid(&config, &dataset, &selected)?;
-        let operator = config.algorithm.operator();
+        let mut operator = config.algorithm.operator();
+        if operator.traveltime == pstm_math::Traveltime::CurvedRay && operator.gradient.is_none() {
+            operator.gradient = Some(fitted_gradient(&velocity, &grid));
+        }
         let (x0, y0, x1, y1) = grid.tile_bounds(&grid.full_tile());
-        velocity
-            .check_covers((x0, y0, x1, y1), (grid.time.t0_s, grid.time.last()))
-            .map_err(|e| EngineError::job("velocity.cube", e.to_string()))?;
+        velocity.check_covers((x0, y0, x1, y1), (grid.time.t0_s, grid.time.last())).map_err(|e| {
+            let field = if e.to_string().contains("eta cube") { "velocity.eta.cube" } else { "velocity.cube" };
+            EngineError::job(field, e.to_string())
+        })?;
         check_grid_reaches_traces(&grid, &dataset, &selected, operator.aperture.max_m)?;
         let gathers = gather_bins(&config, &dataset, &selected)?;
         // With gathers the stack is their sum: traces outside every bin are not migrated.
@@ -332,32 +336,69 @@ pub fn velocity_model(v: &pstm_config::job::VelocityConfig) -> Result<VelocityMo
         let velocities = t.iter().map(|p| p[1]).collect();
         (VelocityFunction::Table { times, velocities }, "velocity.table")
     } else if let Some(path) = &v.cube {
-        let is_segy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sgy") || e.eq_ignore_ascii_case("segy"));
-        let cube = if is_segy {
-            let map = match &v.segy_map {
-                Some(m) => {
-                    pstm_segy::HeaderMap::parse(m).map_err(|e| EngineError::job("velocity.segy_map", e.to_string()))?
-                }
-                None => pstm_segy::HeaderMap::default(),
-            };
-            pstm_io::segy_velocity::read_velocity_cube(path, &map)?
-        } else {
-            if v.segy_map.is_some() {
-                return Err(EngineError::job(
-                    "velocity.segy_map",
-                    format!(
-                        "{} is not a SEG-Y file (.sgy, .segy): the map applies only to SEG-Y cubes",
-                        path.display()
-                    ),
-                ));
-            }
-            pstm_io::velocity_cube::read(path)?
-        };
+        let cube = read_cube(path, v.segy_map.as_deref(), "velocity")?;
         (VelocityFunction::Cube(cube), "velocity.cube")
     } else {
         return Err(EngineError::job("velocity", "no velocity given"));
     };
-    VelocityModel::new(function, v.kind).map_err(|e| EngineError::job(field, e.to_string()))
+    let model = VelocityModel::new(function, v.kind).map_err(|e| EngineError::job(field, e.to_string()))?;
+    let Some(eta) = &v.eta else { return Ok(model) };
+    let (eta, field) = if let Some(c) = eta.constant {
+        (Eta::Constant(c), "velocity.eta.constant")
+    } else if let Some(t) = &eta.table {
+        let times = t.iter().map(|p| p[0] * 1e-3).collect();
+        (Eta::Table { times, values: t.iter().map(|p| p[1]).collect() }, "velocity.eta.table")
+    } else if let Some(path) = &eta.cube {
+        (Eta::Cube(read_cube(path, eta.segy_map.as_deref(), "velocity.eta")?), "velocity.eta.cube")
+    } else {
+        return Err(EngineError::job("velocity.eta", "no eta given"));
+    };
+    model.with_eta(eta).map_err(|e| EngineError::job(field, e.to_string()))
+}
+
+/// A cube of `section` (`velocity` or `velocity.eta`): zarr, or SEG-Y by its extension.
+fn read_cube(
+    path: &std::path::Path,
+    segy_map: Option<&str>,
+    section: &str,
+) -> Result<pstm_math::velocity::VelocityCube> {
+    let is_segy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sgy") || e.eq_ignore_ascii_case("segy"));
+    if is_segy {
+        let map = match segy_map {
+            Some(m) => pstm_segy::HeaderMap::parse(m)
+                .map_err(|e| EngineError::job(format!("{section}.segy_map"), e.to_string()))?,
+            None => pstm_segy::HeaderMap::default(),
+        };
+        let quantity = if section == "velocity.eta" {
+            pstm_io::segy_velocity::Quantity::Eta
+        } else {
+            pstm_io::segy_velocity::Quantity::Velocity
+        };
+        Ok(pstm_io::segy_velocity::read_cube(path, &map, quantity)?)
+    } else {
+        if segy_map.is_some() {
+            return Err(EngineError::job(
+                format!("{section}.segy_map"),
+                format!("{} is not a SEG-Y file (.sgy, .segy): the map applies only to SEG-Y cubes", path.display()),
+            ));
+        }
+        Ok(pstm_io::velocity_cube::read(path)?)
+    }
+}
+
+/// The curved ray's gradient where the job did not give one: `k` fitted to the RMS velocity
+/// function averaged over the grid's corners and centre at up to 200 output times
+/// ([`pstm_math::Gradient::fit`]); `v0` stays per output sample.
+fn fitted_gradient(velocity: &VelocityModel, grid: &OutputGrid) -> pstm_math::Gradient {
+    let (x0, y0, x1, y1) = grid.tile_bounds(&grid.full_tile());
+    let points = [[x0, y0], [x0, y1], [x1, y0], [x1, y1], [0.5 * (x0 + x1), 0.5 * (y0 + y1)]];
+    let step = grid.time.nt.div_ceil(200).max(1);
+    let times: Vec<f64> = (0..grid.time.nt).step_by(step).map(|it| grid.time.time(it)).collect();
+    let vrms: Vec<f64> = times
+        .iter()
+        .map(|&t| points.iter().map(|&[x, y]| velocity.vrms(x, y, t)).sum::<f64>() / points.len() as f64)
+        .collect();
+    pstm_math::Gradient::fit(&times, &vrms)
 }
 
 /// Fill in what the grid section left out from the data.

@@ -100,13 +100,31 @@ fn leftovers(target: &Path) -> Vec<Leftover> {
                 Ok(j) => Ok(j),
                 Err(OpenError::InUse) => return None,
                 // A journal-less partial just created by a process that is still starting: leave
-                // it a minute before calling it abandoned.
-                Err(OpenError::Unreadable(_)) if recently_modified(&path) => return None,
+                // it a minute before calling it abandoned, unless its process is gone.
+                Err(OpenError::Unreadable(_)) if recently_modified(&path) && owner_may_be_running(&path) => {
+                    return None;
+                }
                 Err(OpenError::Unreadable(why)) => Err(why),
             };
             Some(Leftover { path, journal })
         })
         .collect()
+}
+
+/// Whether the process named in a partial output's name (`.partial-<pid>-<n>.<name>`) may still
+/// run: false only where `/proc` shows it gone (Linux); a process killed between creating the
+/// directory and its journal leaves one behind, which a later run then removes at once.
+fn owner_may_be_running(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let pid =
+        name.strip_prefix(".partial-").and_then(|rest| rest.split('-').next()).and_then(|p| p.parse::<u32>().ok());
+    let proc = Path::new("/proc");
+    match pid {
+        // A zombie (killed, not yet reaped by its parent) is gone too.
+        Some(pid) if proc.join("self").exists() => std::fs::read_to_string(proc.join(pid.to_string()).join("stat"))
+            .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z'))),
+        _ => true,
+    }
 }
 
 fn recently_modified(path: &Path) -> bool {
@@ -460,5 +478,23 @@ impl OutputSink for MemoryOutput {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_output_of_a_process_that_is_gone_is_not_waited_for() {
+        let name = |pid: u32| PathBuf::from(format!(".partial-{pid}-0.out"));
+        assert!(owner_may_be_running(&name(std::process::id())), "this process runs");
+        assert!(owner_may_be_running(Path::new("not-a-partial")), "no process named: may run");
+        if Path::new("/proc/self").exists() {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            assert!(!owner_may_be_running(&name(pid)), "a finished, reaped process");
+        }
     }
 }

@@ -62,6 +62,8 @@ pub struct Plan {
     /// Radius of the trace query around a tile: the largest aperture.
     pub reach: f64,
     pub kernel: String,
+    /// The traveltime type and its medium, in words.
+    pub traveltime: String,
     pub tiles: Vec<TilePlan>,
     pub tile_shape: (usize, usize),
     pub block_traces: usize,
@@ -277,6 +279,7 @@ pub fn plan_sharing(
         index,
         reach: aperture,
         kernel: kernel.name().to_string(),
+        traveltime: describe_traveltime(job),
         tiles: tile_plans,
         tile_shape,
         block_traces,
@@ -333,6 +336,26 @@ fn count_dip(
     (total as f64 * columns.len() as f64 / counted as f64).round() as u64
 }
 
+/// `straight ray`, `curved ray, k = 0.600 1/s (fitted to the velocity function), v0 from the
+/// RMS velocity`, `VTI, eta from velocity.eta`.
+fn describe_traveltime(job: &MigrationJob) -> String {
+    use pstm_math::Traveltime;
+    match job.operator.traveltime {
+        Traveltime::StraightRay => "straight ray".to_string(),
+        Traveltime::Vti => "VTI (Alkhalifah-Tsvankin), eta from velocity.eta".to_string(),
+        Traveltime::CurvedRay => {
+            let g = job.operator.gradient.unwrap_or(pstm_math::Gradient { k: 0.0, v0: None });
+            let fitted =
+                if job.config.algorithm.curved_ray.is_none() { " (fitted to the velocity function)" } else { "" };
+            let v0 = match g.v0 {
+                Some(v0) => format!("v0 = {v0} m/s"),
+                None => "v0 from the RMS velocity".to_string(),
+            };
+            format!("curved ray, k = {:.4} 1/s{fitted}, {v0}", g.k)
+        }
+    }
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let traces: Vec<usize> = self.tiles.iter().map(|t| t.n_traces).collect();
@@ -342,6 +365,7 @@ impl fmt::Display for Plan {
         let g = &self.grid;
         let (x0, y0, x1, y1) = g.tile_bounds(&g.full_tile());
         writeln!(f, "kernel            {}", self.kernel)?;
+        writeln!(f, "traveltime        {}", self.traveltime)?;
         writeln!(
             f,
             "grid              {} x {} columns of {} x {} m from ({}, {}){}, x {x0:.1}..{x1:.1} m, y {y0:.1}..{y1:.1} m",

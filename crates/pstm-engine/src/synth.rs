@@ -6,6 +6,7 @@ use std::time::Instant;
 use pstm_config::SynthSpec;
 use pstm_io::{DatasetLayout, DatasetWriter, TraceHeaders};
 use pstm_math::TraceGeometry;
+use pstm_math::media::Medium;
 use pstm_math::model::{ForwardModel, TraceTiming};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -52,12 +53,37 @@ pub fn forward_model(spec: &SynthSpec) -> Result<ForwardModel> {
         spreading: spec.spreading,
         noise: spec.noise,
         seed: spec.seed,
+        medium: spec.medium,
     };
     model.check().map_err(|e| EngineError::job("synthetic spec", e))?;
     Ok(model)
 }
 
-/// The ground truth stored as `metadata.json`: the spec, and each event's zero-offset time.
+/// The medium's entry in the ground truth, `None` for the RMS model (whose truth is `velocity`):
+/// a gradient's `v0`, `k` and its RMS velocity every 0.1 s from 0 to the end of the record (the
+/// last time at or past it), a VTI medium's Thomsen parameters with `vnmo` and `eta`.
+pub fn medium_truth(spec: &SynthSpec) -> Option<serde_json::Value> {
+    match spec.medium {
+        Medium::Rms => None,
+        Medium::Gradient(g) => {
+            let t_end =
+                1e-3 * (spec.timing.start_time_ms + spec.timing.n_samples.saturating_sub(1) as f64 * spec.timing.dt_ms);
+            let n = (t_end / 0.1 - 1e-9).ceil().max(0.0) as usize + 1;
+            let times: Vec<f64> = (0..n).map(|i| i as f64 / 10.0).collect();
+            let velocities: Vec<f64> = times.iter().map(|&t| g.vrms(t)).collect();
+            Some(serde_json::json!({
+                "type": "gradient", "v0": g.v0, "k": g.k,
+                "vrms_table": {"times_s": times, "velocities": velocities},
+            }))
+        }
+        Medium::Vti(m) => Some(serde_json::json!({
+            "type": "vti", "vp0": m.vp0, "epsilon": m.epsilon, "delta": m.delta, "vnmo": m.vnmo(), "eta": m.eta(),
+        })),
+    }
+}
+
+/// The ground truth stored as `metadata.json`: the spec, each event's zero-offset time (from
+/// the medium, when the spec has one) and, with a medium, its [`medium_truth`] as `medium`.
 pub fn ground_truth(spec: &SynthSpec, model: &ForwardModel) -> serde_json::Value {
     let diffractors: Vec<_> = spec
         .diffractors
@@ -74,7 +100,7 @@ pub fn ground_truth(spec: &SynthSpec, model: &ForwardModel) -> serde_json::Value
             })
         })
         .collect();
-    serde_json::json!({
+    let mut truth = serde_json::json!({
         "generator": "pstm synth",
         "generator_version": GENERATOR_VERSION,
         "pstm_version": env!("CARGO_PKG_VERSION"),
@@ -86,7 +112,11 @@ pub fn ground_truth(spec: &SynthSpec, model: &ForwardModel) -> serde_json::Value
         "sample_rate_ms": spec.timing.dt_ms,
         "start_time_ms": spec.timing.start_time_ms,
         "spec": spec,
-    })
+    });
+    if let Some(medium) = medium_truth(spec) {
+        truth["medium"] = medium;
+    }
+    truth
 }
 
 /// Generate a survey into `out`, streaming: a few chunks of traces in memory at a time.
@@ -151,7 +181,8 @@ pub fn generate(spec: &SynthSpec, out: &Path, overwrite: bool, progress: bool) -
 }
 
 /// Bumped whenever the generator writes something different for the same spec, so that cached
-/// datasets from an older generator are not reused.
+/// datasets from an older generator are not reused. (Not for `medium`: a spec without one
+/// serialises, hashes and generates as before, and one with one is a new spec.)
 // 3: datasets carry TRACE_ID, chunk checksums and `samples_checked` (older cached ones would be
 // scanned for bad samples before every job).
 pub const GENERATOR_VERSION: u32 = 3;
@@ -219,6 +250,52 @@ mod tests {
         let trace = ds.read_traces(i..i + 1).unwrap();
         let k = trace.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
         assert!((k as f64 * 0.002 - t).abs() <= 0.001 + 1e-9, "peak at {} s, analytic {t} s", k as f64 * 0.002);
+    }
+
+    #[test]
+    fn gradient_medium_survey_records_the_medium_and_its_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = SynthSpec::preset("tiny").unwrap();
+        spec.noise = 0.0;
+        let gradient = pstm_math::media::GradientMedium { v0: 1800.0, k: 0.6 };
+        spec.medium = Medium::Gradient(gradient);
+        let s = generate(&spec, &dir.path().join("gradient"), false, false).unwrap();
+        let ds = pstm_io::Dataset::open(&s.path).unwrap();
+        let truth = ds.metadata().unwrap().unwrap();
+        let t0 = gradient.depth_to_time(800.0);
+        assert_eq!(truth["diffractors"][0]["t0_s"], t0);
+        assert!((t0 - 2.0 / 0.6 * (1.0f64 + 0.6 * 800.0 / 1800.0).ln()).abs() < 1e-12);
+        let m = &truth["medium"];
+        assert_eq!(
+            (m["type"].as_str(), m["v0"].as_f64(), m["k"].as_f64()),
+            (Some("gradient"), Some(1800.0), Some(0.6))
+        );
+        // 501 samples at 2 ms: 0 to 1 s every 0.1 s.
+        let times: Vec<f64> = serde_json::from_value(m["vrms_table"]["times_s"].clone()).unwrap();
+        let velocities: Vec<f64> = serde_json::from_value(m["vrms_table"]["velocities"].clone()).unwrap();
+        assert_eq!(times.len(), 11);
+        assert_eq!((times[0], times[3], times[10]), (0.0, 0.3, 1.0));
+        assert_eq!((velocities[0], velocities[10]), (1800.0, gradient.vrms(1.0)));
+        assert_eq!(truth["spec"]["medium"]["gradient"]["k"], 0.6);
+        // Traces near and far from the diffractor peak at the exact time within half a sample.
+        let model = forward_model(&spec).unwrap();
+        for i in [0usize, 399, 421, 799] {
+            let (t, _) = model.diffraction(&spec.diffractors[0], &ds.headers().geometry(i));
+            let trace = ds.read_traces(i..i + 1).unwrap();
+            let k = trace.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+            assert!(
+                (k as f64 * 0.002 - t).abs() <= 0.001 + 1e-9,
+                "trace {i}: peak at {} s, exact {t} s",
+                k as f64 * 0.002
+            );
+        }
+        // A VTI medium records vnmo and eta; the RMS model records no medium.
+        spec.medium = Medium::Vti(pstm_math::media::VtiMedium { vp0: 2000.0, epsilon: 0.2, delta: 0.05 });
+        let v = medium_truth(&spec).unwrap();
+        assert_eq!((v["type"].as_str(), v["vnmo"].as_f64()), (Some("vti"), Some(2000.0 * 1.1f64.sqrt())));
+        assert!((v["eta"].as_f64().unwrap() - 0.15 / 1.1).abs() < 1e-15);
+        spec.medium = Medium::Rms;
+        assert!(ground_truth(&spec, &forward_model(&spec).unwrap()).get("medium").is_none());
     }
 
     #[test]

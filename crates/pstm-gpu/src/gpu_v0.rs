@@ -38,7 +38,7 @@ pub const ENTRY_POINT: &str = "migrate";
 pub const WORKGROUP_SIZE: u32 = 64;
 
 /// Group 0 of `shaders/gpu_v0.wgsl`; `tests/wgsl.rs` checks it against the WGSL.
-pub const BINDINGS: [Binding; 9] = [
+pub const BINDINGS: [Binding; 10] = [
     Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParams>() },
     Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParams>() },
     Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead, element_bytes: 8 },
@@ -48,6 +48,7 @@ pub const BINDINGS: [Binding; 9] = [
     Binding { binding: 6, name: "image", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
     Binding { binding: 7, name: "fold", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
     Binding { binding: 8, name: "times", kind: BindingKind::StorageRead, element_bytes: 16 },
+    Binding { binding: 9, name: "law", kind: BindingKind::StorageRead, element_bytes: 8 },
 ];
 
 /// The shader as the host sees it.
@@ -165,6 +166,7 @@ impl MigrationKernel for GpuV0Kernel {
     }
 
     fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError> {
+        pstm_kernel::check_medium(NAME, &task)?;
         let n = task.n_output_samples();
         if n > self.max_tile_samples() {
             return Err(self.input_error(format!(
@@ -238,6 +240,7 @@ struct TileBuffers {
     tile_params: wgpu::Buffer,
     columns: wgpu::Buffer,
     velocity: wgpu::Buffer,
+    law: wgpu::Buffer,
     image: wgpu::Buffer,
     fold: wgpu::Buffer,
     timestamps: Option<Timestamps>,
@@ -299,6 +302,7 @@ impl TileBuffers {
                 bytemuck::cast_slice(&task.velocity.values),
                 wgpu::BufferUsages::STORAGE,
             ),
+            law: init("pstm.gpu_v0.law", bytemuck::cast_slice(&inputs.law), wgpu::BufferUsages::STORAGE),
             image: poisoned("pstm.gpu_v0.image", n_bytes),
             fold: poisoned("pstm.gpu_v0.fold", n_bytes),
             timestamps,
@@ -348,6 +352,7 @@ impl GpuV0Tile<'_> {
             &buffers.image,
             &buffers.fold,
             &times,
+            &buffers.law,
         ];
         let resources = resources.map(|buffer| buffer.as_entire_binding());
         let bind_group =

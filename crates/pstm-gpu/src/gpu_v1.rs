@@ -54,7 +54,7 @@ pub const ENTRY_POINT: &str = "migrate";
 pub const WORKGROUP_SIZE: u32 = 64;
 
 /// Group 0 of `shaders/gpu_v1.wgsl`; `tests/wgsl.rs` checks it against the WGSL.
-pub const BINDINGS: [Binding; 11] = [
+pub const BINDINGS: [Binding; 12] = [
     Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParamsV1>() },
     Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParams>() },
     Binding {
@@ -76,6 +76,7 @@ pub const BINDINGS: [Binding; 11] = [
         kind: BindingKind::StorageRead,
         element_bytes: size_of::<crate::layout::OutputTimeV1>(),
     },
+    Binding { binding: 11, name: "law", kind: BindingKind::StorageRead, element_bytes: 8 },
 ];
 
 /// The shader as the host sees it.
@@ -214,8 +215,9 @@ impl DeviceKernel for GpuV1Kernel {
     }
 
     fn tile_params(&self, _: &(), statics: &Statics, n_columns: usize, _: Option<&TileItems>) -> Vec<u8> {
-        let params =
+        let mut params =
             TileParamsV1::new(n_columns, statics.time.nt, statics.source, statics.cube_shape, &statics.operator);
+        params.law_stride = statics.law_stride;
         bytemuck::bytes_of(&params).to_vec()
     }
 
@@ -265,6 +267,7 @@ fn bind_group(kernel: &GpuV1Kernel, statics: &Statics, tile: &TileSet, block: &B
         tile.image.as_entire_binding(),
         tile.fold.as_entire_binding(),
         statics.times.as_entire_binding(),
+        statics.law.as_ref().unwrap_or(&tile.law).as_entire_binding(),
     ];
     let layout = &kernel.layouts[statics.filtering as usize];
     shaders::bind_group(kernel.context().device(), "pstm.gpu_v1.bind_group", layout, &BINDINGS, resources)

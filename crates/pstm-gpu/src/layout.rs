@@ -51,8 +51,59 @@ pub struct ImagingParams {
     pub stretch_max: f32,
     /// 1: a 2D line's spreading, `1/sqrt(v t)`; 0: `1/(v t)`.
     pub line: u32,
-    pub pad0: u32,
-    pub pad1: u32,
+    /// [`TRAVELTIME_STRAIGHT`], [`TRAVELTIME_CURVED`], [`TRAVELTIME_CURVED_V0`] or
+    /// [`TRAVELTIME_VTI`] (`shaders/shared/traveltime.wgsl`).
+    pub traveltime: u32,
+    /// A curved ray's `c = |k| / 2` (1/s; the leg law is even in `c`); 0 otherwise.
+    pub curve_c: f32,
+}
+
+/// `Imaging.traveltime`: the straight ray's double square root.
+pub const TRAVELTIME_STRAIGHT: u32 = 0;
+/// A curved ray whose `v0` comes from the RMS velocity at each output sample.
+pub const TRAVELTIME_CURVED: u32 = 1;
+/// A curved ray with a given `v0` (the velocity model is not used by the traveltime).
+pub const TRAVELTIME_CURVED_V0: u32 = 2;
+/// VTI (Alkhalifah-Tsvankin per leg) with the model's eta.
+pub const TRAVELTIME_VTI: u32 = 3;
+
+/// The `Imaging.traveltime` code of `operator`.
+pub fn traveltime_code(operator: &pstm_math::ImagingOperator) -> u32 {
+    match operator.traveltime {
+        pstm_math::Traveltime::StraightRay => TRAVELTIME_STRAIGHT,
+        pstm_math::Traveltime::CurvedRay => match operator.gradient {
+            Some(pstm_math::Gradient { v0: Some(_), .. }) => TRAVELTIME_CURVED_V0,
+            _ => TRAVELTIME_CURVED,
+        },
+        pstm_math::Traveltime::Vti => TRAVELTIME_VTI,
+    }
+}
+
+/// The shaders' `law` binding: per output sample, what a leg law needs beyond `(t0/2)^2` and
+/// `1/v^2`. A curved ray: `(fa, fb)` of [`pstm_math::Gradient::factors`] per output time (`fb`
+/// in s^2/m^2 for a given `v0`); VTI: `(1 + 2 eta, 0)` per eta column (laid out as the tile's
+/// velocities, `eta`) and output time; the straight ray: one unused entry. Computed in float64,
+/// rounded once. A sample reads entry `c * law_stride + it` ([`law_stride`]).
+pub fn leg_laws(operator: &pstm_math::ImagingOperator, times: &[f64], eta: &[f32]) -> Vec<[f32; 2]> {
+    match (operator.traveltime, operator.gradient) {
+        (pstm_math::Traveltime::CurvedRay, Some(g)) if !times.is_empty() => times
+            .iter()
+            .map(|&t0| {
+                let (fa, fb) = g.factors(t0);
+                [fa as f32, fb as f32]
+            })
+            .collect(),
+        (pstm_math::Traveltime::Vti, _) if !eta.is_empty() => {
+            eta.iter().map(|&e| [(1.0 + 2.0 * e as f64) as f32, 0.0]).collect()
+        }
+        _ => vec![[0.0, 0.0]],
+    }
+}
+
+/// The stride between columns of [`leg_laws`]' entries: `nt` for VTI with one eta column per
+/// output column, else 0 (one entry per output time, or none).
+pub fn law_stride(operator: &pstm_math::ImagingOperator, eta_columns: usize, nt: usize) -> u32 {
+    if operator.traveltime == pstm_math::Traveltime::Vti && eta_columns > 1 { nt as u32 } else { 0 }
 }
 
 /// `Imaging.stretch_max` without a stretch mute.
@@ -60,11 +111,15 @@ pub const NO_STRETCH_MUTE: f32 = 0.0;
 
 impl ImagingParams {
     pub fn new(params: &pstm_math::ImagingOperator) -> Self {
-        // `shared/traveltime.wgsl` is the straight-ray DSR and the kernels interpolate linearly;
+        // `shared/traveltime.wgsl` has every traveltime and the kernels interpolate linearly;
         // no wildcard, so a new type does not compile until the shaders handle it. Every field
-        // of the operator reaches the shaders through this struct or the pre-filtered traces.
+        // of the operator reaches the shaders through this struct, the `law` binding
+        // ([`leg_laws`]) or the pre-filtered traces.
         match (params.traveltime, params.interpolation) {
-            (pstm_math::Traveltime::StraightRay, pstm_math::Interpolation::Linear) => {}
+            (
+                pstm_math::Traveltime::StraightRay | pstm_math::Traveltime::CurvedRay | pstm_math::Traveltime::Vti,
+                pstm_math::Interpolation::Linear,
+            ) => {}
         }
         let aperture = &params.aperture;
         Self {
@@ -86,8 +141,11 @@ impl ImagingParams {
             taper_fraction: params.taper.fraction as f32,
             stretch_max: params.stretch_mute.map_or(NO_STRETCH_MUTE, |m| m as f32),
             line: params.weights.line as u32,
-            pad0: 0,
-            pad1: 0,
+            traveltime: traveltime_code(params),
+            curve_c: match (params.traveltime, params.gradient) {
+                (pstm_math::Traveltime::CurvedRay, Some(g)) => (0.5 * g.k.abs()) as f32,
+                _ => 0.0,
+            },
         }
     }
 }
@@ -102,7 +160,8 @@ pub struct TileParams {
     pub nt: u32,
     /// Velocity columns: 1 (laterally invariant) or `n_columns`.
     pub velocity_columns: u32,
-    pub pad0: u32,
+    /// Entries of the `law` binding between columns ([`law_stride`]).
+    pub law_stride: u32,
     /// Output times come per sample from the `times` binding ([`block_times`]).
     pub imaging: ImagingParams,
 }
@@ -115,7 +174,8 @@ pub struct TileParamsV1 {
     pub nt: u32,
     /// One of the `VELOCITY_*` sources of `shaders/shared/velocity.wgsl` ([`VelocitySource`]).
     pub velocity_source: u32,
-    pub pad0: u32,
+    /// Entries of the `law` binding between columns ([`law_stride`]).
+    pub law_stride: u32,
     /// Samples of the velocity cube along x, y and time (1 when there is no cube).
     pub cube_nx: u32,
     pub cube_ny: u32,
@@ -138,7 +198,7 @@ impl TileParamsV1 {
             n_columns: n_columns as u32,
             nt: nt as u32,
             velocity_source: source as u32,
-            pad0: 0,
+            law_stride: 0,
             cube_nx: cube_shape[0],
             cube_ny: cube_shape[1],
             cube_nt: cube_shape[2],
@@ -278,7 +338,8 @@ pub struct TileParamsV2 {
     pub cube_nx: u32,
     pub cube_ny: u32,
     pub cube_nt: u32,
-    pub pad1: u32,
+    /// Entries of the `law` binding between columns ([`law_stride`]).
+    pub law_stride: u32,
     pub imaging: ImagingParams,
     /// Output times migrated with the fast weights ([`weight_time_ranges`]).
     pub fast: TimeRange,
@@ -312,7 +373,7 @@ impl TileParamsV2 {
             cube_nx: cube_shape[0],
             cube_ny: cube_shape[1],
             cube_nt: cube_shape[2],
-            pad1: 0,
+            law_stride: 0,
             imaging: ImagingParams::new(operator),
             fast,
             exact,
@@ -456,6 +517,8 @@ pub struct TileInputs {
     /// Output times (s), one per time sample, in float64 (the float32 the device sees is taken
     /// from these).
     pub times: Vec<f64>,
+    /// The `law` binding ([`leg_laws`]).
+    pub law: Vec<[f32; 2]>,
 }
 
 /// Why a tile cannot be prepared.
@@ -482,11 +545,12 @@ impl TileInputs {
             n_columns: n_columns as u32,
             nt: nt as u32,
             velocity_columns: vel.n_columns as u32,
-            pad0: 0,
+            law_stride: law_stride(task.operator, vel.n_columns, nt),
             imaging: ImagingParams::new(task.operator),
         };
-        let times = (0..nt).map(|it| task.time.time(it)).collect();
-        Ok(Self { params, origin, columns, times })
+        let times: Vec<f64> = (0..nt).map(|it| task.time.time(it)).collect();
+        let law = leg_laws(task.operator, &times, &vel.eta);
+        Ok(Self { params, origin, columns, times, law })
     }
 }
 
@@ -496,7 +560,8 @@ pub fn check_tile_velocity(task: &TileTask<'_>) -> Result<(), LayoutError> {
     let (n_columns, nt, vel) = (task.columns.len(), task.time.nt, task.velocity);
     let ok = vel.nt == nt
         && (vel.n_columns == 1 || vel.n_columns == n_columns)
-        && vel.values.len() == vel.n_columns * vel.nt;
+        && vel.values.len() == vel.n_columns * vel.nt
+        && (vel.eta.is_empty() || vel.eta.len() == vel.values.len());
     if ok {
         Ok(())
     } else {

@@ -54,6 +54,9 @@ fn all_variants() -> Vec<(&'static WgslFile, Specialisation)> {
             base().with_const("WEIGHT_HALF_POWER", "1u"),
             base().with_const("WEIGHT_HALF_POWER", "2u"),
             base().with_const("WEIGHT_HALF_POWER", "3u"),
+            base().with_const("TRAVELTIME", "1u"),
+            base().with_const("TRAVELTIME", "2u").with_const("DIP_APERTURE", true),
+            base().with_const("TRAVELTIME", "3u").with_const("EXACT_WEIGHTS", true),
             base().with_const("STRETCH_MUTE", true).with_const("TRAVELTIME_TABLE", true),
             base().with_const("EXACT_WEIGHTS", true).with_const("DIP_APERTURE", true),
             base().with_const("TRACE_PAIRS", false),
@@ -247,14 +250,20 @@ fn host_structs() -> Vec<(&'static str, Fields, usize)> {
                 taper_fraction: f32,
                 stretch_max: f32,
                 line: u32,
-                pad0: u32,
-                pad1: u32,
+                traveltime: u32,
+                curve_c: f32,
             }),
             size_of::<ImagingParams>(),
         ),
         (
             "TileParams",
-            fields!(TileParams { n_columns: u32, nt: u32, velocity_columns: u32, pad0: u32, imaging: ImagingParams }),
+            fields!(TileParams {
+                n_columns: u32,
+                nt: u32,
+                velocity_columns: u32,
+                law_stride: u32,
+                imaging: ImagingParams
+            }),
             size_of::<TileParams>(),
         ),
         (
@@ -263,7 +272,7 @@ fn host_structs() -> Vec<(&'static str, Fields, usize)> {
                 n_columns: u32,
                 nt: u32,
                 velocity_source: u32,
-                pad0: u32,
+                law_stride: u32,
                 cube_nx: u32,
                 cube_ny: u32,
                 cube_nt: u32,
@@ -301,7 +310,7 @@ fn host_structs() -> Vec<(&'static str, Fields, usize)> {
                 cube_nx: u32,
                 cube_ny: u32,
                 cube_nt: u32,
-                pad1: u32,
+                law_stride: u32,
                 imaging: ImagingParams,
                 fast: TimeRange,
                 exact: TimeRange,
@@ -415,6 +424,16 @@ fn every_kernel_s_bindings_structs_and_constants_match_the_rust_side() {
             ("TAPER_GAUSSIAN", layout::TAPER_GAUSSIAN),
         ] {
             if declares("TAPER_NONE") {
+                assert_eq!(u32_constant(&module, name), rust, "{path}: constant {name}");
+            }
+        }
+        if declares("TRAVELTIME_STRAIGHT") {
+            for (name, rust) in [
+                ("TRAVELTIME_STRAIGHT", layout::TRAVELTIME_STRAIGHT),
+                ("TRAVELTIME_CURVED", layout::TRAVELTIME_CURVED),
+                ("TRAVELTIME_CURVED_V0", layout::TRAVELTIME_CURVED_V0),
+                ("TRAVELTIME_VTI", layout::TRAVELTIME_VTI),
+            ] {
                 assert_eq!(u32_constant(&module, name), rust, "{path}: constant {name}");
             }
         }

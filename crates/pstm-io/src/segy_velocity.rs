@@ -23,6 +23,19 @@ const GRID_TOLERANCE: f64 = 0.1;
 /// Read a velocity cube (m/s, or the file's units) from a 3D SEG-Y file; `map` says where the
 /// inline, crossline, CDP X/Y, scalar and delay are. Traces may come in any order.
 pub fn read_velocity_cube(path: &Path, map: &HeaderMap) -> Result<VelocityCube> {
+    read_cube(path, map, Quantity::Velocity)
+}
+
+/// What a SEG-Y cube holds: velocities must be positive, an anellipticity (eta) only finite (its
+/// range is the model's to check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    Velocity,
+    Eta,
+}
+
+/// A cube of `quantity` from a 3D SEG-Y, read as [`read_velocity_cube`] reads velocities.
+pub fn read_cube(path: &Path, map: &HeaderMap, quantity: Quantity) -> Result<VelocityCube> {
     let f = File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => IoError::Missing { path: path.to_path_buf() },
         _ => IoError::fs(path, e),
@@ -203,16 +216,26 @@ pub fn read_velocity_cube(path: &Path, map: &HeaderMap) -> Result<VelocityCube> 
     let mut samples = Vec::with_capacity(nt);
     for (t, &c) in cell_of_trace.iter().enumerate() {
         reader.next_trace(&mut samples).map_err(segy_err)?.expect("trace count known at open");
-        if let Some(k) = samples.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+        let bad = |v: &f32| match quantity {
+            Quantity::Velocity => !(v.is_finite() && *v > 0.0),
+            Quantity::Eta => !v.is_finite(),
+        };
+        if let Some(k) = samples.iter().position(bad) {
             let col = &columns[t];
             return Err(segy_err(SegyError::Trace {
                 trace: t as u64,
                 offset: col.offset,
                 bytes: None,
-                message: format!(
-                    "velocity {} at sample {k} (inline {}, crossline {}) is not a positive number",
-                    samples[k], col.inline, col.crossline
-                ),
+                message: match quantity {
+                    Quantity::Velocity => format!(
+                        "velocity {} at sample {k} (inline {}, crossline {}) is not a positive number",
+                        samples[k], col.inline, col.crossline
+                    ),
+                    Quantity::Eta => format!(
+                        "eta {} at sample {k} (inline {}, crossline {}) is not a finite number",
+                        samples[k], col.inline, col.crossline
+                    ),
+                },
             }));
         }
         data[c * nt..c * nt + samples.len()].copy_from_slice(&samples);

@@ -7,7 +7,8 @@
 //! inside the trace), counted on the host in float64. The reference kernel runs a smaller tile of
 //! the same survey so that it finishes in reasonable time; the rate is comparable, the time is
 //! not. `PSTM_BENCH_CASES="small 1t,medium 2t"` runs only those cases (divan cannot filter
-//! arguments).
+//! arguments). `PSTM_BENCH_TRAVELTIME=curved_ray` (a gradient of 0.6 1/s, v0 from the velocity)
+//! or `vti` (eta 0.1) measures that traveltime instead of the straight ray.
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -17,9 +18,9 @@ use divan::counter::ItemsCount;
 use pstm_kernel::cpu::{CpuIsa, CpuKernel};
 use pstm_kernel::{CpuRefKernel, MigrationKernel, TileTask, TraceBlock, migrate_tile};
 use pstm_math::rng::SplitMix64;
-use pstm_math::traveltime::dsr_time;
 use pstm_math::{
-    AmplitudeWeights, Aperture, ImagingOperator, Taper, TaperKind, TileVelocity, TimeAxis, TraceGeometry, VelocityModel,
+    AmplitudeWeights, Aperture, Eta, Gradient, ImagingOperator, Taper, TaperKind, TileVelocity, TimeAxis,
+    TraceGeometry, Traveltime, VelocityModel,
 };
 
 fn main() {
@@ -79,8 +80,19 @@ fn bench(n_mid: usize, offsets: &[f64], n_samples: usize, tile: usize) -> Bench 
     let samples = (0..geometry.len() * n_samples).map(|_| (rng.uniform() * 2.0 - 1.0) as f32).collect();
     let block = TraceBlock { n_samples, dt_s: dt, t_start_s: 0.0, samples, geometry };
     let time = TimeAxis { t0_s: 0.0, dt_s: dt, nt: n_samples };
-    let velocity = VelocityModel::constant(VELOCITY).sample(&columns, &time).unwrap();
+    let (traveltime, gradient, eta) = match std::env::var("PSTM_BENCH_TRAVELTIME").as_deref() {
+        Ok("curved_ray") => (Traveltime::CurvedRay, Some(Gradient { k: 0.6, v0: None }), None),
+        Ok("vti") => (Traveltime::Vti, None, Some(Eta::Constant(0.1))),
+        _ => (Traveltime::StraightRay, None, None),
+    };
+    let mut model = VelocityModel::constant(VELOCITY);
+    if let Some(eta) = eta {
+        model = model.with_eta(eta).unwrap();
+    }
+    let velocity = model.sample(&columns, &time).unwrap();
     let params = ImagingOperator {
+        traveltime,
+        gradient,
         aperture: Aperture::fixed(APERTURE_M),
         taper: Taper { kind: TaperKind::Cosine, fraction: 0.1 },
         weights: AmplitudeWeights::new(true, true),
@@ -91,8 +103,8 @@ fn bench(n_mid: usize, offsets: &[f64], n_samples: usize, tile: usize) -> Bench 
     b
 }
 
-/// Contributions of a tile, in float64. The velocity is constant, so the traveltime grows with
-/// `t0`: the samples before the trace start, and those before its end, are prefixes of the time
+/// Contributions of a tile, in float64. The velocity (and eta) is constant, so the traveltime
+/// grows with `t0`: the samples before the trace start, and those before its end, are prefixes of the time
 /// axis, found by bisection. Sample positions as in `pstm_math::interp::sample_position`.
 fn count_fold(b: &Bench) -> u64 {
     let block = &b.block;
@@ -104,7 +116,9 @@ fn count_fold(b: &Bench) -> u64 {
                 continue;
             }
             let (ds2, dr2) = g.leg_distances_sq(x, y);
-            let u = |it: usize| (dsr_time(b.time.time(it), ds2, dr2, VELOCITY) - block.t_start_s) * inv_dt;
+            let eta = b.velocity.eta_column(0).map_or(0.0, |e| e[0] as f64);
+            let t = |it: usize| b.params.leg_law(b.time.time(it), VELOCITY, eta).two_way(ds2, dr2);
+            let u = |it: usize| (t(it) - block.t_start_s) * inv_dt;
             let before_end = prefix(b.time.nt, |it| u(it) < last);
             let before_start = prefix(b.time.nt, |it| u(it) < 0.0);
             total += before_end.saturating_sub(before_start) as u64;

@@ -7,7 +7,6 @@
 //! depend on block size, tile size or thread count, bit for bit.
 
 use pstm_math::interp::{linear, sample_position};
-use pstm_math::traveltime::dsr_time;
 use rayon::prelude::*;
 
 use crate::{KernelError, MigrationKernel, TileImage, TileMigration, TileTask, TraceBlock};
@@ -33,8 +32,12 @@ impl MigrationKernel for CpuRefKernel {
     fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError> {
         // No wildcard: a new traveltime or interpolation does not compile until handled here.
         match (task.operator.traveltime, task.operator.interpolation) {
-            (pstm_math::Traveltime::StraightRay, pstm_math::Interpolation::Linear) => {}
+            (
+                pstm_math::Traveltime::StraightRay | pstm_math::Traveltime::CurvedRay | pstm_math::Traveltime::Vti,
+                pstm_math::Interpolation::Linear,
+            ) => {}
         }
+        crate::check_medium(self.name(), &task)?;
         let n = task.n_output_samples();
         Ok(Box::new(CpuRefTile { task, acc: vec![0.0; n], fold: vec![0; n] }))
     }
@@ -65,6 +68,7 @@ impl TileMigration for CpuRefTile<'_> {
         self.acc.par_chunks_mut(nt).zip(self.fold.par_chunks_mut(nt)).enumerate().for_each(|(c, (acc, fold))| {
             let [x, y] = task.columns[c];
             let vrms = task.velocity.column(c);
+            let eta = task.velocity.eta_column(c);
             for (i, g) in block.geometry.iter().enumerate() {
                 let dm = g.midpoint_distance_sq(x, y).sqrt();
                 if dm > params.aperture.max_m {
@@ -79,7 +83,7 @@ impl TileMigration for CpuRefTile<'_> {
                     if dm > a {
                         continue;
                     }
-                    let t = dsr_time(t0, ds2, dr2, v);
+                    let t = params.leg_law(t0, v, eta.map_or(0.0, |e| e[it] as f64)).two_way(ds2, dr2);
                     if params.stretched(t0, t) {
                         continue;
                     }

@@ -99,6 +99,16 @@ impl TileTask<'_> {
     }
 }
 
+/// Refuse a task whose traveltime lacks what it needs: a curved ray's gradient, a VTI eta.
+pub fn check_medium(kernel: &str, task: &TileTask<'_>) -> Result<(), KernelError> {
+    let missing = match task.operator.traveltime {
+        pstm_math::Traveltime::CurvedRay if task.operator.gradient.is_none() => "a curved ray without its gradient",
+        pstm_math::Traveltime::Vti if task.velocity.eta.is_empty() => "a VTI traveltime without eta",
+        _ => return Ok(()),
+    };
+    Err(KernelError::Input { kernel: kernel.to_string(), message: format!("{missing} (algorithm.traveltime)") })
+}
+
 /// A migrated tile: `image[c * nt + it]` and `fold[c * nt + it]` for column `c`, time `it`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TileImage {

@@ -2,7 +2,8 @@
 //!
 //! Every fast kernel is compared with `cpu-ref` on fresh random inputs: random trace positions
 //! far from the coordinate origin (as real UTM coordinates are), random samples, time axes,
-//! velocities (constant, v(t), laterally varying), apertures, tapers and weights. The measure is
+//! velocities (constant, v(t), laterally varying), traveltime types (straight, curved with a
+//! random gradient, VTI with a random eta), apertures, tapers and weights. The measure is
 //! the relative L2 error `|cand - ref| / |ref|` over all output samples, except those where
 //! float32 and float64 may rightly take different branches:
 //!
@@ -16,7 +17,6 @@
 
 use pstm_math::interp::sample_position;
 use pstm_math::rng::SplitMix64;
-use pstm_math::traveltime::dsr_time;
 use pstm_math::{
     AmplitudeWeights, Aperture, ApertureMode, ImagingOperator, Taper, TaperKind, TileVelocity, TimeAxis, TraceGeometry,
 };
@@ -108,7 +108,7 @@ impl ParityCase {
                 values.push(v as f32);
             }
         }
-        let velocity = TileVelocity { values, n_columns: vcols, nt: time.nt };
+        let velocity = TileVelocity { values, n_columns: vcols, nt: time.nt, eta: Vec::new() };
         let mode = if uni(0.0, 1.0) < 0.5 { ApertureMode::Fixed } else { ApertureMode::Dip };
         let max_m = uni(600.0, 1800.0);
         let mut operator = ImagingOperator {
@@ -150,6 +150,32 @@ impl ParityCase {
         // spreading in some.
         operator.stretch_mute = (uni(0.0, 1.0) < 0.4).then(|| uni(1.5, 4.0));
         operator.weights.line = uni(0.0, 1.0) < 0.3;
+        // A curved ray in a quarter of the cases (a gradient of -0.3 to 1.5 1/s, its v0 given in a
+        // third of them), VTI in another (eta from -0.1 to 0.4, varying in time and, where the
+        // velocity does, from column to column).
+        let mut velocity = velocity;
+        match (uni(0.0, 4.0) as usize).min(3) {
+            0 => {
+                operator.traveltime = pstm_math::Traveltime::CurvedRay;
+                let k = uni(-0.3, 1.5);
+                let v0 = (uni(0.0, 1.0) < 0.33).then(|| uni(1400.0, 2500.0));
+                operator.gradient = Some(pstm_math::Gradient { k, v0 });
+            }
+            1 => {
+                operator.traveltime = pstm_math::Traveltime::Vti;
+                let (e0, e1) = (uni(-0.1, 0.3), uni(-0.1, 0.1));
+                let t_max = time.time(time.nt.saturating_sub(1)).max(0.1);
+                let mut eta = Vec::with_capacity(velocity.values.len());
+                for _ in 0..velocity.n_columns {
+                    let shift = if velocity.n_columns > 1 { uni(-0.05, 0.05) } else { 0.0 };
+                    for it in 0..time.nt {
+                        eta.push((e0 + e1 * time.time(it) / t_max + shift).clamp(-0.1, 0.4) as f32);
+                    }
+                }
+                velocity.eta = eta;
+            }
+            _ => {}
+        }
         let whole = TraceBlock { n_samples, dt_s: dt_in, t_start_s, samples, geometry };
         let n_blocks = 1 + (uni(0.0, 3.0) as usize).min(2);
         let cut = n_traces.div_ceil(n_blocks);
@@ -167,6 +193,7 @@ pub fn borderline_mask(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<bool> 
     let mut mask = vec![false; task.n_output_samples()];
     for (c, &[x, y]) in task.columns.iter().enumerate() {
         let vrms = task.velocity.column(c);
+        let eta = task.velocity.eta_column(c);
         for block in blocks {
             let inv_dt = 1.0 / block.dt_s;
             let last = (block.n_samples - 1) as f64;
@@ -187,7 +214,7 @@ pub fn borderline_mask(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<bool> 
                     if dm > a {
                         continue;
                     }
-                    let t = dsr_time(t0, ds2, dr2, v);
+                    let t = task.operator.leg_law(t0, v, eta.map_or(0.0, |e| e[it] as f64)).two_way(ds2, dr2);
                     let limit = task.operator.stretch_limit(t0);
                     if (t - limit).abs() <= STRETCH_EDGE_EPS * t.max(1e-3) {
                         mask[c * nt + it] = true;
@@ -293,7 +320,8 @@ pub fn count_fold(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<u32> {
                 let (ds2, dr2) = g.leg_distances_sq(x, y);
                 for it in 0..nt {
                     let (t0, v) = (task.time.time(it), task.velocity.column(c)[it] as f64);
-                    let t = dsr_time(t0, ds2, dr2, v);
+                    let eta = task.velocity.eta_column(c).map_or(0.0, |e| e[it] as f64);
+                    let t = task.operator.leg_law(t0, v, eta).two_way(ds2, dr2);
                     let inside = dm <= task.operator.aperture.radius(t0, v)
                         && !task.operator.stretched(t0, t)
                         && sample_position(t, block.t_start_s, 1.0 / block.dt_s, block.n_samples).is_some();

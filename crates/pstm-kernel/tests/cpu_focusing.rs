@@ -24,6 +24,7 @@ fn a_diffractor_focuses_at_its_position_and_time() {
         spreading: true,
         noise: 0.0,
         seed: 7,
+        medium: Default::default(),
     };
     let timing = TraceTiming { t_start: 0.0, dt: 0.002, n: 501 };
     let mut geometry = Vec::new();

@@ -13,10 +13,20 @@
 //!
 //! Geometric spreading, when on, scales each event by the ratio of its zero-offset path to its
 //! actual path (1 at zero offset directly above), so amplitudes stay near the event's own.
+//!
+//! With a [`Medium`] other than [`Medium::Rms`] (a constant-gradient or a homogeneous VTI
+//! medium, [`crate::media`]) the kinematics are the physics' instead of the migration's: a
+//! diffractor's `t0` is the medium's two-way vertical time, and its traveltime is the sum of the
+//! exact one-way times of its two legs, `t = T(|s - (x, y)|, z) + T(|r - (x, y)|, z)`, `T` the
+//! medium's [`Medium::one_way_time`]. The spreading factor is then `(t0/2)^2 / (ts tr)` with
+//! `ts`, `tr` the legs' times: the zero-offset one-way time over the legs' times, the same form
+//! as the RMS model's (where a leg's time is proportional to its path length). Reflectors are
+//! not modelled in these media ([`ForwardModel::check`] rejects them); linear events are.
 
 use serde::{Deserialize, Serialize};
 
 use crate::geometry::TraceGeometry;
+use crate::media::Medium;
 use crate::rng::SplitMix64;
 use crate::traveltime::dsr_time;
 use crate::velocity::VelocityModel;
@@ -106,6 +116,10 @@ pub struct ForwardModel {
     /// Standard deviation of additive white Gaussian noise (events have amplitude ~1).
     pub noise: f64,
     pub seed: u64,
+    /// Where diffraction times come from: [`Medium::Rms`] (the default), the straight-ray DSR
+    /// time in `velocity`; a gradient or VTI medium, its exact one-way times (`velocity` is then
+    /// not used).
+    pub medium: Medium,
 }
 
 /// Where a trace's samples lie in time.
@@ -121,8 +135,12 @@ impl ForwardModel {
         self.velocity.vrms(0.0, 0.0, t0)
     }
 
-    /// Zero-offset two-way time of a point at depth `z`: solves `t0 = 2z / Vrms(t0)`.
+    /// Zero-offset two-way time of a point at depth `z`: solves `t0 = 2z / Vrms(t0)`; in a
+    /// gradient or VTI medium, the medium's two-way vertical time.
     pub fn depth_to_time(&self, z: f64) -> f64 {
+        if let Some(t0) = self.medium.depth_to_time(z) {
+            return t0;
+        }
         let mut t0 = 2.0 * z / self.vrms(0.0);
         // Fixed-point iteration; Vrms changes slowly with time, so this contracts quickly.
         for _ in 0..200 {
@@ -137,6 +155,9 @@ impl ForwardModel {
 
     /// Diffraction traveltime and spreading factor of a diffractor for one trace.
     pub fn diffraction(&self, d: &Diffractor, g: &TraceGeometry) -> (f64, f64) {
+        if !self.medium.is_rms() {
+            return self.diffraction_in_medium(d, g);
+        }
         let t0 = self.depth_to_time(d.z);
         let v = self.vrms(t0);
         let (ds2, dr2) = g.leg_distances_sq(d.x, d.y);
@@ -147,10 +168,25 @@ impl ForwardModel {
         (t, spreading)
     }
 
+    /// The exact two-leg time in a gradient or VTI medium, and the spreading
+    /// `(t0/2)^2 / (ts tr)`.
+    fn diffraction_in_medium(&self, d: &Diffractor, g: &TraceGeometry) -> (f64, f64) {
+        let half_t0 = 0.5 * self.depth_to_time(d.z);
+        let (ds2, dr2) = g.leg_distances_sq(d.x, d.y);
+        let leg = |dist2: f64| self.medium.one_way_time(dist2.sqrt(), d.z).expect("not the RMS medium");
+        let (ts, tr) = (leg(ds2), leg(dr2));
+        let spreading = if ts * tr > 0.0 { half_t0 * half_t0 / (ts * tr) } else { 1.0 };
+        (ts + tr, spreading)
+    }
+
     /// Reflection traveltime and spreading factor, or `None` where the plane is not below both
     /// source and receiver. Dipping planes need a laterally invariant constant velocity
-    /// (checked by [`ForwardModel::check`]).
+    /// (checked by [`ForwardModel::check`]). Not modelled in a gradient or VTI medium: `None`
+    /// (and [`ForwardModel::check`] rejects reflectors there).
     pub fn reflection(&self, r: &PlanarReflector, g: &TraceGeometry) -> Option<(f64, f64)> {
+        if !self.medium.is_rms() {
+            return None;
+        }
         let (ds, dr) = (r.distance_below(g.sx, g.sy), r.distance_below(g.rx, g.ry));
         if ds <= 0.0 || dr <= 0.0 {
             return None;
@@ -172,6 +208,15 @@ impl ForwardModel {
     /// Reject models this forward model cannot compute exactly.
     pub fn check(&self) -> Result<(), String> {
         self.wavelet.check()?;
+        self.medium.check()?;
+        if !self.medium.is_rms() && !self.reflectors.is_empty() {
+            return Err(format!(
+                "reflector 0: reflectors are not modelled in a {} medium (only diffractors and linear events are): \
+                 remove the {} reflector(s) or the medium",
+                self.medium.name(),
+                self.reflectors.len()
+            ));
+        }
         let constant = self.velocity.is_laterally_invariant() && {
             let v0 = self.vrms(0.0);
             [0.5, 1.0, 2.0, 5.0, 10.0].iter().all(|&t| self.vrms(t) == v0)
@@ -196,6 +241,9 @@ impl ForwardModel {
         for (i, d) in self.diffractors.iter().enumerate() {
             if d.z.is_nan() || d.z <= 0.0 {
                 return Err(format!("diffractor {i}: depth z = {} m must be positive", d.z));
+            }
+            if let Medium::Gradient(m) = &self.medium {
+                m.check_depth(d.z).map_err(|e| format!("diffractor {i}: {e}"))?;
             }
         }
         if self.noise.is_nan() || self.noise < 0.0 {
@@ -251,6 +299,7 @@ impl ForwardModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::{GradientMedium, VtiMedium};
     use crate::velocity::{VelocityFunction, VelocityType};
 
     fn model(velocity: VelocityModel) -> ForwardModel {
@@ -263,6 +312,7 @@ mod tests {
             spreading: false,
             noise: 0.0,
             seed: 1,
+            medium: Medium::Rms,
         }
     }
 
@@ -290,6 +340,87 @@ mod tests {
             let t_peak = k as f64 * timing.dt;
             assert!((t_peak - t).abs() <= 0.5 * timing.dt + 1e-12, "peak {t_peak} vs {t}");
         }
+    }
+
+    #[test]
+    fn gradient_diffractor_trace_peaks_at_the_exact_time_within_half_a_sample() {
+        let gradient = GradientMedium { v0: 1800.0, k: 0.6 };
+        let mut m = model(VelocityModel::constant(2500.0));
+        m.medium = Medium::Gradient(gradient);
+        m.spreading = true;
+        assert!(m.check().is_ok());
+        let t0 = m.depth_to_time(800.0);
+        assert!((t0 - 2.0 / 0.6 * (1.0 + 0.6 * 800.0 / 1800.0f64).ln()).abs() < 1e-12);
+        let timing = TraceTiming { t_start: 0.0, dt: 0.002, n: 1001 };
+        let mut out = vec![0.0f32; timing.n];
+        for (mx, my, off, az) in [(500.0, 500.0, 0.0, 0.0), (650.0, 300.0, 400.0, 90.0), (100.0, 900.0, 1200.0, 45.0)] {
+            let g = TraceGeometry::from_midpoint(mx, my, off, az);
+            // The exact time, leg by leg from the arccosh form of the circular-arc ray.
+            let leg = |x: f64, y: f64| {
+                let r2 = (x - 500.0).powi(2) + (y - 500.0).powi(2) + 800.0f64.powi(2);
+                let vz = 1800.0 + 0.6 * 800.0;
+                (1.0 + 0.36 * r2 / (2.0 * 1800.0 * vz)).acosh() / 0.6
+            };
+            let exact = leg(g.sx, g.sy) + leg(g.rx, g.ry);
+            let (t, s) = m.diffraction(&m.diffractors[0], &g);
+            assert!((t - exact).abs() < 1e-9, "{t} vs {exact}");
+            assert!(s > 0.0 && s <= 1.0 + 1e-12);
+            m.trace(&g, 0, &timing, &mut out);
+            let k = out.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+            let t_peak = k as f64 * timing.dt;
+            assert!((t_peak - exact).abs() <= 0.5 * timing.dt + 1e-12, "peak {t_peak} vs {exact}");
+        }
+        // Directly above at zero offset: t0, spreading 1.
+        let (t, s) = m.diffraction(&m.diffractors[0], &TraceGeometry::from_midpoint(500.0, 500.0, 0.0, 0.0));
+        assert!((t - t0).abs() < 1e-12 && (s - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn vti_diffraction_is_the_sum_of_the_exact_legs() {
+        let vti = VtiMedium { vp0: 2000.0, epsilon: 0.2, delta: 0.05 };
+        let mut m = model(VelocityModel::constant(2500.0));
+        m.medium = Medium::Vti(vti);
+        assert!(m.check().is_ok());
+        assert_eq!(m.depth_to_time(800.0), 0.8);
+        let g = TraceGeometry::from_midpoint(700.0, 450.0, 600.0, 30.0);
+        let (t, _) = m.diffraction(&m.diffractors[0], &g);
+        let hs = (g.sx - 500.0).hypot(g.sy - 500.0);
+        let hr = (g.rx - 500.0).hypot(g.ry - 500.0);
+        assert_eq!(t, vti.one_way_time(hs, 800.0) + vti.one_way_time(hr, 800.0));
+        // Faster sideways than the isotropic vp0, slower than the horizontal velocity.
+        assert!(t < (hs.hypot(800.0) + hr.hypot(800.0)) / 2000.0);
+        assert!(t > (hs.hypot(800.0) + hr.hypot(800.0)) / vti.vhor());
+        let timing = TraceTiming { t_start: 0.0, dt: 0.002, n: 1001 };
+        let mut out = vec![0.0f32; timing.n];
+        m.trace(&g, 0, &timing, &mut out);
+        let k = out.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        assert!((k as f64 * timing.dt - t).abs() <= 0.5 * timing.dt + 1e-12);
+    }
+
+    #[test]
+    fn media_reject_reflectors_and_bad_parameters() {
+        let mut m = model(VelocityModel::constant(2500.0));
+        m.medium = Medium::Gradient(GradientMedium { v0: 1800.0, k: 0.6 });
+        m.reflectors.push(PlanarReflector {
+            x0: 0.0,
+            y0: 0.0,
+            z0: 1000.0,
+            dip_deg: 0.0,
+            dip_azimuth_deg: 0.0,
+            amplitude: 1.0,
+        });
+        let e = m.check().unwrap_err();
+        assert!(e.contains("not modelled in a gradient medium"), "{e}");
+        assert_eq!(m.reflection(&m.reflectors[0], &TraceGeometry::from_midpoint(0.0, 0.0, 0.0, 0.0)), None);
+        m.reflectors.clear();
+        // The velocity must stay positive down to every diffractor.
+        m.medium = Medium::Gradient(GradientMedium { v0: 1800.0, k: -3.0 });
+        let e = m.check().unwrap_err();
+        assert!(e.starts_with("diffractor 0: gradient medium") && e.contains("must be positive"), "{e}");
+        m.medium = Medium::Gradient(GradientMedium { v0: 0.0, k: 0.6 });
+        assert!(m.check().is_err());
+        m.medium = Medium::Vti(VtiMedium { vp0: 2000.0, epsilon: 0.0, delta: 0.1 });
+        assert!(m.check().unwrap_err().contains("epsilon"));
     }
 
     #[test]

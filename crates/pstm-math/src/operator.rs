@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::traveltime::Gradient;
 use crate::{AmplitudeWeights, Aperture, Prefilter, Taper};
 
 /// How the traveltime from surface to image point and back is computed.
@@ -14,6 +15,11 @@ pub enum Traveltime {
     /// Double square root with the RMS velocity ([`crate::traveltime::dsr_time`]).
     #[default]
     StraightRay,
+    /// The exact one-way times of a constant-gradient medium ([`crate::traveltime`]), the
+    /// gradient in [`ImagingOperator::gradient`].
+    CurvedRay,
+    /// Alkhalifah-Tsvankin non-hyperbolic moveout per leg, with the velocity model's eta.
+    Vti,
 }
 
 /// How a trace is read between its samples.
@@ -39,6 +45,10 @@ pub struct ImagingOperator {
     /// emergence angle past `arccos(1/max)`) are dropped, from the fold too; `None`: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stretch_mute: Option<f64>,
+    /// The curved ray's medium: given, or fitted to the velocity function when the job is
+    /// built; `None` for the other traveltimes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradient: Option<Gradient>,
 }
 
 impl ImagingOperator {
@@ -52,12 +62,18 @@ impl ImagingOperator {
             weights: AmplitudeWeights::NONE,
             prefilter: Prefilter::None,
             stretch_mute: None,
+            gradient: None,
         }
     }
 
     /// Whether the stretch mute drops a contribution of traveltime `t` to output time `t0`.
     pub fn stretched(&self, t0: f64, t: f64) -> bool {
         self.stretch_mute.is_some_and(|max| t > max * t0)
+    }
+
+    /// The leg law of output time `t0` where the velocity is `v` and the anellipticity `eta`.
+    pub fn leg_law(&self, t0: f64, v: f64, eta: f64) -> crate::traveltime::LegLaw {
+        crate::traveltime::LegLaw::new(self.traveltime, self.gradient.as_ref(), t0, v, eta)
     }
 
     /// The largest traveltime (s) the stretch mute lets contribute to output time `t0`.

@@ -76,12 +76,72 @@ pub enum VelocityError {
     CubeSize { got: usize, expected: usize },
     #[error("velocity cube does not cover the output: {what} ({value:.3}) lies outside the cube's {range}")]
     CubeDoesNotCover { what: String, value: f64, range: String },
+    #[error("eta {value} {at} is outside [{min}, {max}]", min = ETA_RANGE.0, max = ETA_RANGE.1)]
+    EtaOutOfRange { value: f64, at: String },
+}
+
+/// The anellipticities a VTI job accepts: measured values lie within about [-0.05, 0.4]; the
+/// traveltime's bounds need `1 + 2 eta > 0`.
+pub const ETA_RANGE: (f64, f64) = (-0.2, 1.0);
+
+/// The anellipticity `eta` of a VTI medium (`algorithm.traveltime: vti`), as a function of
+/// two-way time and position like the velocity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Eta {
+    Constant(f64),
+    /// Picks `(t_s, eta)`, times strictly increasing, interpolated linearly and held beyond.
+    Table {
+        times: Vec<f64>,
+        values: Vec<f64>,
+    },
+    /// A regular cube over world x, y and two-way time, interpolated like a velocity cube.
+    Cube(VelocityCube),
+}
+
+impl Eta {
+    fn check(&self) -> Result<(), VelocityError> {
+        let within = |value: f64, at: &dyn Fn() -> String| {
+            if value >= ETA_RANGE.0 && value <= ETA_RANGE.1 {
+                Ok(())
+            } else {
+                Err(VelocityError::EtaOutOfRange { value, at: at() })
+            }
+        };
+        match self {
+            Eta::Constant(e) => within(*e, &|| "(constant eta)".into()),
+            Eta::Table { times, values } => {
+                check_times(times, values.len())?;
+                for (i, &e) in values.iter().enumerate() {
+                    within(e, &|| format!("(eta table pick {i})"))?;
+                }
+                Ok(())
+            }
+            Eta::Cube(cube) => {
+                cube.check_axes()?;
+                for (i, &e) in cube.data.iter().enumerate() {
+                    let (ix, iy, it) = (i / (cube.ny * cube.nt), (i / cube.nt) % cube.ny, i % cube.nt);
+                    within(e as f64, &|| format!("in the eta cube at index ({ix}, {iy}, {it})"))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Eta at world position `(x, y)` and two-way time `t` (s).
+    pub fn at(&self, x: f64, y: f64, t: f64) -> f64 {
+        match self {
+            Eta::Constant(e) => *e,
+            Eta::Table { times, values } => interp_table(times, values, t),
+            Eta::Cube(cube) => cube.sample(x, y, t),
+        }
+    }
 }
 
 /// A validated model that answers RMS velocities.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VelocityModel {
     rms: Rms,
+    eta: Option<Eta>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,17 +216,25 @@ fn check_positive(value: f64, at: impl FnOnce() -> String) -> Result<(), Velocit
 }
 
 fn check_table(times: &[f64], velocities: &[f64]) -> Result<(), VelocityError> {
+    check_times(times, velocities.len())?;
+    for (i, (&t, &v)) in times.iter().zip(velocities).enumerate() {
+        check_positive(v, || format!("at pick {i} (t = {t} s)"))?;
+    }
+    Ok(())
+}
+
+/// A table's times: as many as its values, finite, strictly increasing.
+fn check_times(times: &[f64], n_values: usize) -> Result<(), VelocityError> {
     if times.is_empty() {
         return Err(VelocityError::EmptyTable);
     }
-    if times.len() != velocities.len() {
-        return Err(VelocityError::TableLengthMismatch { times: times.len(), velocities: velocities.len() });
+    if times.len() != n_values {
+        return Err(VelocityError::TableLengthMismatch { times: times.len(), velocities: n_values });
     }
-    for (i, (&t, &v)) in times.iter().zip(velocities).enumerate() {
+    for (i, &t) in times.iter().enumerate() {
         if !t.is_finite() {
             return Err(VelocityError::TimeNotFinite { index: i, value: t });
         }
-        check_positive(v, || format!("at pick {i} (t = {t} s)"))?;
         if i > 0 && t <= times[i - 1] {
             return Err(VelocityError::NotMonotonic { index: i, t, previous: times[i - 1] });
         }
@@ -176,6 +244,15 @@ fn check_table(times: &[f64], velocities: &[f64]) -> Result<(), VelocityError> {
 
 impl VelocityCube {
     fn check(&self) -> Result<(), VelocityError> {
+        self.check_axes()?;
+        for (i, &v) in self.data.iter().enumerate() {
+            let (ix, iy, it) = (i / (self.ny * self.nt), (i / self.nt) % self.ny, i % self.nt);
+            check_positive(v as f64, || format!("in the velocity cube at index ({ix}, {iy}, {it})"))?;
+        }
+        Ok(())
+    }
+
+    fn check_axes(&self) -> Result<(), VelocityError> {
         for (axis, d, n) in [("x", self.dx, self.nx), ("y", self.dy, self.ny), ("t", self.dt, self.nt)] {
             if n == 0 {
                 return Err(VelocityError::BadCubeAxis { axis, problem: "has no samples".into() });
@@ -187,10 +264,6 @@ impl VelocityCube {
         let expected = self.nx * self.ny * self.nt;
         if self.data.len() != expected {
             return Err(VelocityError::CubeSize { got: self.data.len(), expected });
-        }
-        for (i, &v) in self.data.iter().enumerate() {
-            let (ix, iy, it) = (i / (self.ny * self.nt), (i / self.nt) % self.ny, i % self.nt);
-            check_positive(v as f64, || format!("in the velocity cube at index ({ix}, {iy}, {it})"))?;
         }
         Ok(())
     }
@@ -259,6 +332,8 @@ pub struct TileVelocity {
     pub values: Vec<f32>,
     pub n_columns: usize,
     pub nt: usize,
+    /// A VTI model's eta, laid out as `values`; empty without one.
+    pub eta: Vec<f32>,
 }
 
 impl TileVelocity {
@@ -266,6 +341,12 @@ impl TileVelocity {
     pub fn column(&self, c: usize) -> &[f32] {
         let c = if self.n_columns == 1 { 0 } else { c };
         &self.values[c * self.nt..(c + 1) * self.nt]
+    }
+
+    /// Eta of column `c`, or `None` without an eta model.
+    pub fn eta_column(&self, c: usize) -> Option<&[f32]> {
+        let c = if self.n_columns == 1 { 0 } else { c };
+        (!self.eta.is_empty()).then(|| &self.eta[c * self.nt..(c + 1) * self.nt])
     }
 
     pub fn is_laterally_invariant(&self) -> bool {
@@ -311,12 +392,12 @@ impl VelocityModel {
                 Rms::Cube(cube)
             }
         };
-        Ok(Self { rms })
+        Ok(Self { rms, eta: None })
     }
 
     /// Shorthand for a constant RMS velocity.
     pub fn constant(v: f64) -> Self {
-        Self { rms: Rms::Constant(v) }
+        Self { rms: Rms::Constant(v), eta: None }
     }
 
     /// The cube, when the model is one (after Dix conversion for interval velocities).
@@ -327,9 +408,20 @@ impl VelocityModel {
         }
     }
 
-    /// True when the velocity varies with time only.
+    /// This model with a VTI anellipticity.
+    pub fn with_eta(mut self, eta: Eta) -> Result<Self, VelocityError> {
+        eta.check()?;
+        self.eta = Some(eta);
+        Ok(self)
+    }
+
+    pub fn eta(&self) -> Option<&Eta> {
+        self.eta.as_ref()
+    }
+
+    /// True when the velocity (and eta) vary with time only.
     pub fn is_laterally_invariant(&self) -> bool {
-        !matches!(self.rms, Rms::Cube(_))
+        !matches!(self.rms, Rms::Cube(_)) && !matches!(self.eta, Some(Eta::Cube(_)))
     }
 
     /// RMS velocity (m/s) at world position `(x, y)` and two-way time `t` (s).
@@ -350,9 +442,27 @@ impl VelocityModel {
     /// Check that a cube covers every position and time the migration will ask for; times and
     /// positions are compared with a tolerance of a thousandth of the cube's spacing.
     pub fn check_covers(&self, bounds: (f64, f64, f64, f64), t_range: (f64, f64)) -> Result<(), VelocityError> {
-        let Rms::Cube(c) = &self.rms else {
-            return Ok(());
-        };
+        let cubes = [
+            self.cube(),
+            match &self.eta {
+                Some(Eta::Cube(c)) => Some(c),
+                _ => None,
+            },
+        ];
+        for (c, name) in cubes.into_iter().zip(["velocity", "eta"]) {
+            if let Some(c) = c {
+                Self::cube_covers(c, bounds, t_range).map_err(|e| match e {
+                    VelocityError::CubeDoesNotCover { what, value, range } if name == "eta" => {
+                        VelocityError::CubeDoesNotCover { what, value, range: format!("{range} (the eta cube)") }
+                    }
+                    e => e,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn cube_covers(c: &VelocityCube, bounds: (f64, f64, f64, f64), t_range: (f64, f64)) -> Result<(), VelocityError> {
         let (xmin, ymin, xmax, ymax) = bounds;
         let axes = [
             ("x", c.x0, c.dx, c.nx, [("output x minimum", xmin), ("output x maximum", xmax)]),
@@ -382,15 +492,19 @@ impl VelocityModel {
         let cols: &[[f64; 2]] = if lateral { columns } else { &columns[..columns.len().min(1)] };
         let cols = if cols.is_empty() { &[[0.0, 0.0]][..] } else { cols };
         let mut values = Vec::with_capacity(cols.len() * time.nt);
+        let mut eta = Vec::new();
         for &[x, y] in cols {
             for it in 0..time.nt {
                 let t = time.time(it);
                 let v = self.vrms(x, y, t);
                 check_positive(v, || format!("at x = {x:.1}, y = {y:.1}, t = {t:.4} s"))?;
                 values.push(v as f32);
+                if let Some(e) = &self.eta {
+                    eta.push(e.at(x, y, t) as f32);
+                }
             }
         }
-        Ok(TileVelocity { values, n_columns: cols.len(), nt: time.nt })
+        Ok(TileVelocity { values, n_columns: cols.len(), nt: time.nt, eta })
     }
 }
 

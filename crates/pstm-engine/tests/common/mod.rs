@@ -33,6 +33,7 @@ pub fn spec(extent: f64, t_max: f64, velocity_yaml: &str) -> SynthSpec {
         spreading: false,
         noise: 0.0,
         seed: 1,
+        medium: Default::default(),
     }
 }
 

@@ -11,7 +11,7 @@
 
 use pstm_kernel::{KernelError, MigrationKernel, TileImage, TileMigration, TileTask, TraceBlock};
 
-use super::traveltime::{inside_trace, leg_time, trace_position};
+use super::traveltime::{TRAVELTIME_STRAIGHT, inside_trace, leg_times, output_law, trace_position};
 use super::weights::{amplitude_weight, aperture_radius, stretch_limit, taper_weight};
 use crate::gpu_v0::{WORKGROUP_SIZE, block_ranges};
 use crate::layout::{BlockParams, TileInputs, TileParams, block_geometry, block_params, block_times, dispatch_size};
@@ -27,6 +27,7 @@ pub struct Bindings<'a> {
     pub image: &'a mut [f32],
     pub fold: &'a mut [u32],
     pub times: &'a [[f32; 4]],
+    pub law: &'a [[f32; 2]],
 }
 
 /// WGSL `migrate`: one output sample.
@@ -46,6 +47,13 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
     let h = time[1];
     let h2 = h * h;
     let inv_v2 = 1.0 / (v * v);
+    // The leg law (shared/traveltime.wgsl); the straight ray keeps h2 and inv_v2 as they are.
+    let traveltime = tile.imaging.traveltime;
+    let mut law_entry = [0.0f32; 2];
+    if traveltime != TRAVELTIME_STRAIGHT {
+        law_entry = b.law[(c * tile.law_stride + it) as usize];
+    }
+    let output = output_law(traveltime, tile.imaging.curve_c, law_entry, h2, inv_v2);
     let a = aperture_radius(&tile.imaging, t0, v);
     let a2 = a * a;
     let stretch_limit = stretch_limit(&tile.imaging, t0);
@@ -65,8 +73,9 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
         let dsy = dy + g[3];
         let drx = dx - g[2];
         let dry = dy - g[3];
-        let ts = leg_time(h2, dsx * dsx + dsy * dsy, inv_v2);
-        let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
+        let ds2 = dsx * dsx + dsy * dsy;
+        let dr2 = drx * drx + dry * dry;
+        let (ts, tr) = leg_times(&output, ds2, dr2);
         let t = ts + tr;
         let p = trace_position(ts, tr, h, time[3], time[2], block.inv_trace_dt);
         if !inside_trace(p, block.n_samples) || t > stretch_limit {
@@ -136,6 +145,7 @@ impl MigrationKernel for CpuTwinV0Kernel {
     }
 
     fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError> {
+        pstm_kernel::check_medium(self.name(), &task)?;
         let inputs = TileInputs::new(&task)
             .map_err(|e| KernelError::Input { kernel: self.name().to_string(), message: e.to_string() })?;
         let n = task.n_output_samples();
@@ -195,6 +205,7 @@ impl TileMigration for TwinTile<'_> {
                 image: &mut self.image,
                 fold: &mut self.fold,
                 times: &times,
+                law: &self.inputs.law,
             };
             dispatch(dispatch_size(tile.n_columns, tile.nt, WORKGROUP_SIZE, 65_535), &mut bindings);
             self.dispatches += 1;

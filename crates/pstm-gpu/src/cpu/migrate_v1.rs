@@ -10,12 +10,13 @@
 use pstm_kernel::{TileImage, TileTask, TraceBlock};
 
 use super::TileInputs;
-use super::traveltime::{inside_trace, leg_time, trace_position};
+use super::traveltime::{TRAVELTIME_STRAIGHT, inside_trace, leg_times, output_law, trace_position};
 use super::velocity::velocity_at;
 use super::weights::{amplitude_weight, aperture_radius, stretch_limit, taper_weight};
 use crate::gpu_v1::WORKGROUP_SIZE;
 use crate::layout::{
-    BlockParams, ColumnV1, OutputTimeV1, TileParamsV1, block_params, dispatch_size, times_v1, trace_geometry,
+    BlockParams, ColumnV1, OutputTimeV1, TileParamsV1, block_params, dispatch_size, law_stride, leg_laws, times_v1,
+    trace_geometry,
 };
 
 /// The WGSL's buffer bindings, in `@binding` order.
@@ -29,6 +30,7 @@ pub struct Bindings<'a> {
     pub image: &'a mut [f32],
     pub fold: &'a mut [u32],
     pub times: &'a [OutputTimeV1],
+    pub law: &'a [[f32; 2]],
 }
 
 /// WGSL `migrate`: one output sample.
@@ -47,6 +49,13 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
     let h = time.half_t0;
     let h2 = h * h;
     let inv_v2 = 1.0 / (v * v);
+    // The leg law (shared/traveltime.wgsl); the straight ray keeps h2 and inv_v2 as they are.
+    let traveltime = tile.imaging.traveltime;
+    let mut law_entry = [0.0f32; 2];
+    if traveltime != TRAVELTIME_STRAIGHT {
+        law_entry = b.law[(c * tile.law_stride + it) as usize];
+    }
+    let output = output_law(traveltime, tile.imaging.curve_c, law_entry, h2, inv_v2);
     let a = aperture_radius(&tile.imaging, t0, v);
     let a2 = a * a;
     let stretch_limit = stretch_limit(&tile.imaging, t0);
@@ -65,8 +74,9 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
         let dsy = dy + g[3];
         let drx = dx - g[2];
         let dry = dy - g[3];
-        let ts = leg_time(h2, dsx * dsx + dsy * dsy, inv_v2);
-        let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
+        let ds2 = dsx * dsx + dsy * dsy;
+        let dr2 = drx * drx + dry * dry;
+        let (ts, tr) = leg_times(&output, ds2, dr2);
         let t = ts + tr;
         let p = trace_position(ts, tr, h, time.base_index, time.base_frac, block.inv_trace_dt);
         if !inside_trace(p, block.n_samples) || t > stretch_limit {
@@ -101,7 +111,9 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock]) -> TileImage {
         return TileImage { image: vec![0.0; n], fold: vec![0; n] };
     };
     let times = times_v1(&times_s, &layout, None);
-    let tile = TileParamsV1::new(task.columns.len(), task.time.nt, source, [1, 1, 1], task.operator);
+    let mut tile = TileParamsV1::new(task.columns.len(), task.time.nt, source, [1, 1, 1], task.operator);
+    tile.law_stride = law_stride(task.operator, task.velocity.n_columns, task.time.nt);
+    let law = leg_laws(task.operator, &times_s, &task.velocity.eta);
     for (dispatches, block) in blocks.iter().filter(|b| b.n_traces() > 0).enumerate() {
         let geometry: Vec<[f32; 4]> = block.geometry.iter().map(|g| trace_geometry(g, origin)).collect();
         let params = block_params(block, block.n_traces(), dispatches > 0);
@@ -115,6 +127,7 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock]) -> TileImage {
             image: &mut image.image,
             fold: &mut image.fold,
             times: &times,
+            law: &law,
         };
         let groups = dispatch_size(tile.n_columns, tile.nt, WORKGROUP_SIZE, 65_535);
         for gz in 0..groups[2] {

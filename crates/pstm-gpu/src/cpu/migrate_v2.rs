@@ -21,6 +21,9 @@ use pstm_kernel::{TileImage, TileTask, TraceBlock};
 use pstm_math::ApertureMode;
 
 use super::TileInputs;
+use super::traveltime::{
+    TRAVELTIME_CURVED, TRAVELTIME_CURVED_V0, TRAVELTIME_STRAIGHT, TRAVELTIME_VTI, law_a, law_b, law_leg_time, law_p,
+};
 use super::velocity::velocity_at;
 use super::weights::{amplitude_weight, aperture_radius, taper_profile, taper_weight};
 use crate::gpu_v2::Shape;
@@ -44,6 +47,8 @@ pub struct Consts {
     pub dip_aperture: bool,
     pub weight_half_power: u32,
     pub stretch_mute: bool,
+    /// WGSL `TRAVELTIME` (`layout::TRAVELTIME_*`).
+    pub traveltime: u32,
     pub exact_weights: bool,
     pub trace_pairs: bool,
     pub zero_start: bool,
@@ -63,6 +68,7 @@ pub struct Bindings<'a> {
     pub image: &'a mut [f32],
     pub fold: &'a mut [u32],
     pub times: &'a [OutputTimeV2],
+    pub law: &'a [[f32; 2]],
 }
 
 /// WGSL `make_pairs`, for every pair of the block.
@@ -94,10 +100,16 @@ fn ballot_rank(ballot: [u32; 4], lane: u32) -> [u32; 2] {
 }
 
 /// WGSL `dead_from`.
-fn dead_from(tile: &TileParamsV2, block: &BlockParamsV2, ds2: f32, dr2: f32, inv_v2_min: f32) -> u32 {
+fn dead_from(tile: &TileParamsV2, block: &BlockParamsV2, traveltime: u32, ds2: f32, dr2: f32, inv_v2_min: f32) -> u32 {
     let sa = (ds2 * inv_v2_min).sqrt();
     let sb = (dr2 * inv_v2_min).sqrt();
-    let limit = block.last_index as f32 - block.position_offset + DEAD_MARGIN;
+    let mut limit = block.last_index as f32 - block.position_offset + DEAD_MARGIN;
+    if traveltime == TRAVELTIME_CURVED || traveltime == TRAVELTIME_CURVED_V0 {
+        let c = tile.imaging.curve_c * block.trace_dt_s;
+        if c > 0.0 {
+            limit = (c * limit).sinh() / c;
+        }
+    }
     let gap = limit - sa - sb;
     if !(gap > 0.0) {
         return 0;
@@ -141,6 +153,7 @@ struct Invocation {
     group_floor: u32,
     half_t0_sq: Vec<f32>,
     inv_v2: Vec<f32>,
+    leg_p: Vec<f32>,
     radius: Vec<f32>,
     taper_start: Vec<f32>,
     inv_taper_width: Vec<f32>,
@@ -189,6 +202,7 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                 group_floor,
                 half_t0_sq: vec![0.0; samples],
                 inv_v2: vec![0.0; samples],
+                leg_p: vec![0.0; samples],
                 radius: vec![0.0; samples],
                 taper_start: vec![0.0; samples],
                 inv_taper_width: vec![0.0; samples],
@@ -209,6 +223,7 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
             inv.count[kk] = 0;
             inv.half_t0_sq[kk] = 0.25;
             inv.inv_v2[kk] = 0.0;
+            inv.leg_p[kk] = 0.0;
             inv.radius[kk] = 0.0;
             inv.taper_start[kk] = 0.0;
             inv.inv_taper_width[kk] = 0.0;
@@ -222,7 +237,20 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                 }
                 let slowness = block.inv_trace_dt / v;
                 inv.inv_v2[kk] = slowness * slowness;
-                inv.v_max = inv.v_max.max(v);
+                let mut v_bound = v;
+                if k.traveltime != TRAVELTIME_STRAIGHT {
+                    let entry = b.law[(c * tile.law_stride + it) as usize];
+                    inv.half_t0_sq[kk] = law_a(k.traveltime, inv.half_t0_sq[kk], entry);
+                    inv.inv_v2[kk] =
+                        law_b(k.traveltime, inv.inv_v2[kk], entry, block.inv_trace_dt * block.inv_trace_dt);
+                    inv.leg_p[kk] = law_p(k.traveltime, tile.imaging.curve_c * block.trace_dt_s, entry);
+                    if k.traveltime == TRAVELTIME_VTI {
+                        v_bound = v * inv.leg_p[kk].max(1.0).sqrt();
+                    } else {
+                        v_bound = block.inv_trace_dt / inv.inv_v2[kk].sqrt();
+                    }
+                }
+                inv.v_max = inv.v_max.max(v_bound);
                 if k.dip_aperture {
                     let a = aperture_radius(&tile.imaging, time.t0, v);
                     inv.radius[kk] = a;
@@ -281,7 +309,7 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                         (i * block.trace_stride).wrapping_sub(INDEX_BIAS),
                         per_trace.to_bits(),
                     ];
-                    until = dead_from(tile, block, ds2, dr2, inv_v2_min);
+                    until = dead_from(tile, block, k.traveltime, ds2, dr2, inv_v2_min);
                 }
             }
             let keep = until > chunk_first;
@@ -341,8 +369,14 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                 let dr2 = f32::from_bits(e[1]);
                 let per_trace = f32::from_bits(e[3]);
                 for kk in 0..samples {
-                    let t = ds2.mul_add(inv.inv_v2[kk], inv.half_t0_sq[kk]).sqrt()
-                        + dr2.mul_add(inv.inv_v2[kk], inv.half_t0_sq[kk]).sqrt();
+                    let t = if k.traveltime != TRAVELTIME_STRAIGHT {
+                        // half_t0_sq and inv_v2 hold the law's a and b here.
+                        law_leg_time(k.traveltime, inv.half_t0_sq[kk], inv.inv_v2[kk], inv.leg_p[kk], ds2)
+                            + law_leg_time(k.traveltime, inv.half_t0_sq[kk], inv.inv_v2[kk], inv.leg_p[kk], dr2)
+                    } else {
+                        ds2.mul_add(inv.inv_v2[kk], inv.half_t0_sq[kk]).sqrt()
+                            + dr2.mul_add(inv.inv_v2[kk], inv.half_t0_sq[kk]).sqrt()
+                    };
                     let mut position = t;
                     if !k.zero_start {
                         position += block.position_offset;
@@ -431,7 +465,9 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, su
         return TileImage { image: vec![0.0; n], fold: vec![0; n] };
     };
     let times = times_v2(&times_s, &layout, None);
-    let tile = TileParamsV2::new(task.columns.len(), &task.time, &layout, source, [1, 1, 1], task.operator);
+    let mut tile = TileParamsV2::new(task.columns.len(), &task.time, &layout, source, [1, 1, 1], task.operator);
+    tile.law_stride = crate::layout::law_stride(task.operator, task.velocity.n_columns, task.time.nt);
+    let law = crate::layout::leg_laws(task.operator, &times_s, &task.velocity.eta);
     let weights = task.operator.weights;
     let consts = Consts {
         workgroup_size: shape.workgroup_size,
@@ -439,6 +475,7 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, su
         dip_aperture: task.operator.aperture.mode == ApertureMode::Dip,
         weight_half_power: crate::gpu_v2::weight_half_power(&weights),
         stretch_mute: task.operator.stretch_mute.is_some(),
+        traveltime: tile.imaging.traveltime,
         exact_weights: false,
         trace_pairs: true,
         zero_start: layout.t_start_s == 0.0,
@@ -464,6 +501,7 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, su
                 image: &mut image.image,
                 fold: &mut image.fold,
                 times: &times,
+                law: &law,
             };
             let groups = column_dispatch(tile.n_columns, times_range.len() as u32, shape.chunk(), 65_535);
             for gz in 0..groups[2] {

@@ -83,7 +83,7 @@ pub const SAMPLES_PER_INVOCATION: [u32; 4] = [1, 2, 4, 8];
 
 /// Group 0 of `shaders/gpu_v2.wgsl`; `tests/wgsl.rs` checks it against the WGSL. gpu-v2 binds
 /// placeholders at 12 and 13 (gpu-v3's work items and counter), which its pipelines never read.
-pub const BINDINGS: [Binding; 16] = [
+pub const BINDINGS: [Binding; 17] = [
     Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParamsV2>() },
     Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParamsV2>() },
     Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead, element_bytes: size_of::<ColumnV1>() },
@@ -100,6 +100,7 @@ pub const BINDINGS: [Binding; 16] = [
     Binding { binding: 13, name: "queue", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
     Binding { binding: 14, name: "table", kind: BindingKind::StorageRead, element_bytes: 8 },
     Binding { binding: 15, name: "table_rows", kind: BindingKind::StorageRead, element_bytes: 4 },
+    Binding { binding: 16, name: "law", kind: BindingKind::StorageRead, element_bytes: 8 },
 ];
 
 /// gpu-v3's traveltime tables: interpolation error allowed (trace samples). The 0.05
@@ -231,6 +232,8 @@ struct Variant {
     weight_half_power: u32,
     /// A stretch mute.
     stretch: bool,
+    /// The traveltime, as `layout::TRAVELTIME_*` (WGSL `TRAVELTIME`).
+    traveltime: u32,
     exact: bool,
     /// The traces start at time 0.
     zero_start: bool,
@@ -414,6 +417,7 @@ impl GpuV2Kernel {
             dip: false,
             weight_half_power: 4,
             stretch: false,
+            traveltime: crate::layout::TRAVELTIME_STRAIGHT,
             exact: false,
             zero_start: true,
         })?;
@@ -447,6 +451,7 @@ impl GpuV2Kernel {
             .with_const("DIP_APERTURE", variant.dip)
             .with_const("WEIGHT_HALF_POWER", format!("{}u", variant.weight_half_power))
             .with_const("STRETCH_MUTE", variant.stretch)
+            .with_const("TRAVELTIME", format!("{}u", variant.traveltime))
             .with_const("EXACT_WEIGHTS", variant.exact)
             .with_const("TRACE_PAIRS", self.options.trace_pairs)
             .with_const("ZERO_START", variant.zero_start)
@@ -487,7 +492,8 @@ impl GpuV2Kernel {
     }
 
     /// The job's traveltime table, where gpu-v3's switch asks for one and the job allows it: a
-    /// straight-ray traveltime and a velocity that varies with time only.
+    /// straight-ray traveltime and a velocity that varies with time only. The table holds the
+    /// straight ray's legs only: a curved ray or VTI computes its legs as gpu-v2 does.
     fn traveltime_table(&self, statics: &Statics) -> Option<pstm_math::traveltime_table::TraveltimeTable> {
         if !self.v3.is_some_and(|v3| v3.traveltime_table) {
             return None;
@@ -495,6 +501,10 @@ impl GpuV2Kernel {
         let note = |text: &str| *self.table_note.lock().unwrap_or_else(|e| e.into_inner()) = text.to_string();
         let velocities = match (&statics.time_velocities, statics.operator.traveltime) {
             (Some(v), pstm_math::Traveltime::StraightRay) => v,
+            (Some(_), pstm_math::Traveltime::CurvedRay | pstm_math::Traveltime::Vti) => {
+                note("no traveltime table for a curved-ray or VTI traveltime (legs computed)");
+                return None;
+            }
             (None, _) => {
                 note("no traveltime table under a laterally varying velocity (roots)");
                 return None;
@@ -609,6 +619,7 @@ impl DeviceKernel for GpuV2Kernel {
             dip: op.aperture.mode == ApertureMode::Dip,
             weight_half_power: weight_half_power(&op.weights),
             stretch: op.stretch_mute.is_some(),
+            traveltime: crate::layout::traveltime_code(op),
             exact: false,
             zero_start: statics.layout.t_start_s == 0.0,
         };
@@ -675,6 +686,7 @@ impl DeviceKernel for GpuV2Kernel {
         if let Some((_, _, n)) = &job.table {
             params.table_distances = *n;
         }
+        params.law_stride = statics.law_stride;
         bytemuck::bytes_of(&params).to_vec()
     }
 
@@ -731,6 +743,7 @@ impl DeviceKernel for GpuV2Kernel {
             tile.queue.as_entire_binding(),
             job.table.as_ref().map_or(&self.unused_pairs, |t| &t.0).as_entire_binding(),
             job.table.as_ref().map_or(&self.unused_pairs, |t| &t.1).as_entire_binding(),
+            statics.law.as_ref().unwrap_or(&tile.law).as_entire_binding(),
         ];
         let layout = &self.layouts[statics.filtering as usize];
         shaders::bind_group(self.ctx.device(), "pstm.gpu_v2.bind_group", layout, &BINDINGS, resources)

@@ -109,6 +109,7 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
                             nt,
                             kernel.tile_params_bytes(),
                             kernel.tile_items_bytes(tile_columns, nt),
+                            statics.law.is_none(),
                         ),
                         state: TileState::Free,
                         generation: 0,
@@ -177,12 +178,14 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
     }
 
     /// Open tile `id` of `columns` in a free tile set (the caller checked there is one), with an
-    /// adaptive run's cells.
+    /// adaptive run's cells and, where the job has no shared one ([`Statics::law`]), the tile's
+    /// `law` entries.
     pub fn open_tile(
         &mut self,
         id: u64,
         columns: &[ColumnV1],
         active: Option<&TileCells>,
+        law: Option<&[[f32; 2]]>,
     ) -> Result<usize, KernelError> {
         let ctx = self.kernel.context();
         let started = Instant::now();
@@ -193,9 +196,10 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
             let columns = if pooled { (needed as f64 * HEADROOM).ceil() as usize } else { needed };
             let (name, bytes) = (self.kernel.name(), self.kernel.tile_params_bytes());
             let items_bytes = self.kernel.tile_items_bytes(columns, self.nt);
+            let law_per_tile = self.statics.law.is_none();
             let set = ctx
                 .scoped(&format!("{name}: creating a tile set"), || {
-                    Ok(TileSet::new(ctx, columns, self.nt, bytes, items_bytes))
+                    Ok(TileSet::new(ctx, columns, self.nt, bytes, items_bytes, law_per_tile))
                 })
                 .map_err(|e| e.into_kernel_error(name))?;
             if self.poison.size() < (set.capacity_samples * 4) as u64 {
@@ -213,6 +217,9 @@ impl<'k, K: DeviceKernel, W: Send + 'static> Pipeline<'k, K, W> {
         ctx.queue().write_buffer(&set.columns, 0, bytemuck::cast_slice(columns));
         if let Some(items) = &items {
             ctx.queue().write_buffer(&set.items, 0, &items.bytes);
+        }
+        if let (Some(law), None) = (law, &self.statics.law) {
+            ctx.queue().write_buffer(&set.law, 0, bytemuck::cast_slice(law));
         }
         let items = items.map(|i| (i.n_items, i.n_active));
         self.tiles[slot].state =

@@ -2,7 +2,7 @@
 //! kinds of buffer set the pipeline cycles through (trace blocks, tiles).
 
 use pstm_math::velocity::VelocityCube;
-use pstm_math::{ImagingOperator, TimeAxis, VelocityModel};
+use pstm_math::{Eta, ImagingOperator, TimeAxis, Traveltime, VelocityModel};
 use wgpu::util::DeviceExt;
 
 use super::{DeviceKernel, UploadPath, VelocityFilter, VelocityStorage};
@@ -38,14 +38,20 @@ pub struct Statics {
     pub description: String,
     /// The velocity at each output time, where it varies with time only (gpu-v3's tables).
     pub time_velocities: Option<Vec<f32>>,
+    /// The shaders' `law` binding ([`crate::layout::leg_laws`]) where every tile shares it;
+    /// `None` where it is the tile's own (VTI with an eta cube: [`TileSet::law`]).
+    pub law: Option<wgpu::Buffer>,
+    /// Entries of `law` between columns (`TileParamsV1::law_stride`).
+    pub law_stride: u32,
 }
 
 /// How a job's velocity model reaches the device.
 pub enum VelocityInput<'a> {
     /// The job's model: V(t) at the output times, or the cube.
     Model(&'a VelocityModel),
-    /// Velocities per output sample (the per-tile protocol), one column or one per column.
-    Values { values: &'a [f32], columns: usize },
+    /// Velocities per output sample (the per-tile protocol), one column or one per column, and
+    /// eta laid out as them (empty without VTI).
+    Values { values: &'a [f32], columns: usize, eta: &'a [f32] },
 }
 
 impl Statics {
@@ -71,12 +77,26 @@ impl Statics {
             VelocityInput::Model(m) => m.cube(),
             VelocityInput::Values { .. } => None,
         };
-        let times = kernel.output_times(&(0..time.nt).map(|i| time.time(i)).collect::<Vec<_>>(), layout, cube);
+        let times_s: Vec<f64> = (0..time.nt).map(|i| time.time(i)).collect();
+        let times = kernel.output_times(&times_s, layout, cube);
         let times = init("pstm.times", &times);
+        let leg_laws = |eta: &[f32]| crate::layout::leg_laws(operator, &times_s, eta);
+        let (law, law_stride) = match &velocity {
+            VelocityInput::Values { eta, columns, .. } => {
+                (Some(leg_laws(eta)), crate::layout::law_stride(operator, *columns, time.nt))
+            }
+            VelocityInput::Model(model) => match model.eta() {
+                Some(Eta::Cube(_)) if operator.traveltime == Traveltime::Vti => (None, time.nt as u32),
+                // Eta varies with time only: sampled as `VelocityModel::sample` samples it.
+                Some(e) => (Some(leg_laws(&times_s.iter().map(|&t| e.at(0.0, 0.0, t) as f32).collect::<Vec<_>>())), 0),
+                None => (Some(leg_laws(&[])), 0),
+            },
+        };
+        let law = law.map(|entries| init("pstm.law", bytemuck::cast_slice(&entries)));
         let mut texture = None;
         let mut time_velocities = None;
         let (source, velocity, description, cube_shape) = match (velocity, cube) {
-            (VelocityInput::Values { values, columns }, _) => {
+            (VelocityInput::Values { values, columns, .. }, _) => {
                 let source = if columns == 1 { VelocitySource::Time } else { VelocitySource::Columns };
                 if columns == 1 {
                     time_velocities = Some(values.to_vec());
@@ -180,6 +200,8 @@ impl Statics {
             operator: *operator,
             description,
             time_velocities,
+            law,
+            law_stride,
         })
     }
 }
@@ -332,10 +354,21 @@ pub struct TileSet {
     /// gpu-v3: the tile's work items, and the counter a persistent grid claims them by.
     pub items: wgpu::Buffer,
     pub queue: wgpu::Buffer,
+    /// The tile's own `law` binding (VTI with an eta cube: `capacity_columns x nt` entries),
+    /// else a placeholder ([`Statics::law`] is bound instead).
+    pub law: wgpu::Buffer,
 }
 
 impl TileSet {
-    pub fn new(ctx: &GpuContext, capacity_columns: usize, nt: usize, params_bytes: usize, items_bytes: u64) -> Self {
+    /// `law_per_tile`: the tile carries its own `law` binding ([`Statics::law`] is `None`).
+    pub fn new(
+        ctx: &GpuContext,
+        capacity_columns: usize,
+        nt: usize,
+        params_bytes: usize,
+        items_bytes: u64,
+        law_per_tile: bool,
+    ) -> Self {
         let device = ctx.device();
         let capacity_samples = capacity_columns * nt;
         let n_bytes = (capacity_samples.max(1) * 4) as u64;
@@ -374,6 +407,11 @@ impl TileSet {
             timestamps_offset,
             items: buffer("pstm.items", align(items_bytes.max(16), 16), U::STORAGE | U::COPY_DST),
             queue: buffer("pstm.queue", 16, U::STORAGE | U::COPY_DST),
+            law: buffer(
+                "pstm.law.tile",
+                if law_per_tile { (capacity_samples.max(1) * 8) as u64 } else { 16 },
+                U::STORAGE | U::COPY_DST,
+            ),
         }
     }
 }

@@ -28,6 +28,7 @@ impl<'a, K: DeviceKernel> PerTile<'a, K> {
             )));
         }
         crate::layout::check_tile_velocity(&task).map_err(|e| kernel.input_error(e.to_string()))?;
+        pstm_kernel::check_medium(kernel.name(), &task)?;
         Ok(Self { kernel, task, origin: local_origin(task.columns), open: None })
     }
 
@@ -35,7 +36,7 @@ impl<'a, K: DeviceKernel> PerTile<'a, K> {
         let kernel = self.kernel;
         let layout = TraceLayout { n_samples: block.n_samples, dt_s: block.dt_s, t_start_s: block.t_start_s };
         let vel = self.task.velocity;
-        let input = VelocityInput::Values { values: &vel.values, columns: vel.n_columns };
+        let input = VelocityInput::Values { values: &vel.values, columns: vel.n_columns, eta: &vel.eta };
         let statics = Statics::new(kernel, input, &self.task.time, &layout, self.task.operator)
             .map_err(|e| e.into_kernel_error(kernel.name()))?;
         let job = kernel.prepare_job(&statics)?;
@@ -43,7 +44,7 @@ impl<'a, K: DeviceKernel> PerTile<'a, K> {
         let n_columns = self.task.columns.len();
         let mut pipeline =
             Pipeline::new(kernel, statics, job, self.task.time.nt, block.n_samples, n_columns, block_traces)?;
-        let slot = pipeline.open_tile(0, &columns_v1(self.task.columns, self.origin, None), None)?;
+        let slot = pipeline.open_tile(0, &columns_v1(self.task.columns, self.origin, None), None, None)?;
         self.open = Some((pipeline, slot, layout));
         Ok(())
     }

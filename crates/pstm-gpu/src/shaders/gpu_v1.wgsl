@@ -17,7 +17,8 @@ struct TileParamsV1 {
     n_columns: u32,
     nt: u32,
     velocity_source: u32,
-    pad0: u32,
+    // Entries of `law` between columns: 0 (per output time) or nt (VTI, eta per column).
+    law_stride: u32,
     // Samples of the velocity cube along x, y and time (VELOCITY_CUBE_*).
     cube_nx: u32,
     cube_ny: u32,
@@ -76,6 +77,10 @@ struct OutputTime {
 @group(0) @binding(8) var<storage, read_write> image: array<f32>;
 @group(0) @binding(9) var<storage, read_write> fold: array<u32>;
 @group(0) @binding(10) var<storage, read> times: array<OutputTime>;
+// The leg law beyond (t0/2)^2 and 1/v^2, entry c * law_stride + it (`layout::leg_laws`): a
+// curved ray's (fa, fb) per output time, VTI's (1 + 2 eta, 0); one unused entry for the
+// straight ray.
+@group(0) @binding(11) var<storage, read> law: array<vec2<f32>>;
 
 const WORKGROUP_SIZE: u32 = 64u;
 
@@ -95,6 +100,13 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
     let h = time.half_t0;
     let h2 = h * h;
     let inv_v2 = 1.0 / (v * v);
+    // The leg law (shared/traveltime.wgsl); the straight ray keeps h2 and inv_v2 as they are.
+    let traveltime = tile.imaging.traveltime;
+    var law_entry = vec2<f32>(0.0);
+    if traveltime != TRAVELTIME_STRAIGHT {
+        law_entry = law[c * tile.law_stride + it];
+    }
+    let output = output_law(traveltime, tile.imaging.curve_c, law_entry, h2, inv_v2);
     let a = aperture_radius(tile.imaging, t0, v);
     let a2 = a * a;
     let stretch_limit = stretch_limit(tile.imaging, t0);
@@ -115,8 +127,11 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
         let dsy = dy + g.w;
         let drx = dx - g.z;
         let dry = dy - g.w;
-        let ts = leg_time(h2, dsx * dsx + dsy * dsy, inv_v2);
-        let tr = leg_time(h2, drx * drx + dry * dry, inv_v2);
+        let ds2 = dsx * dsx + dsy * dsy;
+        let dr2 = drx * drx + dry * dry;
+        let legs = leg_times(output, ds2, dr2);
+        let ts = legs.x;
+        let tr = legs.y;
         let t = ts + tr;
         let p = trace_position(ts, tr, h, time.base_index, time.base_frac, block.inv_trace_dt);
         if !inside_trace(p, block.n_samples) || t > stretch_limit {

@@ -39,6 +39,7 @@
 // EXACT_WEIGHTS: the shared `amplitude_weight` per contribution, as gpu-v1. The host dispatches
 // those few times (usually none, or the one at t0 = 0) on their own.
 
+#include "shared/traveltime.wgsl"
 #include "shared/weights.wgsl"
 #include "shared/velocity.wgsl"
 #include "shared/velocity_source.wgsl"
@@ -53,6 +54,10 @@ const DIP_APERTURE: bool = false;
 // Twice the power of 1/t in the weight: 0 (no weights), 1 (a line's spreading), 2 (spreading or
 // obliquity), 3 (a line's spreading and obliquity), 4 (spreading and obliquity).
 const WEIGHT_HALF_POWER: u32 = 4u;
+// The traveltime: one of TRAVELTIME_* (shared/traveltime.wgsl), as `tile.imaging.traveltime`.
+// The straight ray takes its two roots as before; a curved ray or VTI reads its law per output
+// time (`law`) and takes the shared `law_leg_time`, in trace samples.
+const TRAVELTIME: u32 = 0u;
 // A stretch mute: contributions with t > stretch_max t0 are dropped.
 const STRETCH_MUTE: bool = false;
 // The shared `amplitude_weight` per contribution (output times below half a trace sample).
@@ -109,7 +114,8 @@ struct TileParamsV2 {
     cube_nx: u32,
     cube_ny: u32,
     cube_nt: u32,
-    pad1: u32,
+    // Entries of `law` between columns: 0 (per output time) or nt (VTI, eta per column).
+    law_stride: u32,
     imaging: Imaging,
     // Output times with the fast weights, and those with EXACT_WEIGHTS.
     fast: TimeRange,
@@ -187,6 +193,9 @@ struct OutputTimeV2 {
 // 1 / spacing per output time (0: computed exactly).
 @group(0) @binding(14) var<storage, read> table: array<vec2<f32>>;
 @group(0) @binding(15) var<storage, read> table_rows: array<f32>;
+// The leg law beyond (t0/2)^2 and 1/v^2 (`layout::leg_laws`, as gpu-v0's), entry
+// c * law_stride + it; read only when TRAVELTIME is not the straight ray.
+@group(0) @binding(16) var<storage, read> law: array<vec2<f32>>;
 
 // The batch's live traces: (bits of ds2, bits of dr2, first element of the trace in `pairs` or
 // `traces` less INDEX_BIAS, bits of the taper weight (fixed aperture) or of the midpoint
@@ -222,7 +231,16 @@ fn dead_from(ds2: f32, dr2: f32, inv_v2_min: f32) -> u32 {
     let sa = sqrt(ds2 * inv_v2_min);
     let sb = sqrt(dr2 * inv_v2_min);
     // The traveltime (samples) past which the trace is dead.
-    let limit = f32(block.last_index) - block.position_offset + DEAD_MARGIN;
+    var limit = f32(block.last_index) - block.position_offset + DEAD_MARGIN;
+    if TRAVELTIME == TRAVELTIME_CURVED || TRAVELTIME == TRAVELTIME_CURVED_V0 {
+        // Legs f(s) = asinh(c s)/c with f concave and f(0) = 0: f(s1) + f(s2) >= f(s1 + s2), so
+        // the traveltime passes the limit once s1 + s2, bounded below by the double square root
+        // at the largest velocity of b, passes sinh(c limit)/c.
+        let c = tile.imaging.curve_c * block.trace_dt_s;
+        if c > 0.0 {
+            limit = sinh(c * limit) / c;
+        }
+    }
     let gap = limit - sa - sb;
     if !(gap > 0.0) {
         return 0u;
@@ -251,7 +269,7 @@ fn dip_taper(dm: f32, taper_start: f32, inv_taper_width: f32) -> f32 {
 // product for both.
 // A leg's time (trace samples) at distance d from row `row` of the table (1/spacing
 // `inv_spacing`), or its root where the row is not tabulated or d lies past it.
-fn leg_time(d: f32, row: u32, inv_spacing: f32, inv_v2: f32, half_t0_sq: f32) -> f32 {
+fn table_leg_time(d: f32, row: u32, inv_spacing: f32, inv_v2: f32, half_t0_sq: f32) -> f32 {
     let x = d * inv_spacing;
     if inv_spacing > 0.0 && x < f32(tile.table_distances - 1u) {
         let i = floor(x);
@@ -355,10 +373,12 @@ fn migrate(
     }
     let column = columns[c].position;
 
-    // Per output time: (t0/2)^2 and 1/v^2 in trace samples, and for the dip aperture the
-    // radius, taper start and 1 / taper width.
+    // Per output time: (t0/2)^2 and 1/v^2 in trace samples (a curved ray's or VTI's a and b),
+    // and for the dip aperture the radius, taper start and 1 / taper width.
     var half_t0_sq: array<f32, SAMPLES>;
     var inv_v2: array<f32, SAMPLES>;
+    // A curved ray's c (1 / trace samples) or VTI's 1 + 2 eta.
+    var leg_p: array<f32, SAMPLES>;
     var radius: array<f32, SAMPLES>;
     var taper_start: array<f32, SAMPLES>;
     var inv_taper_width: array<f32, SAMPLES>;
@@ -381,6 +401,7 @@ fn migrate(
         // Times past the range compute a harmless traveltime of 1 sample and are not written.
         half_t0_sq[k] = 0.25;
         inv_v2[k] = 0.0;
+        leg_p[k] = 0.0;
         radius[k] = 0.0;
         taper_start[k] = 0.0;
         inv_taper_width[k] = 0.0;
@@ -400,7 +421,24 @@ fn migrate(
             }
             let slowness = block.inv_trace_dt / v;
             inv_v2[k] = slowness * slowness;
-            v_max = max(v_max, v);
+            // The dead-trace bound's velocity: the traveltime is at least the double square root
+            // at this velocity (dead_from).
+            var v_bound = v;
+            if TRAVELTIME != TRAVELTIME_STRAIGHT {
+                let entry = law[c * tile.law_stride + it];
+                half_t0_sq[k] = law_a(TRAVELTIME, half_t0_sq[k], entry);
+                inv_v2[k] = law_b(TRAVELTIME, inv_v2[k], entry, block.inv_trace_dt * block.inv_trace_dt);
+                leg_p[k] = law_p(TRAVELTIME, tile.imaging.curve_c * block.trace_dt_s, entry);
+                if TRAVELTIME == TRAVELTIME_VTI {
+                    // t_leg^2 >= (t0/2)^2 + d^2 / (v^2 max(1 + 2 eta, 1)).
+                    v_bound = v * sqrt(max(leg_p[k], 1.0));
+                } else {
+                    // A curved ray: s >= sqrt((t0/2)^2 + d^2 b) (a >= (t0/2)^2), so the velocity
+                    // of b; dead_from bounds the legs' asinh (pstm_kernel's cpu::pair).
+                    v_bound = block.inv_trace_dt / sqrt(inv_v2[k]);
+                }
+            }
+            v_max = max(v_max, v_bound);
             if ABLATE_ROOTS {
                 t0_samples[k] = 2.0 * sqrt(time.half_t0_sq);
                 expansion[k] = inv_v2[k] / t0_samples[k];
@@ -519,8 +557,12 @@ fn migrate(
                 var t: f32;
                 if TRAVELTIME_TABLE {
                     // ds2 and dr2 hold the legs' distances here.
-                    t = leg_time(ds2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k])
-                        + leg_time(dr2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k]);
+                    t = table_leg_time(ds2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k])
+                        + table_leg_time(dr2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k]);
+                } else if TRAVELTIME != TRAVELTIME_STRAIGHT {
+                    // half_t0_sq and inv_v2 hold the law's a and b here.
+                    t = law_leg_time(TRAVELTIME, half_t0_sq[k], inv_v2[k], leg_p[k], ds2)
+                        + law_leg_time(TRAVELTIME, half_t0_sq[k], inv_v2[k], leg_p[k], dr2);
                 } else {
                     t = sqrt(fma(ds2, inv_v2[k], half_t0_sq[k])) + sqrt(fma(dr2, inv_v2[k], half_t0_sq[k]));
                 }

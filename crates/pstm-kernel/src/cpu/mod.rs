@@ -143,11 +143,15 @@ impl MigrationKernel for CpuKernel {
     }
 
     fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError> {
-        // The tables and sample-range bounds are the straight-ray DSR's; no wildcard, so a new
-        // traveltime or interpolation does not compile until it brings its own.
+        // No wildcard: a new traveltime or interpolation does not compile until its tables,
+        // loop and sample-range bounds handle it.
         match (task.operator.traveltime, task.operator.interpolation) {
-            (pstm_math::Traveltime::StraightRay, pstm_math::Interpolation::Linear) => {}
+            (
+                pstm_math::Traveltime::StraightRay | pstm_math::Traveltime::CurvedRay | pstm_math::Traveltime::Vti,
+                pstm_math::Interpolation::Linear,
+            ) => {}
         }
+        crate::check_medium(self.name(), &task)?;
         let tables = TileTables::new(&task);
         let n = task.columns.len() * tables.nt_padded;
         Ok(Box::new(CpuTile { isa: self.isa, task, tables, acc: vec![0.0; n], fold: vec![0; n] }))
@@ -158,9 +162,9 @@ impl MigrationKernel for CpuKernel {
     }
 
     fn bytes_per_output_sample(&self) -> usize {
-        // Accumulator and fold, plus, where the velocity varies laterally, up to five float32
+        // Accumulator and fold, plus, where the velocity varies laterally, up to six float32
         // tables and one float64 table per column.
-        8 + 5 * 4 + 8
+        8 + 6 * 4 + 8
     }
 
     fn cost_model(&self) -> crate::CostModel {
@@ -191,6 +195,7 @@ impl TileMigration for CpuTile<'_> {
             t_start_s: block.t_start_s,
             t_end_s: block.t_start_s + (block.n_samples - 1) as f64 * block.dt_s,
         };
+        let bounds = pair::LawBounds { shape: tables.shape, a_factor_max: tables.a_factor_max };
         let columns_per_group = columns_per_group(task.columns.len());
         let group = columns_per_group * ntp;
         self.acc.par_chunks_mut(group).zip(self.fold.par_chunks_mut(group)).enumerate().for_each(|(g, (acc, fold))| {
@@ -201,7 +206,8 @@ impl TileMigration for CpuTile<'_> {
                 for (c, (acc, fold)) in (first_column..).zip(columns) {
                     let col = tables.velocity_column(c);
                     let xy = task.columns[c];
-                    let Some(pair) = pair::pair(geometry, xy, col, task.operator, &task.time, span, isa.lanes(), ntp)
+                    let Some(pair) =
+                        pair::pair(geometry, xy, col, task.operator, &task.time, bounds, span, isa.lanes(), ntp)
                     else {
                         continue;
                     };

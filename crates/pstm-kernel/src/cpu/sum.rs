@@ -4,14 +4,16 @@
 //! distances, the aperture test against the largest radius, the taper at a fixed aperture and
 //! the range of output samples whose traveltime can fall inside the trace. What depends on `t0`
 //! only through the output axis and the velocity is read from per-tile tables
-//! ([`super::tables`]): `(t0/2)^2`, `1/v^2` and the weight numerator. What is left per sample is
-//! the double square root, one division for the weights, the interpolation and the sum.
+//! ([`super::tables`]): the leg law's `a` and `b` (`(t0/2)^2` and `1/v^2` for the straight ray),
+//! VTI's `1 + 2 eta`, and the weight numerator. What is left per sample is the two legs (a square
+//! root each; a curved ray adds `asinh(c s)/(c s)` per leg, VTI one division per leg), one
+//! division for the weights, the interpolation and the sum.
 
 use pstm_math::TaperKind;
 
-use super::lanes::Lanes;
+use super::lanes::{Lanes, asinhc};
 use super::pair::Pair;
-use super::tables::{ColumnView, DipView};
+use super::tables::{ColumnView, DipView, Shape};
 
 /// Stands in for a zero time in the obliquity `t0 / t`, which is 1 where both are zero (see
 /// [`pstm_math::weights`]): `TINY / TINY` is 1, `TINY / t` is as good as 0, and the products the
@@ -87,22 +89,54 @@ struct PairLanes<'j, L: Lanes> {
     stretch_limit: Option<&'j [f32]>,
     /// A 2D line's spreading: the weight divides by `sqrt(t)` rather than `t`.
     line: bool,
+    shape: Shape,
+    /// A curved ray's `c`.
+    c: L::F,
+    /// VTI's `1 + 2 eta` per output sample.
+    eta2: &'j [f32],
 }
 
 impl<L: Lanes> PairLanes<'_, L> {
+    // Methods rather than closures: a closure is not compiled for the caller's instruction set,
+    // so its intrinsics become calls (a curved ray ran 100 times slower that way).
+
+    /// A curved ray's leg: `s asinhc(c s)`, `s = sqrt(a + d2 b)`.
+    #[inline(always)]
+    fn curved_leg(&self, d2: L::F, a: L::F, b: L::F) -> L::F {
+        let l = self.l;
+        let s = l.sqrt(l.mul_add(d2, b, a));
+        l.mul(s, asinhc(l, l.mul(self.c, s)))
+    }
+
+    /// A VTI leg: `sqrt(a + q (a + q) / (a + (1 + 2 eta) q))`, `q = d2 b`.
+    #[inline(always)]
+    fn vti_leg(&self, d2: L::F, a: L::F, b: L::F, eta2: L::F) -> L::F {
+        let l = self.l;
+        let q = l.mul(d2, b);
+        let den = l.max(l.mul_add(eta2, q, a), self.tiny);
+        l.sqrt(l.mul_add(q, l.div(l.add(a, q), den), a))
+    }
+
     /// Sample position, mask and weight of the vector at output sample `k`: the half with the
     /// square roots and the division, whose results the other half waits for.
     #[inline(always)]
     fn front<const SPREADING: bool, const OBLIQUITY: bool>(
         &self,
         k: usize,
-        h2: &[f32],
-        inv_v2: &[f32],
+        a: &[f32],
+        b: &[f32],
         weight_num: &[f32],
     ) -> (L::F, L::M, L::F) {
         let l = self.l;
-        let (h2, inv_v2) = (l.load(h2), l.load(inv_v2));
-        let t = l.add(l.sqrt(l.mul_add(self.ds2, inv_v2, h2)), l.sqrt(l.mul_add(self.dr2, inv_v2, h2)));
+        let (a, b) = (l.load(a), l.load(b));
+        let t = match self.shape {
+            Shape::Straight => l.add(l.sqrt(l.mul_add(self.ds2, b, a)), l.sqrt(l.mul_add(self.dr2, b, a))),
+            Shape::Curved { .. } => l.add(self.curved_leg(self.ds2, a, b), self.curved_leg(self.dr2, a, b)),
+            Shape::Vti => {
+                let eta2 = l.load(&self.eta2[k..]);
+                l.add(self.vti_leg(self.ds2, a, b, eta2), self.vti_leg(self.dr2, a, b, eta2))
+            }
+        };
         let u = l.mul_add(t, self.inv_dt, self.u_offset);
         let mut inside = l.and(l.ge(u, self.zero), l.lt(u, self.last));
         if let Some(limit) = self.stretch_limit {
@@ -152,24 +186,27 @@ fn sum_pair_with<L: Lanes, const SPREADING: bool, const OBLIQUITY: bool, const P
         dip: col.dip.as_ref().filter(|_| PER_SAMPLE_APERTURE),
         stretch_limit: col.stretch_limit,
         line: job.line,
+        shape: col.shape,
+        c: l.splat(match col.shape {
+            Shape::Curved { c } => c,
+            _ => 0.0,
+        }),
+        eta2: col.eta2.unwrap_or(&[]),
     };
     // Whole-vector chunks of the pair's range: the loop runs without bounds checks.
     let range = pair.samples.clone();
     let mut fronts = range.clone().step_by(L::N).zip(
-        vectors::<L>(col.half_t0_sq, &range)
-            .zip(vectors::<L>(col.inv_v2, &range))
-            .zip(vectors::<L>(col.weight_num, &range)),
+        vectors::<L>(col.leg_a, &range).zip(vectors::<L>(col.leg_b, &range)).zip(vectors::<L>(col.weight_num, &range)),
     );
     let sums = acc[range.clone()].chunks_exact_mut(L::N).zip(fold[range].chunks_exact_mut(L::N));
     // Software pipelined: the next vector's front half is issued before this vector's
     // interpolation and sum, so that the out-of-order window does not fill up with operations
     // waiting on square roots (10% on AVX2 here).
-    let Some((k, ((h2, inv_v2), weight_num))) = fronts.next() else { return };
-    let mut current = lanes.front::<SPREADING, OBLIQUITY>(k, h2, inv_v2, weight_num);
+    let Some((k, ((a, b), weight_num))) = fronts.next() else { return };
+    let mut current = lanes.front::<SPREADING, OBLIQUITY>(k, a, b, weight_num);
     for (acc, fold) in sums {
-        let next = fronts
-            .next()
-            .map(|(k, ((h2, inv_v2), weight_num))| lanes.front::<SPREADING, OBLIQUITY>(k, h2, inv_v2, weight_num));
+        let next =
+            fronts.next().map(|(k, ((a, b), weight_num))| lanes.front::<SPREADING, OBLIQUITY>(k, a, b, weight_num));
         let (u, inside, w) = current;
         let s = l.interp(trace, u, inside);
         l.accumulate(acc, fold, l.mul(w, s), inside);

@@ -1,7 +1,8 @@
 //! Per-tile tables: everything per output sample that does not depend on the trace.
 //!
-//! The traveltime depends on `t0` through `(t0/2)^2` and on the velocity only through `1/v^2`,
-//! the weights through a numerator `(1/v) * t0` (whichever factors are switched on), the dip
+//! A leg's traveltime starts from `s^2 = a + d^2 b` ([`pstm_math::traveltime`]): `a` depends on
+//! the output time only (`(t0/2)^2`, times a curved ray's factor), `b` on the velocity too
+//! (`1/v^2`, or a curved ray's), and a VTI leg reads `1 + 2 eta` as well; the weights through a numerator `(1/v) * t0` (whichever factors are switched on), the dip
 //! aperture through its radius and taper start. All are computed once per tile in float64 and
 //! stored as float32, padded to a whole number of vectors so the loop never runs short. Tables
 //! that depend on the velocity exist once per velocity column: once per tile when the velocity
@@ -19,21 +20,44 @@ pub(crate) struct TileTables {
     pub nt: usize,
     /// `nt` rounded up to a multiple of [`MAX_LANES`]: the stride of every per-column array.
     pub nt_padded: usize,
-    pub half_t0_sq: Vec<f32>,
+    /// `a` of the leg law per output sample.
+    pub leg_a: Vec<f32>,
+    /// The largest ratio of `a` to `(t0/2)^2` (1 but for a curved ray): the sample-range bounds'.
+    pub a_factor_max: f64,
+    /// How `s` becomes a leg's time.
+    pub shape: Shape,
     /// The stretch mute's largest traveltime per output sample, when there is a stretch mute.
     pub stretch_limit: Option<Vec<f32>>,
     pub columns: Vec<VelocityColumn>,
 }
 
+/// The traveltime type as the loop computes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Shape {
+    Straight,
+    /// `c = k/2`, made non-negative (the law is even in `c`).
+    Curved {
+        c: f32,
+    },
+    Vti,
+}
+
 /// The tables of one velocity column.
 pub(crate) struct VelocityColumn {
-    pub inv_v2: Vec<f32>,
+    /// `b` of the leg law per output sample.
+    pub leg_b: Vec<f32>,
+    /// `1 + 2 eta` per output sample (VTI only).
+    pub eta2: Option<Vec<f32>>,
+    /// Smallest and largest `b` (the sample-range bounds').
+    pub b_min: f64,
+    pub b_max: f64,
+    /// Smallest and largest `eta` (0 and 0 but for VTI).
+    pub eta_min: f64,
+    pub eta_max: f64,
     /// `1/v` if spreading (`1/sqrt(v)` on a 2D line), times `t0` if obliquity (`TINY` for
     /// `t0 = 0`), 1 otherwise.
     pub weight_num: Vec<f32>,
     pub dip: Option<DipTables>,
-    pub v_min: f64,
-    pub v_max: f64,
     /// Largest aperture radius over the column's samples.
     pub radius_max: f64,
     /// Smallest taper start: a trace at most this far from the column is inside the aperture
@@ -54,9 +78,11 @@ pub(crate) struct DipTables {
 
 /// What the loop reads for one column.
 pub(crate) struct ColumnView<'a> {
-    pub half_t0_sq: &'a [f32],
+    pub leg_a: &'a [f32],
     pub stretch_limit: Option<&'a [f32]>,
-    pub inv_v2: &'a [f32],
+    pub leg_b: &'a [f32],
+    pub eta2: Option<&'a [f32]>,
+    pub shape: Shape,
     pub weight_num: &'a [f32],
     pub dip: Option<DipView<'a>>,
 }
@@ -72,19 +98,27 @@ impl TileTables {
     pub fn new(task: &TileTask<'_>) -> Self {
         let nt = task.time.nt;
         let nt_padded = nt.div_ceil(MAX_LANES) * MAX_LANES;
-        let half_t0_sq = padded(
-            nt_padded,
-            (0..nt).map(|it| {
+        let op = task.operator;
+        // `a` does not depend on the velocity: the law at any velocity gives it.
+        let a: Vec<f64> = (0..nt).map(|it| op.leg_law(task.time.time(it), 1.0, 0.0).a).collect();
+        let a_factor_max = (0..nt)
+            .map(|it| {
                 let t0 = task.time.time(it);
-                0.25 * t0 * t0
-            }),
-        );
+                if t0 == 0.0 { 1.0 } else { a[it] / (0.25 * t0 * t0) }
+            })
+            .fold(1.0, f64::max);
+        let leg_a = padded(nt_padded, a.iter().copied());
+        let shape = match op.leg_law(1.0, 1.0, 0.0).shape {
+            pstm_math::LegShape::Straight => Shape::Straight,
+            pstm_math::LegShape::Curved { c } => Shape::Curved { c: c.abs() as f32 },
+            pstm_math::LegShape::Vti { .. } => Shape::Vti,
+        };
         let stretch_limit = task
             .operator
             .stretch_mute
             .map(|_| padded(nt_padded, (0..nt).map(|it| task.operator.stretch_limit(task.time.time(it)))));
         let columns = (0..task.velocity.n_columns).map(|vc| VelocityColumn::new(task, vc, nt_padded)).collect();
-        Self { nt, nt_padded, half_t0_sq, stretch_limit, columns }
+        Self { nt, nt_padded, leg_a, a_factor_max, shape, stretch_limit, columns }
     }
 
     /// The tables of output column `c`.
@@ -95,9 +129,11 @@ impl TileTables {
     pub fn view(&self, c: usize) -> ColumnView<'_> {
         let col = self.velocity_column(c);
         ColumnView {
-            half_t0_sq: &self.half_t0_sq,
+            leg_a: &self.leg_a,
             stretch_limit: self.stretch_limit.as_deref(),
-            inv_v2: &col.inv_v2,
+            leg_b: &col.leg_b,
+            eta2: col.eta2.as_deref(),
+            shape: self.shape,
             weight_num: &col.weight_num,
             dip: col.dip.as_ref().map(|d| DipView {
                 kind: d.kind,
@@ -117,7 +153,20 @@ impl VelocityColumn {
             .map(|&v| v as f64)
             .collect();
         let t0 = |it: usize| task.time.time(it);
-        let inv_v2 = padded(nt_padded, vrms.iter().map(|v| 1.0 / (v * v)));
+        let eta: Option<Vec<f64>> = task.velocity.eta_column(vc).map(|e| e.iter().map(|&x| x as f64).collect());
+        let laws: Vec<pstm_math::LegLaw> = vrms
+            .iter()
+            .enumerate()
+            .map(|(it, &v)| params.leg_law(t0(it), v, eta.as_ref().map_or(0.0, |e| e[it])))
+            .collect();
+        let leg_b = padded(nt_padded, laws.iter().map(|l| l.b));
+        let eta2 = match params.traveltime {
+            pstm_math::Traveltime::Vti => eta.as_ref().map(|e| padded(nt_padded, e.iter().map(|e| 1.0 + 2.0 * e))),
+            _ => None,
+        };
+        let (eta_min, eta_max) = eta.as_ref().filter(|_| eta2.is_some()).map_or((0.0, 0.0), |e| {
+            (e.iter().copied().fold(f64::INFINITY, f64::min), e.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        });
         let weight_num = padded(
             nt_padded,
             vrms.iter().enumerate().map(|(it, v)| {
@@ -152,11 +201,14 @@ impl VelocityColumn {
         let min = |s: &[f64]| s.iter().copied().fold(f64::INFINITY, f64::min);
         let max = |s: &[f64]| s.iter().copied().fold(0.0, f64::max);
         Self {
-            inv_v2,
+            b_min: laws.iter().map(|l| l.b).fold(f64::INFINITY, f64::min),
+            b_max: laws.iter().map(|l| l.b).fold(0.0, f64::max),
+            leg_b,
+            eta2,
+            eta_min,
+            eta_max,
             weight_num,
             dip,
-            v_min: min(&vrms),
-            v_max: max(&vrms),
             radius_max: max(&radius),
             taper_start_min: min(&taper_start),
             growing_radius: (params.aperture.mode == ApertureMode::Dip && radius.is_sorted()).then_some(radius),

@@ -110,6 +110,20 @@ impl Lanes for Avx2 {
     fn and(self, a: __m256, b: __m256) -> __m256 {
         unsafe { _mm256_and_ps(a, b) }
     }
+    #[inline(always)]
+    fn select(self, m: __m256, a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_blendv_ps(b, a, m) }
+    }
+    #[inline(always)]
+    fn split_exponent(self, a: __m256) -> (__m256, __m256) {
+        unsafe {
+            let bits = _mm256_castps_si256(a);
+            let e = _mm256_sub_epi32(_mm256_srli_epi32::<23>(bits), _mm256_set1_epi32(127));
+            let m =
+                _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007f_ffff)), _mm256_set1_epi32(0x3f80_0000));
+            (_mm256_castsi256_ps(m), _mm256_cvtepi32_ps(e))
+        }
+    }
 
     #[inline(always)]
     fn interp(self, trace: &[f32], u: __m256, inside: __m256) -> __m256 {
@@ -259,6 +273,14 @@ impl Lanes for Avx512 {
     #[inline(always)]
     fn and(self, a: __mmask16, b: __mmask16) -> __mmask16 {
         a & b
+    }
+    #[inline(always)]
+    fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_mask_blend_ps(m, b, a) }
+    }
+    #[inline(always)]
+    fn split_exponent(self, a: __m512) -> (__m512, __m512) {
+        unsafe { (_mm512_getmant_ps::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_ZERO>(a), _mm512_getexp_ps(a)) }
     }
 
     #[inline(always)]

@@ -17,8 +17,10 @@ struct Imaging {
     stretch_max: f32,
     // 1: a 2D line's spreading, 1/sqrt(v t).
     line: u32,
-    pad0: u32,
-    pad1: u32,
+    // TRAVELTIME_* (shared/traveltime.wgsl).
+    traveltime: u32,
+    // A curved ray's c = |k| / 2 (1/s); 0 otherwise.
+    curve_c: f32,
 }
 
 const APERTURE_FIXED: u32 = 0u;
