@@ -227,6 +227,45 @@ fn a_changed_job_refuses_to_resume_and_a_finished_output_is_left_alone() {
     assert!(files(&dir.join("fresh")) == before, "{out}");
 }
 
+#[test]
+fn a_changed_eta_cube_refuses_to_resume() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    let eta_cube = |eta: f32| {
+        let _ = std::fs::remove_dir_all(dir.join("eta.zarr"));
+        let cube = pstm_math::velocity::VelocityCube {
+            x0: -100.0,
+            dx: 350.0,
+            nx: 3,
+            y0: -100.0,
+            dy: 350.0,
+            ny: 3,
+            t0: 0.0,
+            dt: 0.6,
+            nt: 3,
+            data: vec![eta; 27],
+        };
+        pstm_io::velocity_cube::write(&dir.join("eta.zarr"), &cube).unwrap();
+    };
+    eta_cube(0.1);
+    let text = std::fs::read_to_string(dir.join("job.yaml")).unwrap();
+    let vti = text.replace(
+        "velocity: {constant: 2000}",
+        "velocity: {constant: 2000, eta: {cube: eta.zarr}}\nalgorithm: {traveltime: vti}",
+    );
+    assert_ne!(vti, text, "the job's velocity line");
+    std::fs::write(dir.join("job.yaml"), vti).unwrap();
+    let (code, _, err) = pstm_with_fault(dir, "write@2", &["migrate", "job.yaml", "--quiet", "--kernel", "cpu"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(partials(dir).len(), 1, "{err}");
+    // The same settings, another eta cube file: another job.
+    eta_cube(0.2);
+    let (code, out, err) = pstm(&["migrate", "job.yaml", "--quiet", "--kernel", "cpu", "--resume"], dir);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("cannot resume") && err.contains("velocity.eta.cube"), "{err}");
+}
+
 fn pstm_with_fault(dir: &Path, fault: &str, args: &[&str]) -> (i32, String, String) {
     let out =
         Command::new(env!("CARGO_BIN_EXE_pstm")).args(args).current_dir(dir).env("PSTM_FAULT", fault).output().unwrap();

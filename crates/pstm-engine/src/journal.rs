@@ -34,7 +34,7 @@ pub struct RunIdentity {
     /// How the work was cut: tiles, trace blocks, an adaptive run's decisions.
     pub plan: Value,
     /// The input dataset's shape and its files' sizes and modification times, and the same of
-    /// every other file the job reads (kill and trace lists, a velocity cube).
+    /// every other file the job reads (kill and trace lists, a velocity or eta cube).
     pub dataset: Value,
 }
 
@@ -58,6 +58,7 @@ impl RunIdentity {
             ("input.kill", input.kill.as_ref()),
             ("input.traces", input.traces.as_ref()),
             ("velocity.cube", job.config.velocity.cube.as_ref()),
+            ("velocity.eta.cube", job.config.velocity.eta.as_ref().and_then(|e| e.cube.as_ref())),
         ] {
             if let Some(p) = path {
                 dataset[key] = files_fingerprint(p);
