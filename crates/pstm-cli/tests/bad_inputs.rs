@@ -4,17 +4,7 @@
 use std::path::{Path, PathBuf};
 mod common;
 
-use common::{pstm, synth_survey};
-
-/// A failing command: non-zero exit and every `needle` in its error message.
-fn fails(args: &[&str], dir: &Path, needles: &[&str]) -> String {
-    let (code, _, err) = pstm(args, dir);
-    assert_ne!(code, 0, "pstm {args:?} should fail");
-    for n in needles {
-        assert!(err.contains(n), "pstm {args:?}: message lacks {n:?}:\n{err}");
-    }
-    err
-}
+use common::{fails, no_output, pstm, synth_survey};
 
 /// A tiny survey shared by the tests of one process (10 x 10 midpoints, 2 offsets).
 fn survey(dir: &Path) -> PathBuf {
@@ -33,16 +23,6 @@ fn job(dir: &Path, name: &str, text: &str) -> String {
 }
 
 const GOOD: &str = "input: {dataset: survey}\nvelocity: {constant: 2000}\noutput: {directory: out, grid: {dx: 25, dy: 25}}\nexecution: {progress: false}\n";
-
-fn no_output(dir: &Path) {
-    let leftovers: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("out") || n.contains("partial"))
-        .collect();
-    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
-}
 
 #[test]
 fn config_errors_name_the_key() {

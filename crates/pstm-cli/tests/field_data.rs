@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 mod common;
 
-use common::{SMALL_SURVEY, pstm, synth_survey};
+use common::{SMALL_SURVEY, no_output, pstm, synth_survey};
 
 const JOB: &str = "input: {dataset: survey}\nvelocity: {constant: 2000}\n\
                    output: {directory: out, grid: {dx: 25, dy: 25}, normalized_stack: true}\n\
@@ -17,16 +17,6 @@ const JOB: &str = "input: {dataset: survey}\nvelocity: {constant: 2000}\n\
 fn setup(dir: &Path) {
     synth_survey(dir, SMALL_SURVEY);
     std::fs::write(dir.join("job.yaml"), JOB).unwrap();
-}
-
-fn no_output(dir: &Path) {
-    let left: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("out") || n.contains("partial"))
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 /// Edit the attributes of `survey/traces.zarr`.

@@ -755,23 +755,16 @@ impl Validate for InputConfig {
 
 impl Validate for VelocityConfig {
     fn validate(&self, path: &str, errors: &mut Vec<ConfigError>) {
-        let given: Vec<&str> = [
-            ("constant", self.constant.is_some()),
-            ("linear", self.linear.is_some()),
-            ("table", self.table.is_some()),
-            ("cube", self.cube.is_some()),
-        ]
-        .iter()
-        .filter(|(_, g)| *g)
-        .map(|(n, _)| *n)
-        .collect();
-        if given.len() != 1 {
-            let found = if given.is_empty() { "none".to_string() } else { given.join(", ") };
-            errors.push(ConfigError::new(
-                path,
-                format!("give exactly one of `constant`, `linear`, `table`, `cube` (found: {found})"),
-            ));
-        }
+        exactly_one(
+            errors,
+            path,
+            &[
+                ("constant", self.constant.is_some()),
+                ("linear", self.linear.is_some()),
+                ("table", self.table.is_some()),
+                ("cube", self.cube.is_some()),
+            ],
+        );
         if let Some(v) = self.constant {
             positive(errors, join(path, "constant"), v, MAX_VELOCITY, "m/s");
         }
@@ -781,19 +774,7 @@ impl Validate for VelocityConfig {
         }
         if let Some(table) = &self.table {
             let p = join(path, "table");
-            if table.is_empty() {
-                errors.push(ConfigError::new(p.clone(), "is empty: give [t_ms, v] picks"));
-            }
-            for (i, [t, v]) in table.iter().enumerate() {
-                range(errors, format!("{p}[{i}][0]"), *t, 0.0, false, 1.0e6, "ms");
-                positive(errors, format!("{p}[{i}][1]"), *v, MAX_VELOCITY, "m/s");
-                if i > 0 && t.is_finite() && *t <= table[i - 1][0] {
-                    errors.push(ConfigError::new(
-                        format!("{p}[{i}][0]"),
-                        format!("times must increase: {t} ms follows {} ms", table[i - 1][0]),
-                    ));
-                }
-            }
+            picks(errors, &p, table, "v", |errors, at, v| positive(errors, at, v, MAX_VELOCITY, "m/s"));
             if self.kind == VelocityType::Interval && table.len() == 1 {
                 errors.push(ConfigError::new(
                     p,
@@ -812,33 +793,57 @@ impl Validate for VelocityConfig {
         }
         if let Some(eta) = &self.eta {
             let p = join(path, "eta");
-            let given = [eta.constant.is_some(), eta.table.is_some(), eta.cube.is_some()];
-            if given.iter().filter(|&&g| g).count() != 1 {
-                errors.push(ConfigError::new(p.clone(), "give exactly one of `constant`, `table`, `cube`"));
-            }
+            exactly_one(
+                errors,
+                &p,
+                &[("constant", eta.constant.is_some()), ("table", eta.table.is_some()), ("cube", eta.cube.is_some())],
+            );
             let (lo, hi) = pstm_math::velocity::ETA_RANGE;
             if let Some(e) = eta.constant {
                 range(errors, join(&p, "constant"), e, lo, false, hi, "");
             }
             if let Some(table) = &eta.table {
-                let tp = join(&p, "table");
-                if table.is_empty() {
-                    errors.push(ConfigError::new(tp.clone(), "is empty: give [t_ms, eta] picks"));
-                }
-                for (i, [t, e]) in table.iter().enumerate() {
-                    range(errors, format!("{tp}[{i}][0]"), *t, 0.0, false, 1.0e6, "ms");
-                    range(errors, format!("{tp}[{i}][1]"), *e, lo, false, hi, "");
-                    if i > 0 && t.is_finite() && *t <= table[i - 1][0] {
-                        errors.push(ConfigError::new(
-                            format!("{tp}[{i}][0]"),
-                            format!("times must increase: {t} ms follows {} ms", table[i - 1][0]),
-                        ));
-                    }
-                }
+                picks(errors, &join(&p, "table"), table, "eta", |errors, at, e| {
+                    range(errors, at, e, lo, false, hi, "")
+                });
             }
             if eta.segy_map.is_some() && eta.cube.is_none() {
                 errors.push(ConfigError::new(join(&p, "segy_map"), "applies only to a SEG-Y `cube`"));
             }
+        }
+    }
+}
+
+/// Exactly one of `options` (key, given) is given.
+fn exactly_one(errors: &mut Vec<ConfigError>, path: &str, options: &[(&str, bool)]) {
+    let given: Vec<&str> = options.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect();
+    if given.len() != 1 {
+        let found = if given.is_empty() { "none".to_string() } else { given.join(", ") };
+        let keys: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
+        errors.push(ConfigError::new(path, format!("give exactly one of {} (found: {found})", keys.join(", "))));
+    }
+}
+
+/// `[t_ms, value]` picks at `p`: at least one, times in range and strictly increasing, each value
+/// checked by `value` (given the value's path).
+fn picks(
+    errors: &mut Vec<ConfigError>,
+    p: &str,
+    table: &[[f64; 2]],
+    name: &str,
+    value: impl Fn(&mut Vec<ConfigError>, String, f64),
+) {
+    if table.is_empty() {
+        errors.push(ConfigError::new(p, format!("is empty: give [t_ms, {name}] picks")));
+    }
+    for (i, [t, v]) in table.iter().enumerate() {
+        range(errors, format!("{p}[{i}][0]"), *t, 0.0, false, 1.0e6, "ms");
+        value(errors, format!("{p}[{i}][1]"), *v);
+        if i > 0 && t.is_finite() && *t <= table[i - 1][0] {
+            errors.push(ConfigError::new(
+                format!("{p}[{i}][0]"),
+                format!("times must increase: {t} ms follows {} ms", table[i - 1][0]),
+            ));
         }
     }
 }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use pstm_config::JobConfig;
 use pstm_config::job::{ExecutionConfig, SurveyMode};
 use pstm_io::Dataset;
+use pstm_io::segy_velocity::Quantity;
 use pstm_math::adaptive::{AdaptiveSettings, coarse_grid};
 use pstm_math::time_sampling::TimeSamplingSettings;
-use pstm_math::velocity::{Eta, VelocityFunction};
+use pstm_math::velocity::{Eta, VelocityCube, VelocityFunction};
 use pstm_math::{ImagingOperator, OutputGrid, TimeAxis, VelocityModel};
 
 use crate::error::{EngineError, Result};
@@ -132,7 +133,10 @@ impl MigrationJob {
         }
         let (x0, y0, x1, y1) = grid.tile_bounds(&grid.full_tile());
         velocity.check_covers((x0, y0, x1, y1), (grid.time.t0_s, grid.time.last())).map_err(|e| {
-            let field = if e.to_string().contains("eta cube") { "velocity.eta.cube" } else { "velocity.cube" };
+            let field = match e {
+                pstm_math::VelocityError::CubeDoesNotCover { cube: "eta", .. } => "velocity.eta.cube",
+                _ => "velocity.cube",
+            };
             EngineError::job(field, e.to_string())
         })?;
         check_grid_reaches_traces(&grid, &dataset, &selected, operator.aperture.max_m)?;
@@ -336,7 +340,7 @@ pub fn velocity_model(v: &pstm_config::job::VelocityConfig) -> Result<VelocityMo
         let velocities = t.iter().map(|p| p[1]).collect();
         (VelocityFunction::Table { times, velocities }, "velocity.table")
     } else if let Some(path) = &v.cube {
-        let cube = read_cube(path, v.segy_map.as_deref(), "velocity")?;
+        let cube = read_cube(path, v.segy_map.as_deref(), Quantity::Velocity)?;
         (VelocityFunction::Cube(cube), "velocity.cube")
     } else {
         return Err(EngineError::job("velocity", "no velocity given"));
@@ -349,30 +353,25 @@ pub fn velocity_model(v: &pstm_config::job::VelocityConfig) -> Result<VelocityMo
         let times = t.iter().map(|p| p[0] * 1e-3).collect();
         (Eta::Table { times, values: t.iter().map(|p| p[1]).collect() }, "velocity.eta.table")
     } else if let Some(path) = &eta.cube {
-        (Eta::Cube(read_cube(path, eta.segy_map.as_deref(), "velocity.eta")?), "velocity.eta.cube")
+        (Eta::Cube(read_cube(path, eta.segy_map.as_deref(), Quantity::Eta)?), "velocity.eta.cube")
     } else {
         return Err(EngineError::job("velocity.eta", "no eta given"));
     };
     model.with_eta(eta).map_err(|e| EngineError::job(field, e.to_string()))
 }
 
-/// A cube of `section` (`velocity` or `velocity.eta`): zarr, or SEG-Y by its extension.
-fn read_cube(
-    path: &std::path::Path,
-    segy_map: Option<&str>,
-    section: &str,
-) -> Result<pstm_math::velocity::VelocityCube> {
+/// A velocity or eta cube (`velocity.cube`, `velocity.eta.cube`): zarr, or SEG-Y by its extension.
+fn read_cube(path: &std::path::Path, segy_map: Option<&str>, quantity: Quantity) -> Result<VelocityCube> {
+    let section = match quantity {
+        Quantity::Velocity => "velocity",
+        Quantity::Eta => "velocity.eta",
+    };
     let is_segy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sgy") || e.eq_ignore_ascii_case("segy"));
     if is_segy {
         let map = match segy_map {
             Some(m) => pstm_segy::HeaderMap::parse(m)
                 .map_err(|e| EngineError::job(format!("{section}.segy_map"), e.to_string()))?,
             None => pstm_segy::HeaderMap::default(),
-        };
-        let quantity = if section == "velocity.eta" {
-            pstm_io::segy_velocity::Quantity::Eta
-        } else {
-            pstm_io::segy_velocity::Quantity::Velocity
         };
         Ok(pstm_io::segy_velocity::read_cube(path, &map, quantity)?)
     } else {

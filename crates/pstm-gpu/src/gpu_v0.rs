@@ -166,7 +166,7 @@ impl MigrationKernel for GpuV0Kernel {
     }
 
     fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError> {
-        pstm_kernel::check_medium(NAME, &task)?;
+        task.check_medium(NAME)?;
         let n = task.n_output_samples();
         if n > self.max_tile_samples() {
             return Err(self.input_error(format!(

@@ -37,7 +37,7 @@ impl MigrationKernel for CpuRefKernel {
                 pstm_math::Interpolation::Linear,
             ) => {}
         }
-        crate::check_medium(self.name(), &task)?;
+        task.check_medium(self.name())?;
         let n = task.n_output_samples();
         Ok(Box::new(CpuRefTile { task, acc: vec![0.0; n], fold: vec![0; n] }))
     }

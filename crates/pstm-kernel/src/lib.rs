@@ -97,13 +97,19 @@ impl TileTask<'_> {
     pub fn n_output_samples(&self) -> usize {
         self.columns.len() * self.time.nt
     }
+
+    /// [`check_medium`] for this task.
+    pub fn check_medium(&self, kernel: &str) -> Result<(), KernelError> {
+        check_medium(kernel, self.operator, !self.velocity.eta.is_empty())
+    }
 }
 
-/// Refuse a task whose traveltime lacks what it needs: a curved ray's gradient, a VTI eta.
-pub fn check_medium(kernel: &str, task: &TileTask<'_>) -> Result<(), KernelError> {
-    let missing = match task.operator.traveltime {
-        pstm_math::Traveltime::CurvedRay if task.operator.gradient.is_none() => "a curved ray without its gradient",
-        pstm_math::Traveltime::Vti if task.velocity.eta.is_empty() => "a VTI traveltime without eta",
+/// Refuse an operator whose traveltime lacks what it needs: a curved ray's gradient, a VTI eta
+/// (`has_eta`: the task's velocities, or the job's model, carry one).
+pub fn check_medium(kernel: &str, operator: &ImagingOperator, has_eta: bool) -> Result<(), KernelError> {
+    let missing = match operator.traveltime {
+        pstm_math::Traveltime::CurvedRay if operator.gradient.is_none() => "a curved ray without its gradient",
+        pstm_math::Traveltime::Vti if !has_eta => "a VTI traveltime without eta",
         _ => return Ok(()),
     };
     Err(KernelError::Input { kernel: kernel.to_string(), message: format!("{missing} (algorithm.traveltime)") })

@@ -172,20 +172,11 @@ impl GradientMedium {
     ///
     /// computed as the equal but cancellation-free `t = (2/k) asinh(k r / (2 sqrt(v0 vz)))`,
     /// `r^2 = h^2 + z^2` (since `arccosh(1 + 2 s^2) = 2 asinh(s)`), which tends to the straight-ray
-    /// time `r / v0` as `k -> 0` and is exactly that at `k = 0`.
+    /// time `r / v0` as `k -> 0` ([`crate::traveltime::asinhc`] takes its series near 0).
     pub fn one_way_time(&self, h: f64, z: f64) -> f64 {
-        let r = h.hypot(z);
-        if self.k == 0.0 {
-            return r / self.v0;
-        }
-        let vz = self.interval_velocity_at_depth(z);
-        let s = 0.5 * self.k * r / (self.v0 * vz).sqrt();
-        if s.abs() < SERIES_LIMIT {
-            // asinh(s) / s = 1 - s^2/6 + ...
-            r / (self.v0 * vz).sqrt() * (1.0 - s * s / 6.0)
-        } else {
-            2.0 / self.k * s.asinh()
-        }
+        // The curved-ray migration's law: `s asinhc(k s / 2)`, `s = r / sqrt(v0 vz)`.
+        let s = h.hypot(z) / (self.v0 * self.interval_velocity_at_depth(z)).sqrt();
+        s * crate::traveltime::asinhc(0.5 * self.k * s)
     }
 
     /// RMS velocity at two-way vertical time `t0`, the RMS average in time of the interval

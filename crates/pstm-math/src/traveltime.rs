@@ -78,20 +78,15 @@ impl Gradient {
         (fa, fb)
     }
 
-    /// RMS velocity at two-way vertical time `t0` of the medium with surface velocity `v0`:
-    /// `v0 sqrt(e^x sinhc(x))`, `x = k t0 / 2`.
-    pub fn vrms(k: f64, v0: f64, t0: f64) -> f64 {
-        let x = k * 0.5 * t0;
-        v0 * (x.exp() * sinhc(x)).sqrt()
-    }
-
     /// The gradient whose RMS velocity function fits `vrms` at `times` best: least squares of the
     /// relative misfit, `v0` in closed form for each `k`, `k` searched over [-1, 4] 1/s (a grid,
     /// then golden sections). `v0` is left to the output samples ([`Gradient::v0`] `None`).
     pub fn fit(times: &[f64], vrms: &[f64]) -> Gradient {
-        // For a given k: minimise sum (v0 m_i / V_i - 1)^2 over v0, m_i = vrms(k, 1, t_i).
+        // For a given k: minimise sum (v0 m_i / V_i - 1)^2 over v0, m_i the RMS velocity at t_i
+        // of the medium with v0 = 1.
         let misfit = |k: f64| {
-            let r: Vec<f64> = times.iter().zip(vrms).map(|(&t, &v)| Self::vrms(k, 1.0, t) / v).collect();
+            let unit = crate::media::GradientMedium { v0: 1.0, k };
+            let r: Vec<f64> = times.iter().zip(vrms).map(|(&t, &v)| unit.vrms(t) / v).collect();
             let v0 = r.iter().sum::<f64>() / r.iter().map(|x| x * x).sum::<f64>();
             r.iter().map(|x| (v0 * x - 1.0).powi(2)).sum::<f64>()
         };
@@ -212,7 +207,7 @@ mod tests {
         let given = LegLaw::new(Traveltime::CurvedRay, Some(&Gradient { k, v0: Some(v0) }), t0, 1.0, 0.0);
         assert!((given.leg(h * h) - exact).abs() < 1e-12 * exact, "{} vs {exact}", given.leg(h * h));
         // v0 from the medium's own RMS velocity: the same law.
-        let v = Gradient::vrms(k, v0, t0);
+        let v = crate::media::GradientMedium { v0, k }.vrms(t0);
         let local = LegLaw::new(Traveltime::CurvedRay, Some(&Gradient { k, v0: None }), t0, v, 0.0);
         assert!((local.leg(h * h) - exact).abs() < 1e-12 * exact, "{} vs {exact}", local.leg(h * h));
         // k -> 0: the straight ray, relative error under 1e-6 (in fact about k^2).
@@ -251,7 +246,8 @@ mod tests {
     fn a_gradient_is_fitted_back_from_its_rms_function() {
         let times: Vec<f64> = (0..=40).map(|i| i as f64 * 0.1).collect();
         for (k, v0) in [(0.6, 1800.0), (0.0, 2500.0), (1.5, 1500.0), (-0.3, 3000.0)] {
-            let vrms: Vec<f64> = times.iter().map(|&t| Gradient::vrms(k, v0, t)).collect();
+            let medium = crate::media::GradientMedium { v0, k };
+            let vrms: Vec<f64> = times.iter().map(|&t| medium.vrms(t)).collect();
             let fit = Gradient::fit(&times, &vrms);
             assert!((fit.k - k).abs() < 1e-6, "k = {k}: fitted {}", fit.k);
         }

@@ -74,8 +74,8 @@ pub enum VelocityError {
     BadCubeAxis { axis: &'static str, problem: String },
     #[error("velocity cube holds {got} values but its axes need {expected}")]
     CubeSize { got: usize, expected: usize },
-    #[error("velocity cube does not cover the output: {what} ({value:.3}) lies outside the cube's {range}")]
-    CubeDoesNotCover { what: String, value: f64, range: String },
+    #[error("{cube} cube does not cover the output: {what} ({value:.3}) lies outside the cube's {range}")]
+    CubeDoesNotCover { cube: &'static str, what: String, value: f64, range: String },
     #[error("eta {value} {at} is outside [{min}, {max}]", min = ETA_RANGE.0, max = ETA_RANGE.1)]
     EtaOutOfRange { value: f64, at: String },
 }
@@ -442,27 +442,24 @@ impl VelocityModel {
     /// Check that a cube covers every position and time the migration will ask for; times and
     /// positions are compared with a tolerance of a thousandth of the cube's spacing.
     pub fn check_covers(&self, bounds: (f64, f64, f64, f64), t_range: (f64, f64)) -> Result<(), VelocityError> {
-        let cubes = [
-            self.cube(),
-            match &self.eta {
-                Some(Eta::Cube(c)) => Some(c),
-                _ => None,
-            },
-        ];
-        for (c, name) in cubes.into_iter().zip(["velocity", "eta"]) {
+        let eta_cube = match &self.eta {
+            Some(Eta::Cube(c)) => Some(c),
+            _ => None,
+        };
+        for (c, name) in [(self.cube(), "velocity"), (eta_cube, "eta")] {
             if let Some(c) = c {
-                Self::cube_covers(c, bounds, t_range).map_err(|e| match e {
-                    VelocityError::CubeDoesNotCover { what, value, range } if name == "eta" => {
-                        VelocityError::CubeDoesNotCover { what, value, range: format!("{range} (the eta cube)") }
-                    }
-                    e => e,
-                })?;
+                Self::cube_covers(c, name, bounds, t_range)?;
             }
         }
         Ok(())
     }
 
-    fn cube_covers(c: &VelocityCube, bounds: (f64, f64, f64, f64), t_range: (f64, f64)) -> Result<(), VelocityError> {
+    fn cube_covers(
+        c: &VelocityCube,
+        name: &'static str,
+        bounds: (f64, f64, f64, f64),
+        t_range: (f64, f64),
+    ) -> Result<(), VelocityError> {
         let (xmin, ymin, xmax, ymax) = bounds;
         let axes = [
             ("x", c.x0, c.dx, c.nx, [("output x minimum", xmin), ("output x maximum", xmax)]),
@@ -475,6 +472,7 @@ impl VelocityModel {
             for (what, value) in checks {
                 if value < lo - tol || value > hi + tol {
                     return Err(VelocityError::CubeDoesNotCover {
+                        cube: name,
                         what: what.to_string(),
                         value,
                         range: format!("{axis} range [{lo:.3}, {hi:.3}]"),
@@ -492,19 +490,21 @@ impl VelocityModel {
         let cols: &[[f64; 2]] = if lateral { columns } else { &columns[..columns.len().min(1)] };
         let cols = if cols.is_empty() { &[[0.0, 0.0]][..] } else { cols };
         let mut values = Vec::with_capacity(cols.len() * time.nt);
-        let mut eta = Vec::new();
         for &[x, y] in cols {
             for it in 0..time.nt {
                 let t = time.time(it);
                 let v = self.vrms(x, y, t);
                 check_positive(v, || format!("at x = {x:.1}, y = {y:.1}, t = {t:.4} s"))?;
                 values.push(v as f32);
-                if let Some(e) = &self.eta {
-                    eta.push(e.at(x, y, t) as f32);
-                }
             }
         }
-        Ok(TileVelocity { values, n_columns: cols.len(), nt: time.nt, eta })
+        Ok(TileVelocity { values, n_columns: cols.len(), nt: time.nt, eta: self.sample_eta(cols, time) })
+    }
+
+    /// Eta at every one of `columns` and output time, column after column; empty without eta.
+    pub fn sample_eta(&self, columns: &[[f64; 2]], time: &crate::TimeAxis) -> Vec<f32> {
+        let Some(eta) = &self.eta else { return Vec::new() };
+        columns.iter().flat_map(|&[x, y]| (0..time.nt).map(move |it| eta.at(x, y, time.time(it)) as f32)).collect()
     }
 }
 

@@ -34,3 +34,26 @@ pub const SMALL_SURVEY: &str = "geometry: {extent_x_m: 500, extent_y_m: 500, spa
      timing: {n_samples: 251, dt_ms: 4}\n\
      velocity: {constant: 2000}\n\
      diffractors: [{x: 250, y: 250, z: 300}]\n";
+
+/// A failing command: non-zero exit and every `needle` in its error message.
+#[allow(dead_code)]
+pub fn fails(args: &[&str], dir: &Path, needles: &[&str]) -> String {
+    let (code, _, err) = pstm(args, dir);
+    assert_ne!(code, 0, "pstm {args:?} should fail");
+    for n in needles {
+        assert!(err.contains(n), "pstm {args:?}: message lacks {n:?}:\n{err}");
+    }
+    err
+}
+
+/// Nothing named `out*` or `*partial*` left in `dir`: a failed run left no output.
+#[allow(dead_code)]
+pub fn no_output(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("out") || n.contains("partial"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

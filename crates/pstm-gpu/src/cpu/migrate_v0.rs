@@ -145,7 +145,7 @@ impl MigrationKernel for CpuTwinV0Kernel {
     }
 
     fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError> {
-        pstm_kernel::check_medium(self.name(), &task)?;
+        task.check_medium(self.name())?;
         let inputs = TileInputs::new(&task)
             .map_err(|e| KernelError::Input { kernel: self.name().to_string(), message: e.to_string() })?;
         let n = task.n_output_samples();

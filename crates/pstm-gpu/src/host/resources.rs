@@ -87,8 +87,8 @@ impl Statics {
             }
             VelocityInput::Model(model) => match model.eta() {
                 Some(Eta::Cube(_)) if operator.traveltime == Traveltime::Vti => (None, time.nt as u32),
-                // Eta varies with time only: sampled as `VelocityModel::sample` samples it.
-                Some(e) => (Some(leg_laws(&times_s.iter().map(|&t| e.at(0.0, 0.0, t) as f32).collect::<Vec<_>>())), 0),
+                // Eta varies with time only: one column of it.
+                Some(_) => (Some(leg_laws(&model.sample_eta(&[[0.0, 0.0]], time))), 0),
                 None => (Some(leg_laws(&[])), 0),
             },
         };

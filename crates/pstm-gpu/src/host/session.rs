@@ -49,17 +49,7 @@ impl<'a, K: DeviceKernel> Session<'a, K> {
     pub fn new(kernel: &'a K, setup: JobSetup<'a>) -> Result<Self, KernelError> {
         let grid = setup.grid;
         let layout = setup.traces.layout();
-        // pstm_kernel::check_medium for the job: a curved ray needs its gradient, VTI its eta.
-        let missing = match setup.operator.traveltime {
-            pstm_math::Traveltime::CurvedRay if setup.operator.gradient.is_none() => {
-                Some("a curved ray without its gradient")
-            }
-            pstm_math::Traveltime::Vti if setup.velocity.eta().is_none() => Some("a VTI traveltime without eta"),
-            _ => None,
-        };
-        if let Some(missing) = missing {
-            return Err(kernel.input_error(format!("{missing} (algorithm.traveltime)")));
-        }
+        pstm_kernel::check_medium(kernel.name(), setup.operator, setup.velocity.eta().is_some())?;
         let statics = Statics::new(kernel, VelocityInput::Model(setup.velocity), &grid.time, &layout, setup.operator)
             .map_err(|e| e.into_kernel_error(kernel.name()))?;
         *kernel.velocity_path().lock().unwrap_or_else(|e| e.into_inner()) = statics.description.clone();
@@ -89,17 +79,12 @@ impl<'a, K: DeviceKernel> Session<'a, K> {
         let origin = local_origin(&columns);
         let id = d.next_id;
         d.next_id += 1;
-        // VTI with an eta cube: the tile's own eta, sampled as `VelocityModel::sample` samples it.
-        let law = match (&d.pipeline.statics().law, self.setup.velocity.eta()) {
-            (None, Some(eta)) => {
-                let time = &self.setup.grid.time;
-                let times: Vec<f64> = (0..time.nt).map(|i| time.time(i)).collect();
-                let values: Vec<f32> =
-                    columns.iter().flat_map(|&[x, y]| times.iter().map(move |&t| eta.at(x, y, t) as f32)).collect();
-                Some(crate::layout::leg_laws(self.setup.operator, &times, &values))
-            }
-            _ => None,
-        };
+        // VTI with an eta cube (no `law` shared by the job's tiles): the tile's own eta.
+        let law = d.pipeline.statics().law.is_none().then(|| {
+            let time = &self.setup.grid.time;
+            let times: Vec<f64> = (0..time.nt).map(|i| time.time(i)).collect();
+            crate::layout::leg_laws(self.setup.operator, &times, &self.setup.velocity.sample_eta(&columns, time))
+        });
         let slot = d.pipeline.open_tile(
             id,
             &columns_v1(&columns, origin, self.cube()),

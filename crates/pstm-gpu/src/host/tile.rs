@@ -28,7 +28,7 @@ impl<'a, K: DeviceKernel> PerTile<'a, K> {
             )));
         }
         crate::layout::check_tile_velocity(&task).map_err(|e| kernel.input_error(e.to_string()))?;
-        pstm_kernel::check_medium(kernel.name(), &task)?;
+        task.check_medium(kernel.name())?;
         Ok(Self { kernel, task, origin: local_origin(task.columns), open: None })
     }
 

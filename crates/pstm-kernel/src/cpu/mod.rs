@@ -151,7 +151,7 @@ impl MigrationKernel for CpuKernel {
                 pstm_math::Interpolation::Linear,
             ) => {}
         }
-        crate::check_medium(self.name(), &task)?;
+        task.check_medium(self.name())?;
         let tables = TileTables::new(&task);
         let n = task.columns.len() * tables.nt_padded;
         Ok(Box::new(CpuTile { isa: self.isa, task, tables, acc: vec![0.0; n], fold: vec![0; n] }))
