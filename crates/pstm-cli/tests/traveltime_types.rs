@@ -7,7 +7,7 @@ use std::path::Path;
 
 mod common;
 
-use common::{fails, no_output, pstm, synth_survey};
+use common::{fails, no_output, pstm, stack_peak as peak, synth_survey};
 
 const GEOMETRY: &str = "geometry: {extent_x_m: 500, extent_y_m: 500, spacing_m: 25, offsets_m: [0, 600, 1200], azimuths_deg: [0, 90]}\n\
      timing: {n_samples: 400, dt_ms: 4}\n\
@@ -25,19 +25,6 @@ fn job(dir: &Path, velocity: &str, algorithm: &str) {
 
 fn truth(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("survey/metadata.json")).unwrap()).unwrap()
-}
-
-/// Migrate `job.yaml`; the stack's peak as (x, y, t0) of its sample.
-fn peak(dir: &Path) -> (f64, f64, f64) {
-    let (code, _, err) = pstm(&["migrate", "job.yaml"], dir);
-    assert_eq!(code, 0, "{err}");
-    let volume = pstm_io::VolumeReader::open(&dir.join("out/migrated_stack.zarr")).unwrap();
-    let stack = volume.read_all_f32().unwrap();
-    let grid = volume.info().grid;
-    let i = (0..stack.len()).max_by(|&a, &b| stack[a].abs().total_cmp(&stack[b].abs())).unwrap();
-    let (column, it) = (i / grid.time.nt, i % grid.time.nt);
-    let (x, y) = grid.column_xy(column / grid.ny, column % grid.ny);
-    (x, y, grid.time.time(it))
 }
 
 fn assert_on_truth(dir: &Path, what: &str) {

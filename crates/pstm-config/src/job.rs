@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use pstm_math::{AmplitudeWeights, Aperture, ApertureMode, ImagingOperator, Prefilter, Taper, TaperKind, VelocityType};
-pub use pstm_math::{Interpolation, Traveltime};
+pub use pstm_math::{AntialiasMethod, Interpolation, Traveltime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -188,7 +188,11 @@ pub struct AlgorithmConfig {
     /// function.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub curved_ray: Option<pstm_math::Gradient>,
+    /// `linear`, `cubic` (Keys) or `sinc8` (Lanczos-windowed sinc, eight samples).
     pub interpolation: Interpolation,
+    /// Operator antialiasing: `method: none | triangle | weight` (`pstm_math::antialias`).
+    #[serde(skip_serializing_if = "AntialiasingConfig::is_none")]
+    pub antialiasing: AntialiasingConfig,
     pub aperture: ApertureConfig,
     pub taper: TaperConfig,
     pub weights: WeightsConfig,
@@ -210,6 +214,21 @@ pub struct AlgorithmConfig {
     /// Adaptive time sampling (roadmap 3.3): migrate on a coarser time axis when the image's band
     /// allows, and interpolate back. Off (absent) by default: it changes the image slightly.
     pub adaptive_time: Option<AdaptiveTimeConfig>,
+}
+
+/// `algorithm.antialiasing`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AntialiasingConfig {
+    /// `none`; `triangle`: Lumley-Claerbout-Bevc triangle filters whose length follows the
+    /// operator's dip; `weight`: the reference package's scalar down-weight, for comparison.
+    pub method: AntialiasMethod,
+}
+
+impl AntialiasingConfig {
+    fn is_none(&self) -> bool {
+        self.method == AntialiasMethod::None
+    }
 }
 
 /// `algorithm.adaptive_time`: see `pstm_math::time_sampling`.
@@ -282,6 +301,8 @@ impl AlgorithmConfig {
         ImagingOperator {
             traveltime: self.traveltime,
             interpolation: self.interpolation,
+            // The grid's steps are the job's to fill in, once the grid is resolved.
+            antialiasing: pstm_math::Antialiasing { method: self.antialiasing.method, steps: [[0.0; 2]; 2] },
             aperture: Aperture { mode: a.mode, max_m: a.max_m, min_m: a.min_m, max_dip_deg: a.max_dip_deg },
             taper: Taper { kind: self.taper.kind, fraction: self.taper.fraction },
             weights: AmplitudeWeights {
@@ -341,6 +362,7 @@ impl Default for AlgorithmConfig {
             traveltime: Traveltime::StraightRay,
             curved_ray: None,
             interpolation: Interpolation::Linear,
+            antialiasing: AntialiasingConfig::default(),
             aperture: ApertureConfig::default(),
             taper: TaperConfig::default(),
             weights: WeightsConfig::default(),
@@ -691,6 +713,14 @@ impl Validate for JobConfig {
         }
         if tt != Traveltime::Vti && self.velocity.eta.is_some() {
             errors.push(ConfigError::new("velocity.eta", "is used only by algorithm.traveltime: vti"));
+        }
+        if self.algorithm.antialiasing.method == AntialiasMethod::Triangle
+            && self.algorithm.interpolation != Interpolation::Linear
+        {
+            errors.push(ConfigError::new(
+                "algorithm.interpolation",
+                "antialiasing.method: triangle reads its doubly integrated traces linearly (its filter, at least one sample long, is the interpolation); use linear, or antialiasing none or weight",
+            ));
         }
         if tt != Traveltime::CurvedRay && self.algorithm.curved_ray.is_some() {
             errors.push(ConfigError::new("algorithm.curved_ray", "is used only by algorithm.traveltime: curved_ray"));

@@ -39,7 +39,11 @@ algorithm:
   traveltime: straight_ray  # straight_ray (DSR, RMS velocity) | curved_ray (V(z) = v0 + k z) | vti (velocity.eta)
   # The curved ray's gradient (1/s) and optionally v0 (m/s); absent: k fitted to the velocity.
   # curved_ray: {k: 0.6, v0: 1800}
-  interpolation: linear
+  interpolation: linear     # linear | cubic (Keys, 4 samples) | sinc8 (Lanczos-windowed sinc, 8 samples)
+  # Operator antialiasing: none | triangle (Lumley-Claerbout-Bevc filters from the operator's dip
+  # and the output spacing; needs interpolation: linear) | weight (a scalar down-weight only).
+  antialiasing:
+    method: none
   aperture:
     mode: fixed             # fixed: max_m everywhere; dip: clip(v t0/2 tan(max_dip_deg), min_m, max_m)
     max_m: 2000

@@ -128,6 +128,8 @@ impl MigrationJob {
         let velocity = build_velocity(&config)?;
         let grid = resolve_grid(&config, &dataset, &selected)?;
         let mut operator = config.algorithm.operator();
+        operator.antialiasing.steps =
+            pstm_math::Antialiasing::grid_steps(grid.dx, grid.dy, grid.rotation_deg, grid.nx, grid.ny);
         if operator.traveltime == pstm_math::Traveltime::CurvedRay && operator.gradient.is_none() {
             operator.gradient = Some(fitted_gradient(&velocity, &grid));
         }

@@ -328,6 +328,9 @@ impl Volumes {
                 "kernel": kernel,
                 "config_hash": job.config_hash,
                 "prefilter": job.operator.prefilter,
+                "traveltime": job.operator.traveltime,
+                "interpolation": job.operator.interpolation,
+                "antialiasing": job.operator.antialiasing.method,
                 "survey_mode": job.config.algorithm.mode,
                 "pstm_version": env!("CARGO_PKG_VERSION"),
             }) else {

@@ -64,6 +64,8 @@ pub struct Plan {
     pub kernel: String,
     /// The traveltime type and its medium, in words.
     pub traveltime: String,
+    /// How traces are read: interpolation and antialiasing, in words.
+    pub reading: String,
     pub tiles: Vec<TilePlan>,
     pub tile_shape: (usize, usize),
     pub block_traces: usize,
@@ -280,6 +282,7 @@ pub fn plan_sharing(
         reach: aperture,
         kernel: kernel.name().to_string(),
         traveltime: describe_traveltime(job),
+        reading: describe_reading(&job.operator),
         tiles: tile_plans,
         tile_shape,
         block_traces,
@@ -356,6 +359,32 @@ fn describe_traveltime(job: &MigrationJob) -> String {
     }
 }
 
+fn describe_reading(operator: &pstm_math::ImagingOperator) -> String {
+    use pstm_math::{AntialiasMethod, Interpolation};
+    let [e1, e2] = operator.antialiasing.steps;
+    let steps = format!("{:.1} m inline, {:.1} m crossline", e1[0].hypot(e1[1]), e2[0].hypot(e2[1]));
+    match operator.antialiasing.method {
+        AntialiasMethod::Triangle => {
+            format!(
+                "triangle antialiasing (Lumley-Claerbout-Bevc) against output steps of {steps}, traces integrated twice"
+            )
+        }
+        method => {
+            let interpolation = match operator.interpolation {
+                Interpolation::Linear => "linear interpolation",
+                Interpolation::Cubic => "cubic interpolation (Keys)",
+                Interpolation::Sinc8 => "sinc8 interpolation (Lanczos window)",
+            };
+            match method {
+                AntialiasMethod::Weight => {
+                    format!("{interpolation}, antialiasing by a scalar down-weight against output steps of {steps}")
+                }
+                _ => format!("{interpolation}, no antialiasing"),
+            }
+        }
+    }
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let traces: Vec<usize> = self.tiles.iter().map(|t| t.n_traces).collect();
@@ -366,6 +395,7 @@ impl fmt::Display for Plan {
         let (x0, y0, x1, y1) = g.tile_bounds(&g.full_tile());
         writeln!(f, "kernel            {}", self.kernel)?;
         writeln!(f, "traveltime        {}", self.traveltime)?;
+        writeln!(f, "reading           {}", self.reading)?;
         writeln!(
             f,
             "grid              {} x {} columns of {} x {} m from ({}, {}){}, x {x0:.1}..{x1:.1} m, y {y0:.1}..{y1:.1} m",

@@ -1,6 +1,7 @@
 //! The job's traces as a [`TraceStore`]: held in memory when the survey fits the budget, else
-//! read from the dataset on demand; checked, conditioned (datum static, mutes) and pre-filtered
-//! either way, so that every kernel migrates the same traces.
+//! read from the dataset on demand; checked, conditioned (datum static, mutes), pre-filtered and,
+//! for triangle antialiasing, integrated twice either way, so that every kernel migrates the same
+//! traces. Integrated traces replace the traces they come from: no second copy is held.
 
 use pstm_kernel::{KernelError, TraceLayout, TraceStore};
 use pstm_math::prefilter::TraceFilter;
@@ -114,6 +115,7 @@ impl<'a> JobTraces<'a> {
                 check_samples(job, traces, out).map_err(EngineError::Other)?;
                 condition(job, traces, out);
                 filter_traces(job.operator.prefilter, out, ns, layout.dt_s());
+                pstm_math::antialias::prepare_traces(&job.operator.antialiasing, out, ns);
                 Ok(())
             },
         )?;
@@ -155,6 +157,7 @@ impl TraceStore for JobTraces<'_> {
                 check_samples(self.job, traces, out).map_err(KernelError::Traces)?;
                 condition(self.job, traces, out);
                 filter_traces(self.job.operator.prefilter, out, ns, layout.dt_s());
+                pstm_math::antialias::prepare_traces(&self.job.operator.antialiasing, out, ns);
             }
         }
         Ok(())

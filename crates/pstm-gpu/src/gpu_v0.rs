@@ -8,6 +8,13 @@
 //! - every dispatch is submitted and waited for before `add_traces` returns (synchronous);
 //! - one invocation per output sample, looping over all traces of the block.
 //!
+//! Reading: every interpolation and antialiasing method of the operator, through
+//! `shaders/shared/trace_samples.wgsl` (shared with gpu-v1). Linear reads without antialiasing
+//! stay inline as they were, so the baseline's cost on the default path does not move; the
+//! others take a branch that is uniform across the dispatch. Sinc8's weights come from a table
+//! binding ([`crate::layout::sinc8_table`], per tile like every gpu-v0 buffer), because WGSL's
+//! `sin` is too coarse under Vulkan's precision rules to compute them.
+//!
 //! Poisoning: the image and fold buffers are created filled with `0xFF` bytes (a NaN image,
 //! `u32::MAX` fold). The tile's first dispatch writes every sample and later ones add, so any
 //! sample the kernel fails to write reaches the caller as NaN / `u32::MAX`, and the parity
@@ -38,7 +45,7 @@ pub const ENTRY_POINT: &str = "migrate";
 pub const WORKGROUP_SIZE: u32 = 64;
 
 /// Group 0 of `shaders/gpu_v0.wgsl`; `tests/wgsl.rs` checks it against the WGSL.
-pub const BINDINGS: [Binding; 10] = [
+pub const BINDINGS: [Binding; 11] = [
     Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParams>() },
     Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParams>() },
     Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead, element_bytes: 8 },
@@ -49,6 +56,7 @@ pub const BINDINGS: [Binding; 10] = [
     Binding { binding: 7, name: "fold", kind: BindingKind::StorageReadWrite, element_bytes: 4 },
     Binding { binding: 8, name: "times", kind: BindingKind::StorageRead, element_bytes: 16 },
     Binding { binding: 9, name: "law", kind: BindingKind::StorageRead, element_bytes: 8 },
+    Binding { binding: 10, name: "interp_table", kind: BindingKind::StorageRead, element_bytes: 16 },
 ];
 
 /// The shader as the host sees it.
@@ -241,6 +249,8 @@ struct TileBuffers {
     columns: wgpu::Buffer,
     velocity: wgpu::Buffer,
     law: wgpu::Buffer,
+    /// Sinc8's table, or one unused entry ([`crate::layout::interp_table`]).
+    interp_table: wgpu::Buffer,
     image: wgpu::Buffer,
     fold: wgpu::Buffer,
     timestamps: Option<Timestamps>,
@@ -303,6 +313,11 @@ impl TileBuffers {
                 wgpu::BufferUsages::STORAGE,
             ),
             law: init("pstm.gpu_v0.law", bytemuck::cast_slice(&inputs.law), wgpu::BufferUsages::STORAGE),
+            interp_table: init(
+                "pstm.gpu_v0.interp_table",
+                bytemuck::cast_slice(&crate::layout::interp_table(task.operator)),
+                wgpu::BufferUsages::STORAGE,
+            ),
             image: poisoned("pstm.gpu_v0.image", n_bytes),
             fold: poisoned("pstm.gpu_v0.fold", n_bytes),
             timestamps,
@@ -353,6 +368,7 @@ impl GpuV0Tile<'_> {
             &buffers.fold,
             &times,
             &buffers.law,
+            &buffers.interp_table,
         ];
         let resources = resources.map(|buffer| buffer.as_entire_binding());
         let bind_group =

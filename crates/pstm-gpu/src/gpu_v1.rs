@@ -28,10 +28,14 @@
 //!   interpolates eight texels in float32, because samplers weight texels with 8-bit
 //!   fractions (docs/PERFORMANCE.md has the measured error).
 //!
+//! Reading (interpolation, antialiasing) is gpu-v0's, from the same shared WGSL: the two shaders
+//! differ only in where their inputs come from, so their twins agree bit for bit whatever the
+//! operator. The sinc8 table is uploaded once per job ([`Statics::interp_table`]).
+//!
 //! The host side lives in [`crate::host`], shared with gpu-v2; this module is what is gpu-v1's
-//! own: its shader, bindings and dispatch. The per-tile protocol ([`MigrationKernel::begin_tile`],
-//! used by the parity tests) runs the same pipeline for one tile with the velocities of its
-//! [`TileTask`].
+//! own: its shader, bindings and dispatch. The per-tile protocol
+//! ([`pstm_kernel::MigrationKernel::begin_tile`], used by the parity tests) runs the same
+//! pipeline for one tile with the velocities of its [`pstm_kernel::TileTask`].
 
 use std::sync::{Arc, Mutex};
 
@@ -54,7 +58,7 @@ pub const ENTRY_POINT: &str = "migrate";
 pub const WORKGROUP_SIZE: u32 = 64;
 
 /// Group 0 of `shaders/gpu_v1.wgsl`; `tests/wgsl.rs` checks it against the WGSL.
-pub const BINDINGS: [Binding; 12] = [
+pub const BINDINGS: [Binding; 13] = [
     Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParamsV1>() },
     Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParams>() },
     Binding {
@@ -77,6 +81,7 @@ pub const BINDINGS: [Binding; 12] = [
         element_bytes: size_of::<crate::layout::OutputTimeV1>(),
     },
     Binding { binding: 11, name: "law", kind: BindingKind::StorageRead, element_bytes: 8 },
+    Binding { binding: 12, name: "interp_table", kind: BindingKind::StorageRead, element_bytes: 16 },
 ];
 
 /// The shader as the host sees it.
@@ -268,6 +273,7 @@ fn bind_group(kernel: &GpuV1Kernel, statics: &Statics, tile: &TileSet, block: &B
         tile.fold.as_entire_binding(),
         statics.times.as_entire_binding(),
         statics.law.as_ref().unwrap_or(&tile.law).as_entire_binding(),
+        statics.interp_table.as_entire_binding(),
     ];
     let layout = &kernel.layouts[statics.filtering as usize];
     shaders::bind_group(kernel.context().device(), "pstm.gpu_v1.bind_group", layout, &BINDINGS, resources)

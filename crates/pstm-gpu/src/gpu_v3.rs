@@ -11,7 +11,10 @@
 //!   with time only, the legs' one-way times come from a table per output time and distance
 //!   (`pstm_math::traveltime_table`, within [`TABLE_TOLERANCE_SAMPLES`](crate::gpu_v2::TABLE_TOLERANCE_SAMPLES))
 //!   instead of two roots per contribution. Measured 8-9x slower on an H200, so off: it is for
-//!   traveltimes that cost more than two loads.
+//!   traveltimes that cost more than two loads. Antialiasing still works: the table is the
+//!   straight ray's, so each contribution's operator shift takes its legs' rates from the
+//!   straight law (`a = (t0/2)^2`, `b = 1/v^2`, which the table path keeps) at the squared
+//!   distances, rather than refusing the combination.
 //! - **Adaptive migration** (3.3, `algorithm.adaptive`, off by default): the engine's coarse
 //!   pass and mask (`pstm_math::adaptive`) reach the kernel as each tile's active cells; only the
 //!   items with an active cell are migrated, and the others are written as zeros by the tile's

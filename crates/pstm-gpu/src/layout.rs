@@ -56,6 +56,46 @@ pub struct ImagingParams {
     pub traveltime: u32,
     /// A curved ray's `c = |k| / 2` (1/s; the leg law is even in `c`); 0 otherwise.
     pub curve_c: f32,
+    /// [`INTERPOLATION_LINEAR`], [`INTERPOLATION_CUBIC`] or [`INTERPOLATION_SINC8`]
+    /// (`shaders/shared/reading.wgsl`).
+    pub interpolation: u32,
+    /// [`ANTIALIAS_NONE`], [`ANTIALIAS_TRIANGLE`] or [`ANTIALIAS_WEIGHT`].
+    pub antialias: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    /// The output grid's inline and crossline steps `(e1.x, e1.y, e2.x, e2.y)` (m), which the
+    /// operator's dip is measured against ([`pstm_math::Antialiasing::steps`]).
+    pub aa_steps: [f32; 4],
+}
+
+pub const INTERPOLATION_LINEAR: u32 = 0;
+pub const INTERPOLATION_CUBIC: u32 = 1;
+pub const INTERPOLATION_SINC8: u32 = 2;
+pub const ANTIALIAS_NONE: u32 = 0;
+pub const ANTIALIAS_TRIANGLE: u32 = 1;
+pub const ANTIALIAS_WEIGHT: u32 = 2;
+
+/// Phases of [`sinc8_table`].
+pub const SINC8_PHASES: usize = 1024;
+
+/// Sinc8's weights for the shaders' `interp_table` binding: [`SINC8_PHASES`] + 1 rows, fraction
+/// `p / SINC8_PHASES` in row `p`, each row two `vec4`s (taps `i-3..=i` and `i+1..=i+4`),
+/// computed in float64 ([`pstm_math::interp::weight_table`]). Read linearly between rows
+/// (`shaders/shared/reading.wgsl`, `sinc8_row` and `table_lerp`), it is within 3e-6 of the formula.
+pub fn sinc8_table() -> Vec<[f32; 4]> {
+    pstm_math::interp::weight_table(pstm_math::Interpolation::Sinc8, SINC8_PHASES)
+        .chunks_exact(4)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect()
+}
+
+/// The shaders' `interp_table` binding for `operator`: [`sinc8_table`] where it interpolates with
+/// sinc8, else one unused entry (a binding is never empty).
+pub fn interp_table(operator: &pstm_math::ImagingOperator) -> Vec<[f32; 4]> {
+    match operator.interpolation {
+        pstm_math::Interpolation::Sinc8 => sinc8_table(),
+        pstm_math::Interpolation::Linear | pstm_math::Interpolation::Cubic => vec![[0.0; 4]],
+    }
 }
 
 /// `Imaging.traveltime`: the straight ray's double square root.
@@ -111,14 +151,15 @@ pub const NO_STRETCH_MUTE: f32 = 0.0;
 
 impl ImagingParams {
     pub fn new(params: &pstm_math::ImagingOperator) -> Self {
-        // `shared/traveltime.wgsl` has every traveltime and the kernels interpolate linearly;
-        // no wildcard, so a new type does not compile until the shaders handle it. Every field
+        // `shared/traveltime.wgsl` has every traveltime and `shared/reading.wgsl` with the
+        // kernels every interpolation; no wildcard, so a new type does not compile until the
+        // shaders handle it. Every field
         // of the operator reaches the shaders through this struct, the `law` binding
         // ([`leg_laws`]) or the pre-filtered traces.
         match (params.traveltime, params.interpolation) {
             (
                 pstm_math::Traveltime::StraightRay | pstm_math::Traveltime::CurvedRay | pstm_math::Traveltime::Vti,
-                pstm_math::Interpolation::Linear,
+                pstm_math::Interpolation::Linear | pstm_math::Interpolation::Cubic | pstm_math::Interpolation::Sinc8,
             ) => {}
         }
         let aperture = &params.aperture;
@@ -145,6 +186,22 @@ impl ImagingParams {
             curve_c: match (params.traveltime, params.gradient) {
                 (pstm_math::Traveltime::CurvedRay, Some(g)) => (0.5 * g.k.abs()) as f32,
                 _ => 0.0,
+            },
+            interpolation: match params.interpolation {
+                pstm_math::Interpolation::Linear => INTERPOLATION_LINEAR,
+                pstm_math::Interpolation::Cubic => INTERPOLATION_CUBIC,
+                pstm_math::Interpolation::Sinc8 => INTERPOLATION_SINC8,
+            },
+            antialias: match params.antialiasing.method {
+                pstm_math::AntialiasMethod::None => ANTIALIAS_NONE,
+                pstm_math::AntialiasMethod::Triangle => ANTIALIAS_TRIANGLE,
+                pstm_math::AntialiasMethod::Weight => ANTIALIAS_WEIGHT,
+            },
+            pad0: 0,
+            pad1: 0,
+            aa_steps: {
+                let [e1, e2] = params.antialiasing.steps;
+                [e1[0] as f32, e1[1] as f32, e2[0] as f32, e2[1] as f32]
             },
         }
     }
@@ -685,7 +742,7 @@ mod tests {
 
     #[test]
     fn struct_sizes_follow_wgsl_uniform_rules() {
-        assert_eq!(std::mem::size_of::<ImagingParams>(), 48);
+        assert_eq!(std::mem::size_of::<ImagingParams>(), 80);
         assert_eq!(std::mem::offset_of!(TileParams, imaging) % 16, 0);
         assert_eq!(std::mem::size_of::<TileParams>() % 16, 0);
         assert_eq!(std::mem::size_of::<BlockParams>() % 16, 0);

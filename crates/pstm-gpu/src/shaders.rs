@@ -32,12 +32,15 @@ pub const SHARED: &[WgslFile] = &[
     WgslFile { path: "shared/traveltime.wgsl", source: include_str!("shaders/shared/traveltime.wgsl") },
     WgslFile { path: "shared/weights.wgsl", source: include_str!("shaders/shared/weights.wgsl") },
     WgslFile { path: "shared/velocity.wgsl", source: include_str!("shaders/shared/velocity.wgsl") },
+    WgslFile { path: "shared/reading.wgsl", source: include_str!("shaders/shared/reading.wgsl") },
 ];
 
 /// Shared modules that read the including kernel's bindings by name (each lists which): they
 /// compile only inside a kernel, and are checked through the kernels that include them.
-pub const KERNEL_PARTS: &[WgslFile] =
-    &[WgslFile { path: "shared/velocity_source.wgsl", source: include_str!("shaders/shared/velocity_source.wgsl") }];
+pub const KERNEL_PARTS: &[WgslFile] = &[
+    WgslFile { path: "shared/velocity_source.wgsl", source: include_str!("shaders/shared/velocity_source.wgsl") },
+    WgslFile { path: "shared/trace_samples.wgsl", source: include_str!("shaders/shared/trace_samples.wgsl") },
+];
 
 /// The `gpu-v0` kernel (entry point `migrate`).
 pub const GPU_V0: WgslFile = WgslFile { path: "gpu_v0.wgsl", source: include_str!("shaders/gpu_v0.wgsl") };

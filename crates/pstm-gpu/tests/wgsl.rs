@@ -65,6 +65,18 @@ fn all_variants() -> Vec<(&'static WgslFile, Specialisation)> {
             base().with_const("TRAVELTIME_TABLE", true),
             base().with_const("TRAVELTIME_TABLE", true).with_const("DIP_APERTURE", true).with_const("ZERO_START", true),
             base().with_const("WORK_ITEMS", true).with_flag(pstm_gpu::gpu_v2::PERSISTENT_FLAG, true),
+            // Reading: cubic and sinc8, each antialiasing method (the triangle reads linearly).
+            base().with_const("INTERPOLATION", "1u").with_const("TRACE_PAIRS", false),
+            base().with_const("INTERPOLATION", "2u").with_const("ANTIALIAS", "2u").with_const("TRAVELTIME", "3u"),
+            base().with_const("ANTIALIAS", "1u").with_const("TRAVELTIME", "1u").with_const("DIP_APERTURE", true),
+            base().with_const("ANTIALIAS", "1u").with_const("TRACE_PAIRS", false).with_const("ZERO_START", true),
+            base().with_const("ANTIALIAS", "2u").with_const("TRAVELTIME_TABLE", true).with_const("EXACT_WEIGHTS", true),
+            base()
+                .with_const("ANTIALIAS", "1u")
+                .with_const("WORKGROUP_SIZE", "512u")
+                .with_const("SAMPLES", "8u")
+                .with_flag(pstm_gpu::gpu_v2::PERSISTENT_FLAG, true)
+                .with_const("WORK_ITEMS", true),
             base()
                 .with_const("ABLATE_ROOTS", true)
                 .with_const("ABLATE_RECIPROCAL", true)
@@ -252,6 +264,11 @@ fn host_structs() -> Vec<(&'static str, Fields, usize)> {
                 line: u32,
                 traveltime: u32,
                 curve_c: f32,
+                interpolation: u32,
+                antialias: u32,
+                pad0: u32,
+                pad1: u32,
+                aa_steps: [f32; 4],
             }),
             size_of::<ImagingParams>(),
         ),
@@ -433,6 +450,18 @@ fn every_kernel_s_bindings_structs_and_constants_match_the_rust_side() {
                 ("TRAVELTIME_CURVED", layout::TRAVELTIME_CURVED),
                 ("TRAVELTIME_CURVED_V0", layout::TRAVELTIME_CURVED_V0),
                 ("TRAVELTIME_VTI", layout::TRAVELTIME_VTI),
+            ] {
+                assert_eq!(u32_constant(&module, name), rust, "{path}: constant {name}");
+            }
+        }
+        if declares("INTERPOLATION_LINEAR") {
+            for (name, rust) in [
+                ("INTERPOLATION_LINEAR", layout::INTERPOLATION_LINEAR),
+                ("INTERPOLATION_CUBIC", layout::INTERPOLATION_CUBIC),
+                ("INTERPOLATION_SINC8", layout::INTERPOLATION_SINC8),
+                ("ANTIALIAS_NONE", layout::ANTIALIAS_NONE),
+                ("ANTIALIAS_TRIANGLE", layout::ANTIALIAS_TRIANGLE),
+                ("ANTIALIAS_WEIGHT", layout::ANTIALIAS_WEIGHT),
             ] {
                 assert_eq!(u32_constant(&module, name), rust, "{path}: constant {name}");
             }

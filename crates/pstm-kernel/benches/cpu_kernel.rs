@@ -9,6 +9,11 @@
 //! not. `PSTM_BENCH_CASES="small 1t,medium 2t"` runs only those cases (divan cannot filter
 //! arguments). `PSTM_BENCH_TRAVELTIME=curved_ray` (a gradient of 0.6 1/s, v0 from the velocity)
 //! or `vti` (eta 0.1) measures that traveltime instead of the straight ray.
+//!
+//! The `*_reading` benches run `small 1t` with each way of reading traces against the plain
+//! linear one: `triangle` (on doubly integrated traces), `weight` (linear, down-weighted),
+//! `cubic`, `sinc8`, antialiasing measured against the tile's 25 m grid. Their items are the
+//! same contributions (a triangle leaves out the few near the trace ends, but computes them).
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -19,9 +24,10 @@ use pstm_kernel::cpu::{CpuIsa, CpuKernel};
 use pstm_kernel::{CpuRefKernel, MigrationKernel, TileTask, TraceBlock, migrate_tile};
 use pstm_math::rng::SplitMix64;
 use pstm_math::{
-    AmplitudeWeights, Aperture, Eta, Gradient, ImagingOperator, Taper, TaperKind, TileVelocity, TimeAxis,
-    TraceGeometry, Traveltime, VelocityModel,
+    AmplitudeWeights, AntialiasMethod, Antialiasing, Aperture, Eta, Gradient, ImagingOperator, Interpolation, Taper,
+    TaperKind, TileVelocity, TimeAxis, TraceGeometry, Traveltime, VelocityModel,
 };
+use std::sync::OnceLock;
 
 fn main() {
     divan::main();
@@ -215,4 +221,70 @@ fn cpu_portable(bencher: Bencher, case: Case) {
 fn cpu_ref(bencher: Bencher, case: Case) {
     let Some(b) = dataset(case, true) else { return };
     run(bencher, &CpuRefKernel, b, case.threads);
+}
+
+/// A way of reading traces, for the `*_reading` benches.
+#[derive(Clone, Copy)]
+struct Reading {
+    name: &'static str,
+    interpolation: Interpolation,
+    method: AntialiasMethod,
+}
+
+impl fmt::Display for Reading {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "small 1t {}", self.name)
+    }
+}
+
+const READINGS: [Reading; 5] = [
+    Reading { name: "linear", interpolation: Interpolation::Linear, method: AntialiasMethod::None },
+    Reading { name: "triangle", interpolation: Interpolation::Linear, method: AntialiasMethod::Triangle },
+    Reading { name: "weight", interpolation: Interpolation::Linear, method: AntialiasMethod::Weight },
+    Reading { name: "cubic", interpolation: Interpolation::Cubic, method: AntialiasMethod::None },
+    Reading { name: "sinc8", interpolation: Interpolation::Sinc8, method: AntialiasMethod::None },
+];
+
+static READING_BENCHES: [OnceLock<Bench>; READINGS.len()] = [const { OnceLock::new() }; READINGS.len()];
+
+/// The `small` tile read the way `READINGS[i]` says, its traces integrated for the triangle.
+fn reading_bench(i: usize) -> Option<&'static Bench> {
+    if !selected(Case { dataset: "small", threads: 1 }) {
+        return None;
+    }
+    Some(READING_BENCHES[i].get_or_init(|| {
+        let tile = 8;
+        let mut b = bench(40, &[200.0, 400.0, 600.0, 800.0], 1001, tile);
+        let r = READINGS[i];
+        b.params.interpolation = r.interpolation;
+        b.params.antialiasing =
+            Antialiasing { method: r.method, steps: Antialiasing::grid_steps(SPACING_M, SPACING_M, 0.0, tile, tile) };
+        let n = b.block.n_samples;
+        pstm_math::antialias::prepare_traces(&b.params.antialiasing, &mut b.block.samples, n);
+        b
+    }))
+}
+
+fn reading_index(r: Reading) -> usize {
+    READINGS.iter().position(|x| x.name == r.name).unwrap()
+}
+
+#[divan::bench(args = READINGS, sample_count = 5, sample_size = 1)]
+fn cpu_avx512_reading(bencher: Bencher, r: Reading) {
+    let Ok(kernel) = CpuKernel::with_isa(CpuIsa::Avx512) else { return };
+    let Some(b) = reading_bench(reading_index(r)) else { return };
+    run(bencher, &kernel, b, 1);
+}
+
+#[divan::bench(args = READINGS, sample_count = 5, sample_size = 1)]
+fn cpu_avx2_reading(bencher: Bencher, r: Reading) {
+    let Ok(kernel) = CpuKernel::with_isa(CpuIsa::Avx2) else { return };
+    let Some(b) = reading_bench(reading_index(r)) else { return };
+    run(bencher, &kernel, b, 1);
+}
+
+#[divan::bench(args = READINGS, sample_count = 2, sample_size = 1)]
+fn cpu_portable_reading(bencher: Bencher, r: Reading) {
+    let Some(b) = reading_bench(reading_index(r)) else { return };
+    run(bencher, &CpuKernel::portable(), b, 1);
 }

@@ -6,7 +6,7 @@
 //! trace order into a float64 accumulator that lives across blocks, so the result does not
 //! depend on block size, tile size or thread count, bit for bit.
 
-use pstm_math::interp::{linear, sample_position};
+use pstm_math::interp::sample_position;
 use rayon::prelude::*;
 
 use crate::{KernelError, MigrationKernel, TileImage, TileMigration, TileTask, TraceBlock};
@@ -30,11 +30,15 @@ impl MigrationKernel for CpuRefKernel {
     }
 
     fn begin_tile<'a>(&'a self, task: TileTask<'a>) -> Result<Box<dyn TileMigration + 'a>, KernelError> {
-        // No wildcard: a new traveltime or interpolation does not compile until handled here.
-        match (task.operator.traveltime, task.operator.interpolation) {
+        // No wildcard: a new traveltime, interpolation or antialiasing does not compile until
+        // handled here.
+        match (task.operator.traveltime, task.operator.interpolation, task.operator.antialiasing.method) {
             (
                 pstm_math::Traveltime::StraightRay | pstm_math::Traveltime::CurvedRay | pstm_math::Traveltime::Vti,
-                pstm_math::Interpolation::Linear,
+                pstm_math::Interpolation::Linear | pstm_math::Interpolation::Cubic | pstm_math::Interpolation::Sinc8,
+                pstm_math::AntialiasMethod::None
+                | pstm_math::AntialiasMethod::Triangle
+                | pstm_math::AntialiasMethod::Weight,
             ) => {}
         }
         task.check_medium(self.name())?;
@@ -83,15 +87,20 @@ impl TileMigration for CpuRefTile<'_> {
                     if dm > a {
                         continue;
                     }
-                    let t = params.leg_law(t0, v, eta.map_or(0.0, |e| e[it] as f64)).two_way(ds2, dr2);
+                    let law = params.leg_law(t0, v, eta.map_or(0.0, |e| e[it] as f64));
+                    let t = law.two_way(ds2, dr2);
                     if params.stretched(t0, t) {
                         continue;
                     }
                     let Some(u) = sample_position(t, block.t_start_s, inv_dt, block.n_samples) else {
                         continue;
                     };
+                    let shift = params.shift(&law, g, x, y, block.dt_s);
+                    let Some(sample) = params.read(trace, u, shift, block.dt_s) else {
+                        continue;
+                    };
                     let w = params.taper.weight(dm, a) * params.weights.weight(t0, t, v, block.dt_s);
-                    acc[it] += w * linear(trace, u);
+                    acc[it] += w * sample;
                     fold[it] += 1;
                 }
             }

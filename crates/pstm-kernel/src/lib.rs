@@ -49,7 +49,8 @@ pub use cpu::CpuKernel;
 pub use cpu_ref::CpuRefKernel;
 pub use session::{CostModel, FinishedTile, JobSetup, KernelSession, TileSession, TileWork, TraceLayout, TraceStore};
 
-/// Traces handed to a kernel: samples already pre-filtered, with their geometry.
+/// Traces handed to a kernel: samples already pre-filtered and prepared for the operator's
+/// antialiasing ([`pstm_math::antialias::prepare_traces`]), with their geometry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceBlock {
     pub n_samples: usize,

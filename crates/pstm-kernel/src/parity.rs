@@ -3,12 +3,14 @@
 //! Every fast kernel is compared with `cpu-ref` on fresh random inputs: random trace positions
 //! far from the coordinate origin (as real UTM coordinates are), random samples, time axes,
 //! velocities (constant, v(t), laterally varying), traveltime types (straight, curved with a
-//! random gradient, VTI with a random eta), apertures, tapers and weights. The measure is
+//! random gradient, VTI with a random eta), interpolations, antialiasing methods, apertures,
+//! tapers and weights. The measure is
 //! the relative L2 error `|cand - ref| / |ref|` over all output samples, except those where
 //! float32 and float64 may rightly take different branches:
 //!
 //! - a traveltime within `1e-3` samples of either end of a trace (one precision reads the last
-//!   sample, the other finds the time outside the trace);
+//!   sample, the other finds the time outside the trace), or, with triangle antialiasing, a
+//!   triangle end within `1e-3` samples of one;
 //! - a midpoint distance within `1e-5` (relative) of the aperture radius (one precision counts the
 //!   trace in, the other out);
 //! - a traveltime within `1e-5` (relative) of the stretch mute's limit.
@@ -18,7 +20,8 @@
 use pstm_math::interp::sample_position;
 use pstm_math::rng::SplitMix64;
 use pstm_math::{
-    AmplitudeWeights, Aperture, ApertureMode, ImagingOperator, Taper, TaperKind, TileVelocity, TimeAxis, TraceGeometry,
+    AmplitudeWeights, AntialiasMethod, Antialiasing, Aperture, ApertureMode, ImagingOperator, Interpolation, Taper,
+    TaperKind, TileVelocity, TimeAxis, TraceGeometry,
 };
 
 use crate::{TileImage, TileTask, TraceBlock};
@@ -32,6 +35,18 @@ pub const TRACE_END_EPS_SAMPLES: f64 = 1e-3;
 pub const APERTURE_EDGE_EPS: f64 = 1e-5;
 /// Relative distance of a traveltime to the stretch mute's limit inside which a sample is excused.
 pub const STRETCH_EDGE_EPS: f64 = 1e-5;
+
+/// Every reading a kernel implements: each interpolation without antialiasing and with
+/// `weight`, and the triangle (which reads its integrated traces linearly).
+pub const READINGS: [(Interpolation, AntialiasMethod); 7] = [
+    (Interpolation::Linear, AntialiasMethod::None),
+    (Interpolation::Cubic, AntialiasMethod::None),
+    (Interpolation::Sinc8, AntialiasMethod::None),
+    (Interpolation::Linear, AntialiasMethod::Weight),
+    (Interpolation::Cubic, AntialiasMethod::Weight),
+    (Interpolation::Sinc8, AntialiasMethod::Weight),
+    (Interpolation::Linear, AntialiasMethod::Triangle),
+];
 
 /// A self-contained migration problem for one tile.
 #[derive(Debug, Clone)]
@@ -176,6 +191,20 @@ impl ParityCase {
             }
             _ => {}
         }
+        // Antialiasing in half the cases (a quarter triangle, a quarter weight) against a grid of
+        // 10-50 m steps at any rotation, a line's in a fifth of them; cubic or sinc8 in half of
+        // the others. Triangle cases read doubly integrated traces, as a trace store serves them.
+        let method = [AntialiasMethod::None, AntialiasMethod::None, AntialiasMethod::Triangle, AntialiasMethod::Weight]
+            [(uni(0.0, 4.0) as usize).min(3)];
+        let ny = if uni(0.0, 1.0) < 0.2 { 1 } else { 2 };
+        let steps = Antialiasing::grid_steps(uni(10.0, 50.0), uni(10.0, 50.0), uni(0.0, 360.0), 2, ny);
+        operator.antialiasing = Antialiasing { method, steps };
+        let interpolation = [Interpolation::Linear, Interpolation::Linear, Interpolation::Cubic, Interpolation::Sinc8]
+            [(uni(0.0, 4.0) as usize).min(3)];
+        operator.interpolation =
+            if method == AntialiasMethod::Triangle { Interpolation::Linear } else { interpolation };
+        let mut samples = samples;
+        pstm_math::antialias::prepare_traces(&operator.antialiasing, &mut samples, n_samples);
         let whole = TraceBlock { n_samples, dt_s: dt_in, t_start_s, samples, geometry };
         let n_blocks = 1 + (uni(0.0, 3.0) as usize).min(2);
         let cut = n_traces.div_ceil(n_blocks);
@@ -214,7 +243,8 @@ pub fn borderline_mask(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<bool> 
                     if dm > a {
                         continue;
                     }
-                    let t = task.operator.leg_law(t0, v, eta.map_or(0.0, |e| e[it] as f64)).two_way(ds2, dr2);
+                    let law = task.operator.leg_law(t0, v, eta.map_or(0.0, |e| e[it] as f64));
+                    let t = law.two_way(ds2, dr2);
                     let limit = task.operator.stretch_limit(t0);
                     if (t - limit).abs() <= STRETCH_EDGE_EPS * t.max(1e-3) {
                         mask[c * nt + it] = true;
@@ -224,8 +254,17 @@ pub fn borderline_mask(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<bool> 
                         continue;
                     }
                     let u = (t - block.t_start_s) * inv_dt;
-                    if u.abs() <= TRACE_END_EPS_SAMPLES || (u - last).abs() <= TRACE_END_EPS_SAMPLES {
+                    let near_end =
+                        |p: f64| p.abs() <= TRACE_END_EPS_SAMPLES || (p - last).abs() <= TRACE_END_EPS_SAMPLES;
+                    if near_end(u) {
                         mask[c * nt + it] = true;
+                    }
+                    if task.operator.antialiasing.method == AntialiasMethod::Triangle {
+                        let shift = task.operator.shift(&law, g, x, y, block.dt_s);
+                        let l = Antialiasing::half_length(shift, block.dt_s);
+                        if near_end(u - l) || near_end(u + l) {
+                            mask[c * nt + it] = true;
+                        }
                     }
                 }
             }
@@ -321,10 +360,20 @@ pub fn count_fold(task: &TileTask<'_>, blocks: &[TraceBlock]) -> Vec<u32> {
                 for it in 0..nt {
                     let (t0, v) = (task.time.time(it), task.velocity.column(c)[it] as f64);
                     let eta = task.velocity.eta_column(c).map_or(0.0, |e| e[it] as f64);
-                    let t = task.operator.leg_law(t0, v, eta).two_way(ds2, dr2);
+                    let law = task.operator.leg_law(t0, v, eta);
+                    let t = law.two_way(ds2, dr2);
+                    let u = sample_position(t, block.t_start_s, 1.0 / block.dt_s, block.n_samples);
+                    // A triangle reaching past either end of the trace leaves the contribution out.
+                    let triangle_inside = |u: f64| {
+                        let shift = task.operator.shift(&law, g, x, y, block.dt_s);
+                        let l = Antialiasing::half_length(shift, block.dt_s);
+                        u - l >= 0.0 && u + l < (block.n_samples - 1) as f64
+                    };
                     let inside = dm <= task.operator.aperture.radius(t0, v)
                         && !task.operator.stretched(t0, t)
-                        && sample_position(t, block.t_start_s, 1.0 / block.dt_s, block.n_samples).is_some();
+                        && u.is_some_and(|u| {
+                            task.operator.antialiasing.method != AntialiasMethod::Triangle || triangle_inside(u)
+                        });
                     fold[c * nt + it] += inside as u32;
                 }
             }

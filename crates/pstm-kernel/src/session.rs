@@ -37,7 +37,8 @@ pub struct TraceLayout {
 }
 
 /// The job's traces, addressed by id (the dataset's trace number), already pre-filtered with the
-/// operator's [`pstm_math::Prefilter`]. A backend may keep what it fetched across tiles.
+/// operator's [`pstm_math::Prefilter`] and prepared for its antialiasing
+/// ([`pstm_math::antialias::prepare_traces`]). A backend may keep what it fetched across tiles.
 pub trait TraceStore: Sync {
     fn layout(&self) -> TraceLayout;
 

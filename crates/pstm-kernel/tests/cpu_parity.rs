@@ -190,3 +190,66 @@ fn every_traveltime_type_matches_the_reference() {
         report(&format!("{tt:?}"), results);
     }
 }
+
+/// Every reading the kernel implements, forced over cases of every traveltime type: the three
+/// interpolations with and without the `weight` antialiasing, and linear reads through triangle
+/// filters; then on traces shorter than any SIMD window and on output sampled twice as coarsely
+/// as the input (the windows' fallbacks). Only cases drawn without triangle are switched, so that
+/// their traces are raw samples (switching to triangle integrates them, as a trace store does).
+#[test]
+fn every_interpolation_and_antialiasing_matches_the_reference() {
+    use pstm_math::{AntialiasMethod, Traveltime};
+    let readings = pstm_kernel::parity::READINGS;
+    let raw = |seeds: std::ops::RangeFrom<u64>| {
+        seeds.map(ParityCase::random).filter(|c| c.operator.antialiasing.method != AntialiasMethod::Triangle)
+    };
+    for (interpolation, method) in readings {
+        let mut cases: Vec<(String, ParityCase)> = Vec::new();
+        for tt in [Traveltime::StraightRay, Traveltime::CurvedRay, Traveltime::Vti] {
+            for case in raw(7000..).filter(|c| c.operator.traveltime == tt).take(4) {
+                cases.push((format!("{tt:?}, seed {}", case.seed), case));
+            }
+        }
+        for (i, case) in raw(7500..).take(2).enumerate() {
+            cases.push((format!("short traces, seed {}", case.seed), short_traces(case, 12 + 8 * i)));
+        }
+        for mut case in raw(7600..).take(2) {
+            case.time.dt_s = 2.0 * case.blocks[0].dt_s;
+            cases.push((format!("coarse output, seed {}", case.seed), case));
+        }
+        let mut results = Vec::new();
+        for (what, mut case) in cases {
+            case.operator.interpolation = interpolation;
+            case.operator.antialiasing.method = method;
+            for block in &mut case.blocks {
+                pstm_math::antialias::prepare_traces(&case.operator.antialiasing, &mut block.samples, block.n_samples);
+            }
+            results.extend(check(&case, &format!("{interpolation:?}, {method:?}, {what}")));
+        }
+        report(&format!("{interpolation:?} with antialiasing {method:?}"), results);
+    }
+}
+
+/// `case` with traces of `n` samples in a medium so fast that traces kilometres away arrive
+/// within them (a straight ray: a given curved-ray v0 or an eta would not follow the velocity).
+fn short_traces(mut case: ParityCase, n: usize) -> ParityCase {
+    case.blocks = case.blocks.iter().map(|b| truncated(b, n)).collect();
+    case.time = TimeAxis { t0_s: 0.0, dt_s: case.blocks[0].dt_s, nt: 60 };
+    (case.operator.traveltime, case.operator.gradient) = (pstm_math::Traveltime::StraightRay, None);
+    case.velocity = VelocityModel::constant(2.0e5).sample(&case.columns, &case.time).unwrap();
+    case
+}
+
+#[test]
+fn triangle_filters_with_other_interpolations_are_refused() {
+    use pstm_math::{AntialiasMethod, Interpolation};
+    let mut case = ParityCase::random(1);
+    case.operator.antialiasing.method = AntialiasMethod::Triangle;
+    for interpolation in [Interpolation::Cubic, Interpolation::Sinc8] {
+        case.operator.interpolation = interpolation;
+        for k in kernels() {
+            let err = migrate_tile(&k, case.task(), &case.blocks).unwrap_err();
+            assert!(matches!(err, pstm_kernel::KernelError::Input { .. }), "{err}");
+        }
+    }
+}

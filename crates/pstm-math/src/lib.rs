@@ -24,6 +24,7 @@
 //! `2z/v`: the focusing tests check exactly that.
 
 pub mod adaptive;
+pub mod antialias;
 pub mod aperture;
 pub mod conditioning;
 pub mod geometry;
@@ -42,10 +43,12 @@ pub mod velocity;
 pub mod wavelet;
 pub mod weights;
 
+pub use antialias::{AntialiasMethod, Antialiasing};
 pub use aperture::{Aperture, ApertureMode, Taper, TaperKind};
 pub use geometry::TraceGeometry;
 pub use grid::{OutputGrid, Tile, TimeAxis};
-pub use operator::{ImagingOperator, Interpolation, Traveltime};
+pub use interp::Interpolation;
+pub use operator::{ImagingOperator, Traveltime};
 pub use prefilter::Prefilter;
 pub use traveltime::{Gradient, LegLaw, LegShape};
 pub use velocity::{Eta, TileVelocity, VelocityError, VelocityFunction, VelocityModel, VelocityType};

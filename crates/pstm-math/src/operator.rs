@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::traveltime::Gradient;
-use crate::{AmplitudeWeights, Aperture, Prefilter, Taper};
+use crate::{AmplitudeWeights, Antialiasing, Aperture, Interpolation, Prefilter, Taper};
 
 /// How the traveltime from surface to image point and back is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -22,20 +22,16 @@ pub enum Traveltime {
     Vti,
 }
 
-/// How a trace is read between its samples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Interpolation {
-    /// Linear between the two neighbouring samples ([`crate::interp::linear`]).
-    #[default]
-    Linear,
-}
-
 /// What a kernel needs to know about the imaging condition, besides traces and velocities.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ImagingOperator {
     pub traveltime: Traveltime,
+    /// How traces are read between samples ([`crate::interp`]); with triangle antialiasing the
+    /// doubly integrated trace is read linearly, whatever this says (the job refuses others).
     pub interpolation: Interpolation,
+    /// Operator antialiasing ([`crate::antialias`]).
+    #[serde(default, skip_serializing_if = "Antialiasing::is_none")]
+    pub antialiasing: Antialiasing,
     pub aperture: Aperture,
     pub taper: Taper,
     pub weights: AmplitudeWeights,
@@ -57,6 +53,7 @@ impl ImagingOperator {
         Self {
             traveltime: Traveltime::StraightRay,
             interpolation: Interpolation::Linear,
+            antialiasing: Antialiasing::NONE,
             aperture: Aperture::fixed(aperture_m),
             taper: Taper::NONE,
             weights: AmplitudeWeights::NONE,
@@ -74,6 +71,35 @@ impl ImagingOperator {
     /// The leg law of output time `t0` where the velocity is `v` and the anellipticity `eta`.
     pub fn leg_law(&self, t0: f64, v: f64, eta: f64) -> crate::traveltime::LegLaw {
         crate::traveltime::LegLaw::new(self.traveltime, self.gradient.as_ref(), t0, v, eta)
+    }
+
+    /// The trace read at fractional position `u` for a contribution whose operator shifts `shift`
+    /// seconds per output step ([`crate::antialias::Antialiasing::shift`]; unused without
+    /// antialiasing), the trace sampled every `dt`: the interpolated sample, down-weighted
+    /// (`weight`), or triangle-filtered from the trace's double integral (`triangle`: then
+    /// `trace` holds it, and `None` says the triangle reaches past an end of the trace).
+    pub fn read(&self, trace: &[f32], u: f64, shift: f64, dt: f64) -> Option<f64> {
+        match self.antialiasing.method {
+            crate::AntialiasMethod::None => Some(self.interpolation.read(trace, u)),
+            crate::AntialiasMethod::Weight => {
+                Some(self.interpolation.read(trace, u) * Antialiasing::down_weight(shift, dt))
+            }
+            crate::AntialiasMethod::Triangle => {
+                crate::antialias::triangle(trace, u, Antialiasing::half_length(shift, dt))
+            }
+        }
+    }
+
+    /// The operator's time shift per output step for a trace `g` at image point `(x, y)` and
+    /// leg law `law` (s); zero without antialiasing. The rates take a leg's time as at least half
+    /// a sample `dt`.
+    pub fn shift(&self, law: &crate::LegLaw, g: &crate::TraceGeometry, x: f64, y: f64, dt: f64) -> f64 {
+        if self.antialiasing.is_none() {
+            return 0.0;
+        }
+        let (ds2, dr2) = g.leg_distances_sq(x, y);
+        let t_min = 0.5 * dt;
+        Antialiasing::shift(law.rate(ds2, t_min), law.rate(dr2, t_min), self.antialiasing.leg_projections(g, x, y))
     }
 
     /// The largest traveltime (s) the stretch mute lets contribute to output time `t0`.

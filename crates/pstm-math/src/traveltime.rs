@@ -161,6 +161,26 @@ impl LegLaw {
         }
     }
 
+    /// How fast a leg's time grows with the squared distance, `d t_leg / d(d^2)` (s/m^2), the
+    /// leg's time taken as at least `t_min` where it divides (zero distance at `t0 = 0`):
+    ///
+    /// - straight: `b / (2 s)`;
+    /// - curved ray: `b / (2 s sqrt(1 + c^2 s^2))` (`d asinh(c s)/c / ds = 1/sqrt(1 + c^2 s^2)`);
+    /// - VTI: `b (a^2 + 2 a q + E q^2) / (2 t (a + E q)^2)` with `q = d^2 b`, `E = 1 + 2 eta`.
+    pub fn rate(&self, d2: f64, t_min: f64) -> f64 {
+        let s = (self.a + d2 * self.b).sqrt();
+        match self.shape {
+            LegShape::Straight => self.b / (2.0 * s.max(t_min)),
+            LegShape::Curved { c } => self.b / (2.0 * s.max(t_min) * (1.0 + c * c * s * s).sqrt()),
+            LegShape::Vti { eta } => {
+                let (a, q, e) = (self.a, d2 * self.b, 1.0 + 2.0 * eta);
+                let den = a + e * q;
+                let ratio = if den > 0.0 { (a * a + 2.0 * a * q + e * q * q) / (den * den) } else { 1.0 };
+                self.b * ratio / (2.0 * self.leg(d2).max(t_min))
+            }
+        }
+    }
+
     /// Both legs (s).
     pub fn two_way(&self, ds2: f64, dr2: f64) -> f64 {
         self.leg(ds2) + self.leg(dr2)
@@ -240,6 +260,29 @@ mod tests {
         }
         // t0 = 0 at zero distance: no 0/0.
         assert_eq!(LegLaw::new(Traveltime::Vti, None, 0.0, v, 0.2).leg(0.0), 0.0);
+    }
+
+    #[test]
+    fn rates_are_the_derivatives_of_the_legs() {
+        for (tt, g, eta) in [
+            (Traveltime::StraightRay, None, 0.0),
+            (Traveltime::CurvedRay, Some(Gradient { k: 0.9, v0: None }), 0.0),
+            (Traveltime::CurvedRay, Some(Gradient { k: -0.2, v0: Some(1900.0) }), 0.0),
+            (Traveltime::Vti, None, 0.25),
+            (Traveltime::Vti, None, -0.1),
+        ] {
+            let law = LegLaw::new(tt, g.as_ref(), 1.1, 2300.0, eta);
+            for d in [0.0, 150.0, 900.0, 3500.0] {
+                let d2: f64 = d * d;
+                let h = 1e-4 * d2.max(1.0);
+                let finite = (law.leg(d2 + h) - law.leg((d2 - h).max(0.0))) / (d2 + h - (d2 - h).max(0.0));
+                let rate = law.rate(d2, 0.0);
+                assert!((rate - finite).abs() < 1e-5 * finite.abs(), "{tt:?} d = {d}: {rate} vs {finite}");
+            }
+        }
+        // Directly above at t0 = 0 the guard keeps the rate finite.
+        let law = LegLaw::new(Traveltime::StraightRay, None, 0.0, 2000.0, 0.0);
+        assert!(law.rate(0.0, 0.001).is_finite());
     }
 
     #[test]

@@ -57,3 +57,17 @@ pub fn no_output(dir: &Path) {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// Migrate `job.yaml` in `dir` (written to `out/`); the stack's peak as (x, y, t0) of its sample.
+#[allow(dead_code)]
+pub fn stack_peak(dir: &Path) -> (f64, f64, f64) {
+    let (code, _, err) = pstm(&["migrate", "job.yaml"], dir);
+    assert_eq!(code, 0, "{err}");
+    let volume = pstm_io::VolumeReader::open(&dir.join("out/migrated_stack.zarr")).unwrap();
+    let stack = volume.read_all_f32().unwrap();
+    let grid = volume.info().grid;
+    let i = (0..stack.len()).max_by(|&a, &b| stack[a].abs().total_cmp(&stack[b].abs())).unwrap();
+    let (column, it) = (i / grid.time.nt, i % grid.time.nt);
+    let (x, y) = grid.column_xy(column / grid.ny, column % grid.ny);
+    (x, y, grid.time.time(it))
+}

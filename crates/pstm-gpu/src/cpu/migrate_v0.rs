@@ -4,13 +4,16 @@
 //! dispatch in order, as the device would in some order. The kernel around it mirrors the host
 //! side of [`crate::GpuV0Kernel`]: the same float32 preparation ([`crate::layout`]), the same
 //! poisoned accumulators, the same split of large blocks, so the twin tests the whole path
-//! except the device.
+//! except the device. Reads other than linear without antialiasing go through
+//! [`super::trace_samples`], as the WGSL's go through `shared/trace_samples.wgsl`.
 
 // Variable names and forms follow the WGSL, not Rust idiom.
-#![allow(clippy::needless_return, clippy::too_many_arguments)]
+#![allow(clippy::needless_return, clippy::too_many_arguments, clippy::needless_late_init)]
 
 use pstm_kernel::{KernelError, MigrationKernel, TileImage, TileMigration, TileTask, TraceBlock};
 
+use super::reading::{ANTIALIAS_NONE, INTERPOLATION_LINEAR};
+use super::trace_samples::{TraceBindings, read_trace};
 use super::traveltime::{TRAVELTIME_STRAIGHT, inside_trace, leg_times, output_law, trace_position};
 use super::weights::{amplitude_weight, aperture_radius, stretch_limit, taper_weight};
 use crate::gpu_v0::{WORKGROUP_SIZE, block_ranges};
@@ -28,6 +31,7 @@ pub struct Bindings<'a> {
     pub fold: &'a mut [u32],
     pub times: &'a [[f32; 4]],
     pub law: &'a [[f32; 2]],
+    pub interp_table: &'a [[f32; 4]],
 }
 
 /// WGSL `migrate`: one output sample.
@@ -57,6 +61,15 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
     let a = aperture_radius(&tile.imaging, t0, v);
     let a2 = a * a;
     let stretch_limit = stretch_limit(&tile.imaging, t0);
+    let plain = tile.imaging.interpolation == INTERPOLATION_LINEAR && tile.imaging.antialias == ANTIALIAS_NONE;
+    let reads = TraceBindings {
+        traces: b.traces,
+        interp_table: b.interp_table,
+        n_samples: block.n_samples,
+        trace_dt_s: block.trace_dt_s,
+        inv_trace_dt: block.inv_trace_dt,
+        imaging: &tile.imaging,
+    };
 
     let mut sum = 0.0f32;
     let mut count = 0u32;
@@ -82,12 +95,22 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
             continue;
         }
         let frac = p.frac;
-        let k = (i * block.n_samples + p.index as u32) as usize;
-        let s0 = b.traces[k];
-        let s1 = b.traces[k + 1];
+        let amplitude;
+        if plain {
+            let k = (i * block.n_samples + p.index as u32) as usize;
+            let s0 = b.traces[k];
+            let s1 = b.traces[k + 1];
+            amplitude = s0 + frac * (s1 - s0);
+        } else {
+            let read = read_trace(&reads, i * block.n_samples, p, &output, [dsx, dsy], [drx, dry], ds2, dr2, ts, tr);
+            if !read.inside {
+                continue;
+            }
+            amplitude = read.value;
+        }
         let w =
             taper_weight(&tile.imaging, dm2.sqrt(), a) * amplitude_weight(&tile.imaging, t0, t, v, block.trace_dt_s);
-        sum += w * (s0 + frac * (s1 - s0));
+        sum += w * amplitude;
         count += 1;
     }
 
@@ -129,6 +152,7 @@ impl Default for CpuTwinV0Kernel {
 struct TwinTile<'a> {
     inputs: TileInputs,
     velocity: &'a [f32],
+    interp_table: Vec<[f32; 4]>,
     image: Vec<f32>,
     fold: Vec<u32>,
     dispatches: usize,
@@ -153,6 +177,7 @@ impl MigrationKernel for CpuTwinV0Kernel {
         Ok(Box::new(TwinTile {
             inputs,
             velocity: &task.velocity.values,
+            interp_table: crate::layout::interp_table(task.operator),
             image: vec![f32::NAN; n],
             fold: vec![u32::MAX; n],
             dispatches: 0,
@@ -206,6 +231,7 @@ impl TileMigration for TwinTile<'_> {
                 fold: &mut self.fold,
                 times: &times,
                 law: &self.inputs.law,
+                interp_table: &self.interp_table,
             };
             dispatch(dispatch_size(tile.n_columns, tile.nt, WORKGROUP_SIZE, 65_535), &mut bindings);
             self.dispatches += 1;

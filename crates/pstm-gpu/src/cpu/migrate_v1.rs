@@ -5,11 +5,13 @@
 //! gpu-v0's twin.
 
 // Variable names and forms follow the WGSL, not Rust idiom.
-#![allow(clippy::needless_return)]
+#![allow(clippy::needless_return, clippy::needless_late_init)]
 
 use pstm_kernel::{TileImage, TileTask, TraceBlock};
 
 use super::TileInputs;
+use super::reading::{ANTIALIAS_NONE, INTERPOLATION_LINEAR};
+use super::trace_samples::{TraceBindings, read_trace};
 use super::traveltime::{TRAVELTIME_STRAIGHT, inside_trace, leg_times, output_law, trace_position};
 use super::velocity::velocity_at;
 use super::weights::{amplitude_weight, aperture_radius, stretch_limit, taper_weight};
@@ -31,6 +33,7 @@ pub struct Bindings<'a> {
     pub fold: &'a mut [u32],
     pub times: &'a [OutputTimeV1],
     pub law: &'a [[f32; 2]],
+    pub interp_table: &'a [[f32; 4]],
 }
 
 /// WGSL `migrate`: one output sample.
@@ -59,6 +62,15 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
     let a = aperture_radius(&tile.imaging, t0, v);
     let a2 = a * a;
     let stretch_limit = stretch_limit(&tile.imaging, t0);
+    let plain = tile.imaging.interpolation == INTERPOLATION_LINEAR && tile.imaging.antialias == ANTIALIAS_NONE;
+    let reads = TraceBindings {
+        traces: b.traces,
+        interp_table: b.interp_table,
+        n_samples: block.n_samples,
+        trace_dt_s: block.trace_dt_s,
+        inv_trace_dt: block.inv_trace_dt,
+        imaging: &tile.imaging,
+    };
 
     let mut sum = 0.0f32;
     let mut count = 0u32;
@@ -83,12 +95,22 @@ pub fn migrate(global_id: [u32; 3], num_workgroups: [u32; 3], b: &mut Bindings<'
             continue;
         }
         let frac = p.frac;
-        let k = (i * block.n_samples + p.index as u32) as usize;
-        let s0 = b.traces[k];
-        let s1 = b.traces[k + 1];
+        let amplitude;
+        if plain {
+            let k = (i * block.n_samples + p.index as u32) as usize;
+            let s0 = b.traces[k];
+            let s1 = b.traces[k + 1];
+            amplitude = s0 + frac * (s1 - s0);
+        } else {
+            let read = read_trace(&reads, i * block.n_samples, p, &output, [dsx, dsy], [drx, dry], ds2, dr2, ts, tr);
+            if !read.inside {
+                continue;
+            }
+            amplitude = read.value;
+        }
         let w =
             taper_weight(&tile.imaging, dm2.sqrt(), a) * amplitude_weight(&tile.imaging, t0, t, v, block.trace_dt_s);
-        sum += w * (s0 + frac * (s1 - s0));
+        sum += w * amplitude;
         count += 1;
     }
 
@@ -114,6 +136,7 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock]) -> TileImage {
     let mut tile = TileParamsV1::new(task.columns.len(), task.time.nt, source, [1, 1, 1], task.operator);
     tile.law_stride = law_stride(task.operator, task.velocity.n_columns, task.time.nt);
     let law = leg_laws(task.operator, &times_s, &task.velocity.eta);
+    let interp_table = crate::layout::interp_table(task.operator);
     for (dispatches, block) in blocks.iter().filter(|b| b.n_traces() > 0).enumerate() {
         let geometry: Vec<[f32; 4]> = block.geometry.iter().map(|g| trace_geometry(g, origin)).collect();
         let params = block_params(block, block.n_traces(), dispatches > 0);
@@ -128,6 +151,7 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock]) -> TileImage {
             fold: &mut image.fold,
             times: &times,
             law: &law,
+            interp_table: &interp_table,
         };
         let groups = dispatch_size(tile.n_columns, tile.nt, WORKGROUP_SIZE, 65_535);
         for gz in 0..groups[2] {

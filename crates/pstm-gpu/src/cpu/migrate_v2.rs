@@ -6,7 +6,10 @@
 //! over each subgroup's lanes, reductions over the workgroup. [`migrate_tile`] runs a tile
 //! through it with gpu-v2's host-side inputs and dispatches (the exact-weight times, then the
 //! rest), so a test holds the shader's algorithm to `cpu-ref` without a GPU, and a GPU's image
-//! to it. The WGSL's measurement-only `ABLATE_*` stages are not mirrored.
+//! to it. The WGSL's measurement-only `ABLATE_*` stages are not mirrored, nor gpu-v3's
+//! `TRAVELTIME_TABLE`; its reading specialisations are ([`Consts::interpolation`],
+//! [`Consts::antialias`]), with [`super::trace_samples`] for what the WGSL takes from
+//! `shared/trace_samples.wgsl`.
 
 // Variable names and forms follow the WGSL, not Rust idiom; `!(a > b)` is the WGSL's NaN-aware
 // test and stays.
@@ -21,8 +24,14 @@ use pstm_kernel::{TileImage, TileTask, TraceBlock};
 use pstm_math::ApertureMode;
 
 use super::TileInputs;
+use super::reading::{
+    ANTIALIAS_NONE, ANTIALIAS_TRIANGLE, ANTIALIAS_WEIGHT, INTERPOLATION_LINEAR, down_weight, half_length,
+    leg_projections, leg_rate, operator_shift,
+};
+use super::trace_samples::{TraceBindings, TriangleTaps, interpolated, trace_pair, triangle_taps, triangle_value};
 use super::traveltime::{
-    TRAVELTIME_CURVED, TRAVELTIME_CURVED_V0, TRAVELTIME_STRAIGHT, TRAVELTIME_VTI, law_a, law_b, law_leg_time, law_p,
+    TRAVELTIME_CURVED, TRAVELTIME_CURVED_V0, TRAVELTIME_STRAIGHT, TRAVELTIME_VTI, TracePosition, inside_trace, law_a,
+    law_b, law_leg_time, law_p,
 };
 use super::velocity::velocity_at;
 use super::weights::{amplitude_weight, aperture_radius, taper_profile, taper_weight};
@@ -49,6 +58,9 @@ pub struct Consts {
     pub stretch_mute: bool,
     /// WGSL `TRAVELTIME` (`layout::TRAVELTIME_*`).
     pub traveltime: u32,
+    /// WGSL `INTERPOLATION` and `ANTIALIAS` ([`crate::gpu_v2::reading`]).
+    pub interpolation: u32,
+    pub antialias: u32,
     pub exact_weights: bool,
     pub trace_pairs: bool,
     pub zero_start: bool,
@@ -69,6 +81,7 @@ pub struct Bindings<'a> {
     pub fold: &'a mut [u32],
     pub times: &'a [OutputTimeV2],
     pub law: &'a [[f32; 2]],
+    pub interp_table: &'a [[f32; 4]],
 }
 
 /// WGSL `make_pairs`, for every pair of the block.
@@ -279,14 +292,24 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
     let wg = k.workgroup_size as usize;
     let mut batch = vec![[0u32; 4]; wg];
     let mut batch_until = vec![0u32; wg];
+    let mut batch_aa = vec![[0.0f32; 4]; wg];
+    let reads = TraceBindings {
+        traces: b.traces,
+        interp_table: b.interp_table,
+        n_samples: block.n_samples,
+        trace_dt_s: block.trace_dt_s,
+        inv_trace_dt: block.inv_trace_dt,
+        imaging: &tile.imaging,
+    };
     let mut base = 0u32;
     while base < block.n_traces {
         // 1. Staging, by slot.
-        let mut staged = vec![([0u32; 4], 0u32, false); wg];
+        let mut staged = vec![([0u32; 4], 0u32, false, [0.0f32; 4]); wg];
         for inv in &invocations {
             let i = base + inv.slot;
             let mut entry = [0u32; 4];
             let mut until = 0u32;
+            let mut projections = [0.0f32; 4];
             if i < block.n_traces {
                 let g = b.geometry[i as usize];
                 let dx = column[0] - g[0];
@@ -303,17 +326,19 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                     if !k.dip_aperture {
                         per_trace = taper_weight(&tile.imaging, per_trace, aperture);
                     }
-                    entry = [
-                        ds2.to_bits(),
-                        dr2.to_bits(),
-                        (i * block.trace_stride).wrapping_sub(INDEX_BIAS),
-                        per_trace.to_bits(),
-                    ];
+                    let mut stride = block.trace_stride;
+                    if k.interpolation != INTERPOLATION_LINEAR {
+                        stride = block.n_samples;
+                    }
+                    entry = [ds2.to_bits(), dr2.to_bits(), (i * stride).wrapping_sub(INDEX_BIAS), per_trace.to_bits()];
+                    if k.antialias != ANTIALIAS_NONE {
+                        projections = leg_projections([dsx, dsy], [drx, dry], tile.imaging.aa_steps);
+                    }
                     until = dead_from(tile, block, k.traveltime, ds2, dr2, inv_v2_min);
                 }
             }
             let keep = until > chunk_first;
-            staged[inv.slot as usize] = (entry, until, keep);
+            staged[inv.slot as usize] = (entry, until, keep, projections);
         }
 
         // 2. Compaction.
@@ -338,21 +363,27 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                     }
                 }
                 for inv in &invocations {
-                    let (entry, until, keep) = staged[inv.slot as usize];
+                    let (entry, until, keep, projections) = staged[inv.slot as usize];
                     let before: u32 = group_live[..inv.group as usize].iter().sum();
                     if keep {
                         let at = (before + ranks[inv.slot as usize]) as usize;
                         batch[at] = entry;
                         batch_until[at] = until;
+                        if k.antialias != ANTIALIAS_NONE {
+                            batch_aa[at] = projections;
+                        }
                     }
                 }
                 group_live.iter().sum()
             }
             None => {
                 for inv in &invocations {
-                    let (entry, until, keep) = staged[inv.slot as usize];
+                    let (entry, until, keep, projections) = staged[inv.slot as usize];
                     batch[inv.slot as usize] = entry;
                     batch_until[inv.slot as usize] = if keep { until } else { 0 };
+                    if k.antialias != ANTIALIAS_NONE {
+                        batch_aa[inv.slot as usize] = projections;
+                    }
                 }
                 k.workgroup_size.min(block.n_traces - base)
             }
@@ -369,14 +400,20 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                 let dr2 = f32::from_bits(e[1]);
                 let per_trace = f32::from_bits(e[3]);
                 for kk in 0..samples {
-                    let t = if k.traveltime != TRAVELTIME_STRAIGHT {
+                    // The legs' times (trace samples).
+                    let (ts, tr) = if k.traveltime != TRAVELTIME_STRAIGHT {
                         // half_t0_sq and inv_v2 hold the law's a and b here.
-                        law_leg_time(k.traveltime, inv.half_t0_sq[kk], inv.inv_v2[kk], inv.leg_p[kk], ds2)
-                            + law_leg_time(k.traveltime, inv.half_t0_sq[kk], inv.inv_v2[kk], inv.leg_p[kk], dr2)
+                        (
+                            law_leg_time(k.traveltime, inv.half_t0_sq[kk], inv.inv_v2[kk], inv.leg_p[kk], ds2),
+                            law_leg_time(k.traveltime, inv.half_t0_sq[kk], inv.inv_v2[kk], inv.leg_p[kk], dr2),
+                        )
                     } else {
-                        ds2.mul_add(inv.inv_v2[kk], inv.half_t0_sq[kk]).sqrt()
-                            + dr2.mul_add(inv.inv_v2[kk], inv.half_t0_sq[kk]).sqrt()
+                        (
+                            ds2.mul_add(inv.inv_v2[kk], inv.half_t0_sq[kk]).sqrt(),
+                            dr2.mul_add(inv.inv_v2[kk], inv.half_t0_sq[kk]).sqrt(),
+                        )
                     };
+                    let t = ts + tr;
                     let mut position = t;
                     if !k.zero_start {
                         position += block.position_offset;
@@ -395,15 +432,61 @@ pub fn migrate(workgroup: [u32; 3], num_workgroups: [u32; 3], k: &Consts, b: &mu
                         inside = inside && per_trace <= inv.radius[kk];
                         w = dip_taper(tile, per_trace, inv.taper_start[kk], inv.inv_taper_width[kk]);
                     }
+                    // Antialiasing: the operator's shift per output step (trace samples), and the
+                    // triangle's half-length and outer reads, which must lie inside the trace.
+                    let mut shift = 0.0f32;
+                    if k.antialias != ANTIALIAS_NONE {
+                        let rate_s =
+                            leg_rate(k.traveltime, inv.half_t0_sq[kk], inv.inv_v2[kk], inv.leg_p[kk], ds2, ts, 0.5);
+                        let rate_r =
+                            leg_rate(k.traveltime, inv.half_t0_sq[kk], inv.inv_v2[kk], inv.leg_p[kk], dr2, tr, 0.5);
+                        shift = operator_shift(rate_s, rate_r, batch_aa[j]);
+                    }
+                    let mut l = 1.0f32;
+                    let unused = TracePosition { index: 0, frac: 0.0 };
+                    let mut taps = TriangleTaps { lo: unused, hi: unused };
+                    if k.antialias == ANTIALIAS_TRIANGLE {
+                        l = half_length(shift, 1.0);
+                        let centre =
+                            TracePosition { index: biased.wrapping_sub(INDEX_BIAS) as i32, frac: position - whole };
+                        taps = triangle_taps(centre, l);
+                        inside =
+                            inside && inside_trace(taps.lo, block.n_samples) && inside_trace(taps.hi, block.n_samples);
+                    }
                     if inside {
-                        let at = e[2].wrapping_add(biased) as usize;
-                        let pair = if k.trace_pairs {
-                            b.pairs[at]
+                        let at = e[2].wrapping_add(biased);
+                        let sample_pair =
+                            |at: u32| if k.trace_pairs { b.pairs[at as usize] } else { trace_pair(&reads, at) };
+                        let mut amplitude;
+                        if k.antialias == ANTIALIAS_TRIANGLE {
+                            // The entry indexes pairs (or traces) as linear reads do.
+                            let start = e[2].wrapping_add(INDEX_BIAS);
+                            amplitude = triangle_value(
+                                l,
+                                position - whole,
+                                taps.lo.frac,
+                                taps.hi.frac,
+                                sample_pair(at),
+                                sample_pair(start.wrapping_add(taps.lo.index as u32)),
+                                sample_pair(start.wrapping_add(taps.hi.index as u32)),
+                            );
+                        } else if k.interpolation != INTERPOLATION_LINEAR {
+                            let centre =
+                                TracePosition { index: biased.wrapping_sub(INDEX_BIAS) as i32, frac: position - whole };
+                            amplitude = interpolated(&reads, k.interpolation, e[2].wrapping_add(INDEX_BIAS), centre);
                         } else {
-                            let s0 = b.traces[at];
-                            [s0, b.traces[at + 1] - s0]
-                        };
-                        let amplitude = (position - whole).mul_add(pair[1], pair[0]);
+                            let at = at as usize;
+                            let pair = if k.trace_pairs {
+                                b.pairs[at]
+                            } else {
+                                let s0 = b.traces[at];
+                                [s0, b.traces[at + 1] - s0]
+                            };
+                            amplitude = (position - whole).mul_add(pair[1], pair[0]);
+                        }
+                        if k.antialias == ANTIALIAS_WEIGHT {
+                            amplitude *= down_weight(shift, 1.0);
+                        }
                         if k.exact_weights {
                             let it = (inv.group_first + kk as u32 * inv.group_size + inv.lane).min(tile.nt - 1);
                             let v = velocity_at(tile, b.columns, b.times, b.velocity, c, it);
@@ -469,6 +552,8 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, su
     tile.law_stride = crate::layout::law_stride(task.operator, task.velocity.n_columns, task.time.nt);
     let law = crate::layout::leg_laws(task.operator, &times_s, &task.velocity.eta);
     let weights = task.operator.weights;
+    let (interpolation, antialias) = crate::gpu_v2::reading(task.operator);
+    let interp_table = crate::layout::interp_table(task.operator);
     let consts = Consts {
         workgroup_size: shape.workgroup_size,
         samples: shape.samples_per_invocation,
@@ -476,6 +561,8 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, su
         weight_half_power: crate::gpu_v2::weight_half_power(&weights),
         stretch_mute: task.operator.stretch_mute.is_some(),
         traveltime: tile.imaging.traveltime,
+        interpolation,
+        antialias,
         exact_weights: false,
         trace_pairs: true,
         zero_start: layout.t_start_s == 0.0,
@@ -484,7 +571,9 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, su
     for (dispatches, block) in blocks.iter().filter(|b| b.n_traces() > 0).enumerate() {
         let geometry: Vec<[f32; 4]> = block.geometry.iter().map(|g| trace_geometry(g, origin)).collect();
         let params = BlockParamsV2::new(block.n_traces(), &layout, pair_stride(layout.n_samples), dispatches > 0);
-        let pairs = make_pairs(&params, &block.samples);
+        // Cubic and sinc8 read the block itself: no pairs, as on the device.
+        let pairs =
+            if interpolation == INTERPOLATION_LINEAR { make_pairs(&params, &block.samples) } else { Vec::new() };
         for (exact_weights, times_range) in [(true, tile.exact), (false, tile.fast)] {
             if times_range.is_empty() {
                 continue;
@@ -502,6 +591,7 @@ pub fn migrate_tile(task: &TileTask<'_>, blocks: &[TraceBlock], shape: Shape, su
                 fold: &mut image.fold,
                 times: &times,
                 law: &law,
+                interp_table: &interp_table,
             };
             let groups = column_dispatch(tile.n_columns, times_range.len() as u32, shape.chunk(), 65_535);
             for gz in 0..groups[2] {

@@ -9,6 +9,8 @@
 pub mod migrate_v0;
 pub mod migrate_v1;
 pub mod migrate_v2;
+pub mod reading;
+pub mod trace_samples;
 pub mod traveltime;
 pub mod velocity;
 pub mod weights;

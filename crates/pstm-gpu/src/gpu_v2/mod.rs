@@ -25,6 +25,14 @@
 //!   sizes) is compiled in ([`crate::shaders::Specialisation`]), so the inner loop carries no
 //!   branch on it.
 //!
+//! Reading (interpolation, antialiasing) is compiled in too ([`reading`]): linear without
+//! antialiasing, the benchmarked path, compiles to the loop it always was. Cubic and sinc8 read
+//! single samples from the block (a pair holds no sample past the last interpolation point, and
+//! a taps' window reaches past it), so their jobs make no pairs; the triangle reads the doubly
+//! integrated trace linearly at three points, from pairs like any linear read. Antialiasing
+//! keeps each live trace's leg projections in workgroup memory beside its entry (16 bytes per
+//! slot, only in those variants).
+//!
 //! gpu-v3 ([`crate::gpu_v3`]) is this kernel with [`V3`] switches: the same shader specialised
 //! to take work items from a list (`WORK_ITEMS`) or a counter (`PERSISTENT`), and the host's
 //! tile items ([`work_items`]); with them off it compiles gpu-v2's source unchanged.
@@ -83,7 +91,7 @@ pub const SAMPLES_PER_INVOCATION: [u32; 4] = [1, 2, 4, 8];
 
 /// Group 0 of `shaders/gpu_v2.wgsl`; `tests/wgsl.rs` checks it against the WGSL. gpu-v2 binds
 /// placeholders at 12 and 13 (gpu-v3's work items and counter), which its pipelines never read.
-pub const BINDINGS: [Binding; 17] = [
+pub const BINDINGS: [Binding; 18] = [
     Binding { binding: 0, name: "tile", kind: BindingKind::Uniform, element_bytes: size_of::<TileParamsV2>() },
     Binding { binding: 1, name: "block", kind: BindingKind::Uniform, element_bytes: size_of::<BlockParamsV2>() },
     Binding { binding: 2, name: "columns", kind: BindingKind::StorageRead, element_bytes: size_of::<ColumnV1>() },
@@ -101,6 +109,7 @@ pub const BINDINGS: [Binding; 17] = [
     Binding { binding: 14, name: "table", kind: BindingKind::StorageRead, element_bytes: 8 },
     Binding { binding: 15, name: "table_rows", kind: BindingKind::StorageRead, element_bytes: 4 },
     Binding { binding: 16, name: "law", kind: BindingKind::StorageRead, element_bytes: 8 },
+    Binding { binding: 17, name: "interp_table", kind: BindingKind::StorageRead, element_bytes: 16 },
 ];
 
 /// gpu-v3's traveltime tables: interpolation error allowed (trace samples). The 0.05
@@ -234,6 +243,9 @@ struct Variant {
     stretch: bool,
     /// The traveltime, as `layout::TRAVELTIME_*` (WGSL `TRAVELTIME`).
     traveltime: u32,
+    /// How traces are read ([`reading`]: WGSL `INTERPOLATION`, `ANTIALIAS`).
+    interpolation: u32,
+    antialias: u32,
     exact: bool,
     /// The traces start at time 0.
     zero_start: bool,
@@ -250,6 +262,18 @@ pub fn weight_half_power(w: &pstm_math::AmplitudeWeights) -> u32 {
     spreading + 2 * w.obliquity as u32
 }
 
+/// WGSL `INTERPOLATION` and `ANTIALIAS` of `operator`: linear under triangle antialiasing, which
+/// reads the doubly integrated trace linearly whatever the interpolation says (as
+/// [`pstm_math::ImagingOperator::read`] does).
+pub fn reading(operator: &ImagingOperator) -> (u32, u32) {
+    let params = crate::layout::ImagingParams::new(operator);
+    let interpolation = match params.antialias {
+        crate::layout::ANTIALIAS_TRIANGLE => crate::layout::INTERPOLATION_LINEAR,
+        _ => params.interpolation,
+    };
+    (interpolation, params.antialias)
+}
+
 /// A job's compiled state: its pipelines and the output times each migrates.
 pub struct Job {
     /// gpu-v3: the traveltime table's pairs and rows, and its entries per row.
@@ -260,6 +284,9 @@ pub struct Job {
     exact: Option<wgpu::ComputePipeline>,
     fast_times: TimeRange,
     exact_times: TimeRange,
+    /// The migration reads trace pairs (linear reads, the triangle's too); cubic and sinc8 read
+    /// single samples from the block itself, and no pairs are made.
+    reads_pairs: bool,
 }
 
 /// The Phase 2 GPU kernel. Shares the device through `Arc<GpuContext>`.
@@ -418,6 +445,8 @@ impl GpuV2Kernel {
             weight_half_power: 4,
             stretch: false,
             traveltime: crate::layout::TRAVELTIME_STRAIGHT,
+            interpolation: crate::layout::INTERPOLATION_LINEAR,
+            antialias: crate::layout::ANTIALIAS_NONE,
             exact: false,
             zero_start: true,
         })?;
@@ -452,6 +481,8 @@ impl GpuV2Kernel {
             .with_const("WEIGHT_HALF_POWER", format!("{}u", variant.weight_half_power))
             .with_const("STRETCH_MUTE", variant.stretch)
             .with_const("TRAVELTIME", format!("{}u", variant.traveltime))
+            .with_const("INTERPOLATION", format!("{}u", variant.interpolation))
+            .with_const("ANTIALIAS", format!("{}u", variant.antialias))
             .with_const("EXACT_WEIGHTS", variant.exact)
             .with_const("TRACE_PAIRS", self.options.trace_pairs)
             .with_const("ZERO_START", variant.zero_start)
@@ -612,6 +643,7 @@ impl DeviceKernel for GpuV2Kernel {
         }
         let op: &ImagingOperator = &statics.operator;
         let table = self.traveltime_table(statics);
+        let (interpolation, antialias) = reading(op);
         let variant = Variant {
             items: Items::Grid,
             table: table.is_some(),
@@ -620,6 +652,8 @@ impl DeviceKernel for GpuV2Kernel {
             weight_half_power: weight_half_power(&op.weights),
             stretch: op.stretch_mute.is_some(),
             traveltime: crate::layout::traveltime_code(op),
+            interpolation,
+            antialias,
             exact: false,
             zero_start: statics.layout.t_start_s == 0.0,
         };
@@ -660,7 +694,8 @@ impl DeviceKernel for GpuV2Kernel {
             );
             (pairs, rows, t.n_distances as u32)
         });
-        Ok(Job { table, fast: compiled(variant)?, listed, exact, fast_times, exact_times })
+        let reads_pairs = interpolation == crate::layout::INTERPOLATION_LINEAR;
+        Ok(Job { table, fast: compiled(variant)?, listed, exact, fast_times, exact_times, reads_pairs })
     }
 
     fn output_times(&self, times: &[f64], layout: &TraceLayout, cube: Option<&VelocityCube>) -> Vec<u8> {
@@ -744,6 +779,7 @@ impl DeviceKernel for GpuV2Kernel {
             job.table.as_ref().map_or(&self.unused_pairs, |t| &t.0).as_entire_binding(),
             job.table.as_ref().map_or(&self.unused_pairs, |t| &t.1).as_entire_binding(),
             statics.law.as_ref().unwrap_or(&tile.law).as_entire_binding(),
+            statics.interp_table.as_entire_binding(),
         ];
         let layout = &self.layouts[statics.filtering as usize];
         shaders::bind_group(self.ctx.device(), "pstm.gpu_v2.bind_group", layout, &BINDINGS, resources)
@@ -760,7 +796,7 @@ impl DeviceKernel for GpuV2Kernel {
     ) {
         let (n_columns, n_traces) = (tile.n_columns, tile.n_traces);
         let max = self.max_workgroups_per_dimension;
-        if let Some(pairs) = &block.derived {
+        if let (Some(pairs), true) = (&block.derived, job.reads_pairs) {
             let pairs_group = block.derived_group.get_or_init(|| {
                 let resources = [block.params.as_entire_binding(), block.samples_binding(), pairs.as_entire_binding()];
                 let device = self.ctx.device();

@@ -375,7 +375,7 @@ impl Default for GpuV1Options {
 }
 
 /// What the pipeline measured, summed over a kernel's jobs since the last
-/// [`MigrationKernel::take_timings`].
+/// [`pstm_kernel::MigrationKernel::take_timings`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PipelineStats {
     /// Jobs (sessions, or tiles of the per-tile protocol), each creating its pool once.

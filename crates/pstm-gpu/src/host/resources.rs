@@ -43,6 +43,9 @@ pub struct Statics {
     pub law: Option<wgpu::Buffer>,
     /// Entries of `law` between columns (`TileParamsV1::law_stride`).
     pub law_stride: u32,
+    /// The shaders' `interp_table` binding: sinc8's weights ([`crate::layout::sinc8_table`])
+    /// where the operator interpolates with sinc8, else one unused entry.
+    pub interp_table: wgpu::Buffer,
 }
 
 /// How a job's velocity model reaches the device.
@@ -93,6 +96,11 @@ impl Statics {
             },
         };
         let law = law.map(|entries| init("pstm.law", bytemuck::cast_slice(&entries)));
+        let interp_table = match operator.interpolation {
+            pstm_math::Interpolation::Sinc8 => crate::layout::sinc8_table(),
+            pstm_math::Interpolation::Linear | pstm_math::Interpolation::Cubic => vec![[0.0; 4]],
+        };
+        let interp_table = init("pstm.interp_table", bytemuck::cast_slice(&interp_table));
         let mut texture = None;
         let mut time_velocities = None;
         let (source, velocity, description, cube_shape) = match (velocity, cube) {
@@ -202,6 +210,7 @@ impl Statics {
             time_velocities,
             law,
             law_stride,
+            interp_table,
         })
     }
 }

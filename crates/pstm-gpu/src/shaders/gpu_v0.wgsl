@@ -8,9 +8,13 @@
 // has more columns than one dimension may dispatch) covers the columns.
 // Accumulation: the first dispatch of a tile writes every output sample (=), later dispatches
 // add, so the device buffers need no clearing and an unwritten sample stays poisoned.
+// Reading: linear without antialiasing inline, as it always was; any other interpolation or
+// antialiasing through shared/trace_samples.wgsl (a branch uniform across the dispatch), shared
+// with gpu-v1, which binds its traces the same way.
 
 #include "shared/traveltime.wgsl"
 #include "shared/weights.wgsl"
+#include "shared/trace_samples.wgsl"
 
 // Per tile (units in `TileParams`, src/layout.rs).
 struct TileParams {
@@ -54,6 +58,9 @@ struct BlockParams {
 // curved ray's (fa, fb) per output time, VTI's (1 + 2 eta, 0); one unused entry for the
 // straight ray.
 @group(0) @binding(9) var<storage, read> law: array<vec2<f32>>;
+// Sinc8's weights (`layout::sinc8_table`) where the operator interpolates with sinc8, else one
+// unused entry.
+@group(0) @binding(10) var<storage, read> interp_table: array<vec4<f32>>;
 
 const WORKGROUP_SIZE: u32 = 64u;
 
@@ -84,6 +91,7 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
     let a = aperture_radius(tile.imaging, t0, v);
     let a2 = a * a;
     let stretch_limit = stretch_limit(tile.imaging, t0);
+    let plain = tile.imaging.interpolation == INTERPOLATION_LINEAR && tile.imaging.antialias == ANTIALIAS_NONE;
 
     var sum = 0.0;
     var count = 0u;
@@ -111,11 +119,22 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
             continue;
         }
         let frac = p.frac;
-        let k = i * block.n_samples + u32(p.index);
-        let s0 = traces[k];
-        let s1 = traces[k + 1u];
+        var amplitude: f32;
+        if plain {
+            let k = i * block.n_samples + u32(p.index);
+            let s0 = traces[k];
+            let s1 = traces[k + 1u];
+            amplitude = s0 + frac * (s1 - s0);
+        } else {
+            let read = read_trace(i * block.n_samples, p, output, vec2<f32>(dsx, dsy), vec2<f32>(drx, dry), ds2, dr2,
+                                  ts, tr);
+            if !read.inside {
+                continue;
+            }
+            amplitude = read.value;
+        }
         let w = taper_weight(tile.imaging, sqrt(dm2), a) * amplitude_weight(tile.imaging, t0, t, v, block.trace_dt_s);
-        sum += w * (s0 + frac * (s1 - s0));
+        sum += w * amplitude;
         count += 1u;
     }
 

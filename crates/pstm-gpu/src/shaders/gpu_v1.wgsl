@@ -2,15 +2,17 @@
 // blocks double-buffered through mapped staging memory, static data uploaded once per job) and
 // with the velocity model sampled on the device (Phase 1.4) instead of one value per output
 // sample prepared on the host.
-// CPU twin: src/cpu/migrate_v1.rs. Host side and binding table: src/gpu_v1/.
+// CPU twin: src/cpu/migrate_v1.rs. Host side and binding table: src/gpu_v1.rs.
 //
-// Dispatch and accumulation as gpu-v0: x over output times, y (and z) over columns; the first
-// dispatch of a tile writes every output sample, later ones add.
+// Dispatch, accumulation and reading as gpu-v0: x over output times, y (and z) over columns; the
+// first dispatch of a tile writes every output sample, later ones add; linear reads without
+// antialiasing inline, the others through shared/trace_samples.wgsl.
 
 #include "shared/traveltime.wgsl"
 #include "shared/weights.wgsl"
 #include "shared/velocity.wgsl"
 #include "shared/velocity_source.wgsl"
+#include "shared/trace_samples.wgsl"
 
 // Per tile (units in `TileParamsV1`, src/layout.rs).
 struct TileParamsV1 {
@@ -81,6 +83,9 @@ struct OutputTime {
 // curved ray's (fa, fb) per output time, VTI's (1 + 2 eta, 0); one unused entry for the
 // straight ray.
 @group(0) @binding(11) var<storage, read> law: array<vec2<f32>>;
+// Sinc8's weights (`layout::sinc8_table`) where the operator interpolates with sinc8, else one
+// unused entry.
+@group(0) @binding(12) var<storage, read> interp_table: array<vec4<f32>>;
 
 const WORKGROUP_SIZE: u32 = 64u;
 
@@ -110,6 +115,7 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
     let a = aperture_radius(tile.imaging, t0, v);
     let a2 = a * a;
     let stretch_limit = stretch_limit(tile.imaging, t0);
+    let plain = tile.imaging.interpolation == INTERPOLATION_LINEAR && tile.imaging.antialias == ANTIALIAS_NONE;
 
     // gpu-v0's loop, kept inline: the same loop behind a shared function returning a struct
     // costs 16% of kernel time on NVIDIA's Vulkan compiler (docs/PERFORMANCE.md).
@@ -138,11 +144,22 @@ fn migrate(@builtin(global_invocation_id) global_id: vec3<u32>,
             continue;
         }
         let frac = p.frac;
-        let k = i * block.n_samples + u32(p.index);
-        let s0 = traces[k];
-        let s1 = traces[k + 1u];
+        var amplitude: f32;
+        if plain {
+            let k = i * block.n_samples + u32(p.index);
+            let s0 = traces[k];
+            let s1 = traces[k + 1u];
+            amplitude = s0 + frac * (s1 - s0);
+        } else {
+            let read = read_trace(i * block.n_samples, p, output, vec2<f32>(dsx, dsy), vec2<f32>(drx, dry), ds2, dr2,
+                                  ts, tr);
+            if !read.inside {
+                continue;
+            }
+            amplitude = read.value;
+        }
         let w = taper_weight(tile.imaging, sqrt(dm2), a) * amplitude_weight(tile.imaging, t0, t, v, block.trace_dt_s);
-        sum += w * (s0 + frac * (s1 - s0));
+        sum += w * amplitude;
         count += 1u;
     }
 

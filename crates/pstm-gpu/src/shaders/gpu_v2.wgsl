@@ -38,11 +38,25 @@
 // max(t, dt/2), obliquity needs t > 0) can bind, go through this shader specialised with
 // EXACT_WEIGHTS: the shared `amplitude_weight` per contribution, as gpu-v1. The host dispatches
 // those few times (usually none, or the one at t0 = 0) on their own.
+//
+// Reading (INTERPOLATION, ANTIALIAS, both specialised, so that linear reads without antialiasing
+// compile to the arithmetic and loads they always did: examples/spirv_counts.rs finds the same
+// counts, bar function-local variables and branches on constants, which drivers remove): cubic
+// and sinc8 read single samples from `traces` (a trace's entry then indexes `traces`, and no
+// pairs are made: a pair holds no sample past the last interpolation point, which their taps
+// reach), through shared/trace_samples.wgsl's `interpolated`; the triangle reads the doubly
+// integrated trace linearly at three positions, from pairs as linear reads do. Antialiasing
+// keeps each live trace's leg projections on the grid steps in workgroup memory (`batch_aa`) and
+// takes the operator's shift per output step, in trace samples, from the legs' rates. The
+// triangle only removes contributions and interpolation does not move the trace's valid
+// interval, so the dead-trace bound holds for every reading. With TRAVELTIME_TABLE (the straight
+// ray only) the rates come from the straight law's a and b, the legs' distances squared.
 
 #include "shared/traveltime.wgsl"
 #include "shared/weights.wgsl"
 #include "shared/velocity.wgsl"
 #include "shared/velocity_source.wgsl"
+#include "shared/trace_samples.wgsl"
 
 // Specialised by the host (src/gpu_v2/mod.rs); the values here are what the tests validate.
 // Invocations per workgroup: a multiple of the subgroup size.
@@ -60,6 +74,12 @@ const WEIGHT_HALF_POWER: u32 = 4u;
 const TRAVELTIME: u32 = 0u;
 // A stretch mute: contributions with t > stretch_max t0 are dropped.
 const STRETCH_MUTE: bool = false;
+// How traces are read: INTERPOLATION_* (shared/reading.wgsl), as `tile.imaging.interpolation`
+// (linear under triangle antialiasing), and ANTIALIAS_*, as `tile.imaging.antialias`.
+const INTERPOLATION: u32 = 0u;
+const ANTIALIAS: u32 = 0u;
+// Slots of `batch_aa`: one unused without antialiasing.
+const AA_SLOTS: u32 = select(1u, WORKGROUP_SIZE, ANTIALIAS != ANTIALIAS_NONE);
 // The shared `amplitude_weight` per contribution (output times below half a trace sample).
 const EXACT_WEIGHTS: bool = false;
 // Samples read as (sample, next - sample) pairs, one 8-byte load; else two loads from `traces`.
@@ -196,6 +216,8 @@ struct OutputTimeV2 {
 // The leg law beyond (t0/2)^2 and 1/v^2 (`layout::leg_laws`, as gpu-v0's), entry
 // c * law_stride + it; read only when TRAVELTIME is not the straight ray.
 @group(0) @binding(16) var<storage, read> law: array<vec2<f32>>;
+// Sinc8's weights (`layout::sinc8_table`) where INTERPOLATION is sinc8, else one unused entry.
+@group(0) @binding(17) var<storage, read> interp_table: array<vec4<f32>>;
 
 // The batch's live traces: (bits of ds2, bits of dr2, first element of the trace in `pairs` or
 // `traces` less INDEX_BIAS, bits of the taper weight (fixed aperture) or of the midpoint
@@ -203,6 +225,8 @@ struct OutputTimeV2 {
 var<workgroup> batch: array<vec4<u32>, WORKGROUP_SIZE>;
 // Per live trace: the output time index from which it is dead.
 var<workgroup> batch_until: array<u32, WORKGROUP_SIZE>;
+// With antialiasing, per live trace: its legs' projections on the grid steps (`leg_projections`).
+var<workgroup> batch_aa: array<vec4<f32>, AA_SLOTS>;
 // Live traces per subgroup.
 var<workgroup> group_live: array<u32, WORKGROUP_SIZE>;
 // Bits of the workgroup's largest velocity and aperture radius (positive floats order as u32).
@@ -277,6 +301,14 @@ fn table_leg_time(d: f32, row: u32, inv_spacing: f32, inv_v2: f32, half_t0_sq: f
         return fma(x - i, p.y, p.x);
     }
     return sqrt(fma(d * d, inv_v2, half_t0_sq));
+}
+
+// (sample, next - sample) at element `at` of a trace's entry: from `pairs`, or two loads.
+fn sample_pair(at: u32) -> vec2<f32> {
+    if TRACE_PAIRS {
+        return pairs[at];
+    }
+    return trace_pair(at);
 }
 
 // Work items of this block's dispatch: every item in the tile's first block (it writes the
@@ -490,6 +522,7 @@ fn migrate(
         let i = base + slot;
         var entry = vec4<u32>(0u);
         var until = 0u;
+        var projections = vec4<f32>(0.0);
         if i < block.n_traces {
             let g = geometry[i];
             let dx = column.x - g.x;
@@ -506,8 +539,16 @@ fn migrate(
                 if !DIP_APERTURE {
                     per_trace = taper_weight(tile.imaging, per_trace, aperture);
                 }
-                entry = vec4<u32>(bitcast<u32>(ds2), bitcast<u32>(dr2), i * block.trace_stride - INDEX_BIAS,
+                // Cubic and sinc8 read `traces`, whose traces lie n_samples apart.
+                var stride = block.trace_stride;
+                if INTERPOLATION != INTERPOLATION_LINEAR {
+                    stride = block.n_samples;
+                }
+                entry = vec4<u32>(bitcast<u32>(ds2), bitcast<u32>(dr2), i * stride - INDEX_BIAS,
                                   bitcast<u32>(per_trace));
+                if ANTIALIAS != ANTIALIAS_NONE {
+                    projections = leg_projections(vec2<f32>(dsx, dsy), vec2<f32>(drx, dry), tile.imaging.aa_steps);
+                }
                 if TRAVELTIME_TABLE {
                     entry.x = bitcast<u32>(sqrt(ds2));
                     entry.y = bitcast<u32>(sqrt(dr2));
@@ -536,10 +577,16 @@ fn migrate(
         if keep {
             batch[before + rank.x] = entry;
             batch_until[before + rank.x] = until;
+            if ANTIALIAS != ANTIALIAS_NONE {
+                batch_aa[before + rank.x] = projections;
+            }
         }
 #else
         batch[slot] = entry;
         batch_until[slot] = select(0u, until, keep);
+        if ANTIALIAS != ANTIALIAS_NONE {
+            batch_aa[slot] = projections;
+        }
         let n_live = min(WORKGROUP_SIZE, block.n_traces - base);
 #endif
         workgroupBarrier();
@@ -554,18 +601,22 @@ fn migrate(
             let dr2 = bitcast<f32>(e.y);
             let per_trace = bitcast<f32>(e.w);
             for (var k = 0u; k < SAMPLES; k++) {
-                var t: f32;
+                // The legs' times (trace samples).
+                var ts: f32;
+                var tr: f32;
                 if TRAVELTIME_TABLE {
                     // ds2 and dr2 hold the legs' distances here.
-                    t = table_leg_time(ds2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k])
-                        + table_leg_time(dr2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k]);
+                    ts = table_leg_time(ds2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k]);
+                    tr = table_leg_time(dr2, table_row[k], table_inv_spacing[k], inv_v2[k], half_t0_sq[k]);
                 } else if TRAVELTIME != TRAVELTIME_STRAIGHT {
                     // half_t0_sq and inv_v2 hold the law's a and b here.
-                    t = law_leg_time(TRAVELTIME, half_t0_sq[k], inv_v2[k], leg_p[k], ds2)
-                        + law_leg_time(TRAVELTIME, half_t0_sq[k], inv_v2[k], leg_p[k], dr2);
+                    ts = law_leg_time(TRAVELTIME, half_t0_sq[k], inv_v2[k], leg_p[k], ds2);
+                    tr = law_leg_time(TRAVELTIME, half_t0_sq[k], inv_v2[k], leg_p[k], dr2);
                 } else {
-                    t = sqrt(fma(ds2, inv_v2[k], half_t0_sq[k])) + sqrt(fma(dr2, inv_v2[k], half_t0_sq[k]));
+                    ts = sqrt(fma(ds2, inv_v2[k], half_t0_sq[k]));
+                    tr = sqrt(fma(dr2, inv_v2[k], half_t0_sq[k]));
                 }
+                var t = ts + tr;
                 if ABLATE_ROOTS {
                     t = fma(ds2 + dr2, expansion[k], t0_samples[k]);
                 }
@@ -588,18 +639,54 @@ fn migrate(
                     inside = inside && per_trace <= radius[k];
                     w = dip_taper(per_trace, taper_start[k], inv_taper_width[k]);
                 }
+                // Antialiasing: the operator's shift per output step (trace samples), and the
+                // triangle's half-length and outer reads, which must lie inside the trace.
+                var shift = 0.0;
+                if ANTIALIAS != ANTIALIAS_NONE {
+                    var d2s = ds2;
+                    var d2r = dr2;
+                    if TRAVELTIME_TABLE {
+                        d2s = ds2 * ds2;
+                        d2r = dr2 * dr2;
+                    }
+                    let rate_s = leg_rate(TRAVELTIME, half_t0_sq[k], inv_v2[k], leg_p[k], d2s, ts, 0.5);
+                    let rate_r = leg_rate(TRAVELTIME, half_t0_sq[k], inv_v2[k], leg_p[k], d2r, tr, 0.5);
+                    shift = operator_shift(rate_s, rate_r, batch_aa[j]);
+                }
+                var l = 1.0;
+                var taps: TriangleTaps;
+                if ANTIALIAS == ANTIALIAS_TRIANGLE {
+                    l = half_length(shift, 1.0);
+                    taps = triangle_taps(TracePosition(i32(biased - INDEX_BIAS), position - whole), l);
+                    inside = inside && inside_trace(taps.lo, block.n_samples) && inside_trace(taps.hi, block.n_samples);
+                }
                 if inside {
                     let at = e.z + biased;
-                    var pair: vec2<f32>;
-                    if ABLATE_LOADS {
-                        pair = vec2<f32>(t, 1.0);
-                    } else if TRACE_PAIRS {
-                        pair = pairs[at];
+                    var amplitude: f32;
+                    if ANTIALIAS == ANTIALIAS_TRIANGLE {
+                        // The entry indexes pairs (or traces) as linear reads do.
+                        let start = e.z + INDEX_BIAS;
+                        amplitude = triangle_value(l, position - whole, taps.lo.frac, taps.hi.frac, sample_pair(at),
+                                                   sample_pair(start + u32(taps.lo.index)),
+                                                   sample_pair(start + u32(taps.hi.index)));
+                    } else if INTERPOLATION != INTERPOLATION_LINEAR {
+                        let centre = TracePosition(i32(biased - INDEX_BIAS), position - whole);
+                        amplitude = interpolated(INTERPOLATION, e.z + INDEX_BIAS, centre);
                     } else {
-                        let s0 = traces[at];
-                        pair = vec2<f32>(s0, traces[at + 1u] - s0);
+                        var pair: vec2<f32>;
+                        if ABLATE_LOADS {
+                            pair = vec2<f32>(t, 1.0);
+                        } else if TRACE_PAIRS {
+                            pair = pairs[at];
+                        } else {
+                            let s0 = traces[at];
+                            pair = vec2<f32>(s0, traces[at + 1u] - s0);
+                        }
+                        amplitude = fma(position - whole, pair.y, pair.x);
                     }
-                    let amplitude = fma(position - whole, pair.y, pair.x);
+                    if ANTIALIAS == ANTIALIAS_WEIGHT {
+                        amplitude *= down_weight(shift, 1.0);
+                    }
                     if EXACT_WEIGHTS {
                         let it = group_first + k * group_size + lane;
                         let v = velocity_at(c, min(it, tile.nt - 1u));

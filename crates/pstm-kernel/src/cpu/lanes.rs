@@ -60,10 +60,17 @@ pub(crate) trait Lanes: Copy {
     fn mul(self, a: Self::F, b: Self::F) -> Self::F;
     /// `a * b + c`, fused where the hardware fuses.
     fn mul_add(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F;
+    /// `a * b - c`, fused where the hardware fuses.
+    fn mul_sub(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F;
+    /// `c - a * b`, fused where the hardware fuses.
+    fn neg_mul_add(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F;
     fn div(self, a: Self::F, b: Self::F) -> Self::F;
     fn sqrt(self, a: Self::F) -> Self::F;
     fn max(self, a: Self::F, b: Self::F) -> Self::F;
     fn min(self, a: Self::F, b: Self::F) -> Self::F;
+    fn abs(self, a: Self::F) -> Self::F;
+    /// Rounded towards minus infinity (an integer as a float; any value where `|a| >= 2^31`).
+    fn floor(self, a: Self::F) -> Self::F;
     fn ge(self, a: Self::F, b: Self::F) -> Self::M;
     fn lt(self, a: Self::F, b: Self::F) -> Self::M;
     fn le(self, a: Self::F, b: Self::F) -> Self::M;
@@ -77,6 +84,12 @@ pub(crate) trait Lanes: Copy {
     /// `trace` linearly interpolated at fractional sample positions `u`, in the lanes of
     /// `inside`, where `0 <= u < trace.len() - 1`; any finite value in the other lanes.
     fn interp(self, trace: &[f32], u: Self::F, inside: Self::M) -> Self::F;
+
+    /// `T` consecutive samples of every lane: `taps[k] = trace[i + k]` for `k` in `0..T`, `i`
+    /// the integer-valued `index`, in the lanes of `inside`, where `0 <= i` and
+    /// `i + T <= trace.len()`; any finite value in the other lanes. `trace` holds at least `T`
+    /// samples. What the filters of [`super::read`] read (the same windows as `interp`).
+    fn taps<const T: usize>(self, trace: &[f32], index: Self::F, inside: Self::M) -> [Self::F; T];
 
     /// `acc[k] += v[k]` and `fold[k] += 1` for the lanes `k` of `inside`; `acc` and `fold` hold
     /// at least `N` elements.
@@ -130,6 +143,14 @@ impl Lanes for Portable {
         lanewise(|k| a[k] * b[k] + c[k])
     }
     #[inline(always)]
+    fn mul_sub(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {
+        lanewise(|k| a[k] * b[k] - c[k])
+    }
+    #[inline(always)]
+    fn neg_mul_add(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {
+        lanewise(|k| c[k] - a[k] * b[k])
+    }
+    #[inline(always)]
     fn div(self, a: Self::F, b: Self::F) -> Self::F {
         lanewise(|k| a[k] / b[k])
     }
@@ -144,6 +165,19 @@ impl Lanes for Portable {
     #[inline(always)]
     fn min(self, a: Self::F, b: Self::F) -> Self::F {
         lanewise(|k| if a[k] < b[k] { a[k] } else { b[k] })
+    }
+    #[inline(always)]
+    fn abs(self, a: Self::F) -> Self::F {
+        lanewise(|k| a[k].abs())
+    }
+    #[inline(always)]
+    fn floor(self, a: Self::F) -> Self::F {
+        // Truncation and a correction below zero (`f32::floor` is a library call on baseline
+        // x86-64).
+        lanewise(|k| {
+            let t = a[k] as i32 as f32;
+            if t > a[k] { t - 1.0 } else { t }
+        })
     }
     #[inline(always)]
     fn ge(self, a: Self::F, b: Self::F) -> Self::M {
@@ -187,6 +221,20 @@ impl Lanes for Portable {
             (s0[k], s1[k]) = (trace[j], trace[j + 1]);
         }
         lanewise(|k| if inside[k] { s0[k] + f[k] * (s1[k] - s0[k]) } else { 0.0 })
+    }
+
+    #[inline(always)]
+    fn taps<const T: usize>(self, trace: &[f32], index: Self::F, _inside: Self::M) -> [Self::F; T] {
+        // Every lane reads, its index clamped into the trace.
+        let last = trace.len() - T;
+        let mut out = [[0.0; P]; T];
+        for k in 0..P {
+            let i = (index[k].max(0.0) as usize).min(last);
+            for (tap, s) in out.iter_mut().zip(&trace[i..i + T]) {
+                tap[k] = *s;
+            }
+        }
+        out
     }
 
     #[inline(always)]

@@ -23,7 +23,8 @@
 //!   against the trace's start time the same way.
 //!
 //! A margin of two samples covers rounding: samples outside the range are outside the trace in
-//! any precision. A dip aperture that never shrinks with time also starts the range where it
+//! any precision. The bounds hold for every reading: cubic and sinc8 read the same `u` as
+//! linear, and a triangle's `u - l >= 0`, `u + l < n - 1` only narrow `0 <= u < n - 1`. A dip aperture that never shrinks with time also starts the range where it
 //! reaches the trace. `tests::bounds_never_drop_a_contributing_sample` checks all of it against
 //! every sample's float64 traveltime.
 
@@ -48,6 +49,10 @@ pub(crate) struct Pair {
     pub per_sample_aperture: bool,
     /// Output samples to visit, whole vectors of `lanes`.
     pub samples: Range<usize>,
+    /// The legs' projections on the grid steps, `[(p - s).e1, (p - s).e2, (p - r).e1,
+    /// (p - r).e2]` ([`pstm_math::Antialiasing::leg_projections`], in float64): zero without
+    /// antialiasing.
+    pub projections: [f32; 4],
 }
 
 /// What a pair needs to know of the trace axis.
@@ -88,6 +93,13 @@ pub(crate) fn pair(
     }
     let start = samples.start / lanes * lanes;
     let end = (samples.end.div_ceil(lanes) * lanes).min(nt_padded);
+    // A triangle's `u - l >= 0` and `u + l < n - 1` only narrow `0 <= u < n - 1`: the range
+    // bounds hold for every reading.
+    let projections = if params.antialiasing.is_none() {
+        [0.0; 4]
+    } else {
+        params.antialiasing.leg_projections(g, x, y).map(|p| p as f32)
+    };
     (start < end).then_some(Pair {
         ds2: ds2 as f32,
         dr2: dr2 as f32,
@@ -95,6 +107,7 @@ pub(crate) fn pair(
         weight: weight as f32,
         per_sample_aperture,
         samples: start..end,
+        projections,
     })
 }
 

@@ -8,11 +8,16 @@
 //! VTI's `1 + 2 eta`, and the weight numerator. What is left per sample is the two legs (a square
 //! root each; a curved ray adds `asinh(c s)/(c s)` per leg, VTI one division per leg), one
 //! division for the weights, the interpolation and the sum.
+//!
+//! This loop reads linearly without antialiasing, and nothing else: the other readings run
+//! loops of their own ([`super::read`]) built from the same pieces ([`PairLanes`]), so that
+//! their work is not paid here, the loop being bound by its count of vector operations.
 
 use pstm_math::TaperKind;
 
 use super::lanes::{Lanes, asinhc};
 use super::pair::Pair;
+use super::read::Reading;
 use super::tables::{ColumnView, DipView, Shape};
 
 /// Stands in for a zero time in the obliquity `t0 / t`, which is 1 where both are zero (see
@@ -48,7 +53,10 @@ pub(crate) struct PairJob<'a> {
     pub column: ColumnView<'a>,
     pub axis: TraceAxis,
     pub pair: Pair,
+    /// The trace as [`Reading`] reads it: the block's trace, or for the cubic and sinc8 filters
+    /// a zero-padded copy starting `half_taps - 1` samples before the trace ([`super::read`]).
     pub trace: &'a [f32],
+    pub reading: Reading,
     pub spreading: bool,
     pub obliquity: bool,
     /// A 2D line's spreading, `1/sqrt(v t)`.
@@ -72,31 +80,31 @@ pub(crate) fn sum_pair<L: Lanes>(l: L, job: &PairJob<'_>, acc: &mut [f32], fold:
 }
 
 /// What stays fixed along one pair's loop, in lanes.
-struct PairLanes<'j, L: Lanes> {
-    l: L,
-    ds2: L::F,
-    dr2: L::F,
-    inv_dt: L::F,
-    u_offset: L::F,
-    last: L::F,
-    zero: L::F,
-    half_dt: L::F,
-    tiny: L::F,
-    dm: L::F,
-    pair_weight: L::F,
-    dip: Option<&'j DipView<'j>>,
+pub(super) struct PairLanes<'j, L: Lanes> {
+    pub l: L,
+    pub ds2: L::F,
+    pub dr2: L::F,
+    pub inv_dt: L::F,
+    pub u_offset: L::F,
+    pub last: L::F,
+    pub zero: L::F,
+    pub half_dt: L::F,
+    pub tiny: L::F,
+    pub dm: L::F,
+    pub pair_weight: L::F,
+    pub dip: Option<&'j DipView<'j>>,
     /// The stretch mute's largest traveltime per output sample, if there is one.
-    stretch_limit: Option<&'j [f32]>,
+    pub stretch_limit: Option<&'j [f32]>,
     /// A 2D line's spreading: the weight divides by `sqrt(t)` rather than `t`.
-    line: bool,
-    shape: Shape,
+    pub line: bool,
+    pub shape: Shape,
     /// A curved ray's `c`.
-    c: L::F,
+    pub c: L::F,
     /// VTI's `1 + 2 eta` per output sample.
-    eta2: &'j [f32],
+    pub eta2: &'j [f32],
 }
 
-impl<L: Lanes> PairLanes<'_, L> {
+impl<'j, L: Lanes> PairLanes<'j, L> {
     // Methods rather than closures: a closure is not compiled for the caller's instruction set,
     // so its intrinsics become calls (a curved ray ran 100 times slower that way).
 
@@ -117,6 +125,62 @@ impl<L: Lanes> PairLanes<'_, L> {
         l.sqrt(l.mul_add(q, l.div(l.add(a, q), den), a))
     }
 
+    /// Both legs' time at output sample `k` from the leg law's `a` and `b` there.
+    #[inline(always)]
+    pub fn two_way(&self, k: usize, a: L::F, b: L::F) -> L::F {
+        let l = self.l;
+        match self.shape {
+            Shape::Straight => l.add(l.sqrt(l.mul_add(self.ds2, b, a)), l.sqrt(l.mul_add(self.dr2, b, a))),
+            Shape::Curved { .. } => l.add(self.curved_leg(self.ds2, a, b), self.curved_leg(self.dr2, a, b)),
+            Shape::Vti => {
+                let eta2 = l.load(&self.eta2[k..]);
+                l.add(self.vti_leg(self.ds2, a, b, eta2), self.vti_leg(self.dr2, a, b, eta2))
+            }
+        }
+    }
+
+    /// Sample position, mask (trace, stretch mute, dip aperture) and taper weight of traveltime
+    /// `t` at output sample `k`; the mask leaves out the trace's ends unless `trace_tested`
+    /// (a reading that tests them itself).
+    #[inline(always)]
+    pub fn place(&self, k: usize, t: L::F, trace_tested: bool) -> (L::F, L::M, L::F) {
+        let l = self.l;
+        let u = l.mul_add(t, self.inv_dt, self.u_offset);
+        let mut inside =
+            if trace_tested { l.le(self.zero, self.zero) } else { l.and(l.ge(u, self.zero), l.lt(u, self.last)) };
+        if let Some(limit) = self.stretch_limit {
+            inside = l.and(inside, l.le(t, l.load(&limit[k..])));
+        }
+        let mut w = self.pair_weight;
+        if let Some(dip) = self.dip {
+            inside = l.and(inside, l.le(self.dm, l.load(&dip.radius[k..])));
+            if dip.kind != TaperKind::None {
+                let x = l.mul(l.sub(self.dm, l.load(&dip.taper_start[k..])), l.load(&dip.inv_taper_width[k..]));
+                w = l.mul(w, taper(l, dip.kind, l.min(l.max(x, self.zero), l.splat(1.0))));
+            }
+        }
+        (u, inside, w)
+    }
+
+    /// The spreading's divisor: `t`, or `sqrt(t)` on a 2D line, at least half a sample.
+    #[inline(always)]
+    fn spread(&self, t: L::F) -> L::F {
+        let l = self.l;
+        if self.line { l.sqrt(l.max(t, self.half_dt)) } else { l.max(t, self.half_dt) }
+    }
+
+    /// What the weight numerator is divided by at traveltime `t`, if any weight is on.
+    #[inline(always)]
+    pub fn weight_den(&self, t: L::F, spreading: bool, obliquity: bool) -> Option<L::F> {
+        let l = self.l;
+        match (spreading, obliquity) {
+            (true, true) => Some(l.mul(self.spread(t), l.max(t, self.tiny))),
+            (true, false) => Some(self.spread(t)),
+            (false, true) => Some(l.max(t, self.tiny)),
+            (false, false) => None,
+        }
+    }
+
     /// Sample position, mask and weight of the vector at output sample `k`: the half with the
     /// square roots and the division, whose results the other half waits for.
     #[inline(always)]
@@ -129,37 +193,40 @@ impl<L: Lanes> PairLanes<'_, L> {
     ) -> (L::F, L::M, L::F) {
         let l = self.l;
         let (a, b) = (l.load(a), l.load(b));
-        let t = match self.shape {
-            Shape::Straight => l.add(l.sqrt(l.mul_add(self.ds2, b, a)), l.sqrt(l.mul_add(self.dr2, b, a))),
-            Shape::Curved { .. } => l.add(self.curved_leg(self.ds2, a, b), self.curved_leg(self.dr2, a, b)),
-            Shape::Vti => {
-                let eta2 = l.load(&self.eta2[k..]);
-                l.add(self.vti_leg(self.ds2, a, b, eta2), self.vti_leg(self.dr2, a, b, eta2))
-            }
-        };
-        let u = l.mul_add(t, self.inv_dt, self.u_offset);
-        let mut inside = l.and(l.ge(u, self.zero), l.lt(u, self.last));
-        if let Some(limit) = self.stretch_limit {
-            inside = l.and(inside, l.le(t, l.load(&limit[k..])));
-        }
-        let mut w = self.pair_weight;
-        if let Some(dip) = self.dip {
-            inside = l.and(inside, l.le(self.dm, l.load(&dip.radius[k..])));
-            if dip.kind != TaperKind::None {
-                let x = l.mul(l.sub(self.dm, l.load(&dip.taper_start[k..])), l.load(&dip.inv_taper_width[k..]));
-                w = l.mul(w, taper(l, dip.kind, l.min(l.max(x, self.zero), l.splat(1.0))));
-            }
-        }
-        if SPREADING || OBLIQUITY {
-            let spread = |t: L::F| if self.line { l.sqrt(l.max(t, self.half_dt)) } else { l.max(t, self.half_dt) };
-            let den = match (SPREADING, OBLIQUITY) {
-                (true, true) => l.mul(spread(t), l.max(t, self.tiny)),
-                (true, false) => spread(t),
-                _ => l.max(t, self.tiny),
-            };
+        let t = self.two_way(k, a, b);
+        let (u, inside, mut w) = self.place(k, t, false);
+        if let Some(den) = self.weight_den(t, SPREADING, OBLIQUITY) {
             w = l.mul(w, l.div(l.load(weight_num), den));
         }
         (u, inside, w)
+    }
+
+    /// The loop's constants for `job`; the dip aperture only where `per_sample_aperture`.
+    #[inline(always)]
+    pub fn new(l: L, job: &'j PairJob<'j>, per_sample_aperture: bool) -> Self {
+        let PairJob { column: col, axis, pair, .. } = job;
+        PairLanes {
+            l,
+            ds2: l.splat(pair.ds2),
+            dr2: l.splat(pair.dr2),
+            inv_dt: l.splat(axis.inv_dt),
+            u_offset: l.splat(axis.u_offset),
+            last: l.splat(axis.last),
+            zero: l.splat(0.0),
+            half_dt: l.splat(axis.half_dt),
+            tiny: l.splat(TINY),
+            dm: l.splat(pair.dm),
+            pair_weight: l.splat(pair.weight),
+            dip: col.dip.as_ref().filter(|_| per_sample_aperture),
+            stretch_limit: col.stretch_limit,
+            line: job.line,
+            shape: col.shape,
+            c: l.splat(match col.shape {
+                Shape::Curved { c } => c,
+                _ => 0.0,
+            }),
+            eta2: col.eta2.unwrap_or(&[]),
+        }
     }
 }
 
@@ -170,29 +237,8 @@ fn sum_pair_with<L: Lanes, const SPREADING: bool, const OBLIQUITY: bool, const P
     acc: &mut [f32],
     fold: &mut [u32],
 ) {
-    let PairJob { column: col, axis, pair, trace, .. } = job;
-    let lanes = PairLanes {
-        l,
-        ds2: l.splat(pair.ds2),
-        dr2: l.splat(pair.dr2),
-        inv_dt: l.splat(axis.inv_dt),
-        u_offset: l.splat(axis.u_offset),
-        last: l.splat(axis.last),
-        zero: l.splat(0.0),
-        half_dt: l.splat(axis.half_dt),
-        tiny: l.splat(TINY),
-        dm: l.splat(pair.dm),
-        pair_weight: l.splat(pair.weight),
-        dip: col.dip.as_ref().filter(|_| PER_SAMPLE_APERTURE),
-        stretch_limit: col.stretch_limit,
-        line: job.line,
-        shape: col.shape,
-        c: l.splat(match col.shape {
-            Shape::Curved { c } => c,
-            _ => 0.0,
-        }),
-        eta2: col.eta2.unwrap_or(&[]),
-    };
+    let PairJob { column: col, pair, trace, .. } = job;
+    let lanes = PairLanes::new(l, job, PER_SAMPLE_APERTURE);
     // Whole-vector chunks of the pair's range: the loop runs without bounds checks.
     let range = pair.samples.clone();
     let mut fronts = range.clone().step_by(L::N).zip(
@@ -218,7 +264,10 @@ fn sum_pair_with<L: Lanes, const SPREADING: bool, const OBLIQUITY: bool, const P
 }
 
 #[inline(always)]
-fn vectors<'t, L: Lanes>(table: &'t [f32], range: &std::ops::Range<usize>) -> std::slice::ChunksExact<'t, f32> {
+pub(super) fn vectors<'t, L: Lanes>(
+    table: &'t [f32],
+    range: &std::ops::Range<usize>,
+) -> std::slice::ChunksExact<'t, f32> {
     table[range.clone()].chunks_exact(L::N)
 }
 

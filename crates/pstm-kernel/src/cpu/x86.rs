@@ -14,7 +14,11 @@
 //! and permuting it gives both interpolation samples of every lane. Windows: AVX2 8 samples, or
 //! 16 with a blend; AVX-512 32, across two registers; either covers output sampled up to twice as
 //! coarsely as the input. A gather remains for the rest (coarser output, velocity falling fast
-//! with time, traces shorter than the window).
+//! with time, traces shorter than the window). The filters' taps (`taps`: cubic, sinc8, the
+//! triangle's three pairs) come through the same windows, one load and permute per tap, the
+//! window's offsets permuted from the first lane's index where the window needs no clamping:
+//! the loops of those readings are bound by their count of vector operations, and that saves
+//! one per window (a triangle reads three).
 //!
 //! Square roots and the weight division use the exact instructions: estimates refined by a
 //! Newton step (`vrsqrt14ps`, `vrcp14ps`) were as accurate but 5-10% slower here, the loop being
@@ -23,6 +27,7 @@
 use std::arch::x86_64::*;
 
 use super::lanes::Lanes;
+use super::read::sum_pair_read;
 use super::sum::{PairJob, sum_pair};
 
 pub(crate) fn has_avx2() -> bool {
@@ -41,6 +46,18 @@ pub(crate) fn sum_pair_avx2(job: &PairJob<'_>, acc: &mut [f32], fold: &mut [u32]
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) fn sum_pair_avx512(job: &PairJob<'_>, acc: &mut [f32], fold: &mut [u32]) {
     sum_pair(Avx512(()), job, acc, fold)
+}
+
+/// The loops of the other readings ([`super::read`]), in entry points of their own so that the
+/// plain loop's code stays as it was.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn sum_pair_read_avx2(job: &PairJob<'_>, acc: &mut [f32], fold: &mut [u32]) {
+    sum_pair_read(Avx2(()), job, acc, fold)
+}
+
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(crate) fn sum_pair_read_avx512(job: &PairJob<'_>, acc: &mut [f32], fold: &mut [u32]) {
+    sum_pair_read(Avx512(()), job, acc, fold)
 }
 
 #[derive(Clone, Copy)]
@@ -79,6 +96,14 @@ impl Lanes for Avx2 {
         unsafe { _mm256_fmadd_ps(a, b, c) }
     }
     #[inline(always)]
+    fn mul_sub(self, a: __m256, b: __m256, c: __m256) -> __m256 {
+        unsafe { _mm256_fmsub_ps(a, b, c) }
+    }
+    #[inline(always)]
+    fn neg_mul_add(self, a: __m256, b: __m256, c: __m256) -> __m256 {
+        unsafe { _mm256_fnmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
     fn div(self, a: __m256, b: __m256) -> __m256 {
         unsafe { _mm256_div_ps(a, b) }
     }
@@ -93,6 +118,14 @@ impl Lanes for Avx2 {
     #[inline(always)]
     fn min(self, a: __m256, b: __m256) -> __m256 {
         unsafe { _mm256_min_ps(a, b) }
+    }
+    #[inline(always)]
+    fn abs(self, a: __m256) -> __m256 {
+        unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), a) }
+    }
+    #[inline(always)]
+    fn floor(self, a: __m256) -> __m256 {
+        unsafe { _mm256_floor_ps(a) }
     }
     #[inline(always)]
     fn ge(self, a: __m256, b: __m256) -> __m256 {
@@ -158,6 +191,50 @@ impl Lanes for Avx2 {
             let s1 = _mm256_mask_i32gather_ps::<4>(zero, trace.as_ptr(), i1, inside);
             _mm256_fmadd_ps(f, _mm256_sub_ps(s1, s0), s0)
         }
+    }
+
+    #[inline(always)]
+    fn taps<const T: usize>(self, trace: &[f32], index: __m256, inside: __m256) -> [__m256; T] {
+        // The windows of `interp`, each tap loaded one sample further on; no closures here
+        // (`std::array::from_fn` included), for the reason given below `Avx2`.
+        let n = trace.len();
+        assert!(n >= T);
+        let mut out = [unsafe { _mm256_setzero_ps() }; T];
+        unsafe {
+            let i = _mm256_cvttps_epi32(index);
+            if n >= 16 + T {
+                let first = _mm_cvtsi128_si32(_mm256_castsi256_si128(i));
+                // Tap k loads 8 (or 16) samples from base + k: base + T + 7 (+ 8) < n. Where the
+                // window need not be clamped into the trace (nearly always), the offsets come from
+                // a lane permute rather than a broadcast back from the scalar.
+                let (base, d) = if first >= 0 && first <= (n - 8 - T) as i32 {
+                    (first as usize, _mm256_sub_epi32(i, _mm256_permutevar8x32_epi32(i, _mm256_setzero_si256())))
+                } else {
+                    window_offsets(i, first, n, 8 + T - 1)
+                };
+                if fits_window(d, 8, inside) {
+                    let p = trace.as_ptr().add(base);
+                    for (k, tap) in out.iter_mut().enumerate() {
+                        *tap = _mm256_permutevar8x32_ps(_mm256_loadu_ps(p.add(k)), d);
+                    }
+                    return out;
+                }
+                let (base, d) = window_offsets(i, first, n, 16 + T - 1);
+                if fits_window(d, 16, inside) {
+                    let p = trace.as_ptr().add(base);
+                    for (k, tap) in out.iter_mut().enumerate() {
+                        *tap = permute16(p.add(k), d);
+                    }
+                    return out;
+                }
+            }
+            let i = _mm256_min_epi32(_mm256_max_epi32(i, _mm256_setzero_si256()), _mm256_set1_epi32((n - T) as i32));
+            for (k, tap) in out.iter_mut().enumerate() {
+                let ik = _mm256_add_epi32(i, _mm256_set1_epi32(k as i32));
+                *tap = _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), trace.as_ptr(), ik, inside);
+            }
+        }
+        out
     }
 
     #[inline(always)]
@@ -243,6 +320,14 @@ impl Lanes for Avx512 {
         unsafe { _mm512_fmadd_ps(a, b, c) }
     }
     #[inline(always)]
+    fn mul_sub(self, a: __m512, b: __m512, c: __m512) -> __m512 {
+        unsafe { _mm512_fmsub_ps(a, b, c) }
+    }
+    #[inline(always)]
+    fn neg_mul_add(self, a: __m512, b: __m512, c: __m512) -> __m512 {
+        unsafe { _mm512_fnmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
     fn div(self, a: __m512, b: __m512) -> __m512 {
         unsafe { _mm512_div_ps(a, b) }
     }
@@ -257,6 +342,14 @@ impl Lanes for Avx512 {
     #[inline(always)]
     fn min(self, a: __m512, b: __m512) -> __m512 {
         unsafe { _mm512_min_ps(a, b) }
+    }
+    #[inline(always)]
+    fn abs(self, a: __m512) -> __m512 {
+        unsafe { _mm512_abs_ps(a) }
+    }
+    #[inline(always)]
+    fn floor(self, a: __m512) -> __m512 {
+        unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(a) }
     }
     #[inline(always)]
     fn ge(self, a: __m512, b: __m512) -> __mmask16 {
@@ -313,6 +406,45 @@ impl Lanes for Avx512 {
             let s1 = _mm512_mask_i32gather_ps::<4>(zero, inside, i1, trace.as_ptr());
             _mm512_fmadd_ps(f, _mm512_sub_ps(s1, s0), s0)
         }
+    }
+
+    #[inline(always)]
+    fn taps<const T: usize>(self, trace: &[f32], index: __m512, inside: __mmask16) -> [__m512; T] {
+        // The window of `interp`, 32 samples from the first lane's index across two registers;
+        // tap k permutes with the offsets plus k, so offsets up to 32 - T fit.
+        const WINDOW: usize = 32;
+        let n = trace.len();
+        assert!(n >= T);
+        let mut out = [unsafe { _mm512_setzero_ps() }; T];
+        unsafe {
+            let i = _mm512_cvttps_epi32(index);
+            if n >= WINDOW {
+                let first = _mm_cvtsi128_si32(_mm512_castsi512_si128(i));
+                // The offsets from the first lane by a lane permute rather than a broadcast back
+                // from the scalar, where the window need not be clamped into the trace.
+                let (base, d) = if first >= 0 && first <= (n - WINDOW) as i32 {
+                    (first, _mm512_sub_epi32(i, _mm512_permutexvar_epi32(_mm512_setzero_si512(), i)))
+                } else {
+                    let base = first.clamp(0, (n - WINDOW) as i32);
+                    (base, _mm512_sub_epi32(i, _mm512_set1_epi32(base)))
+                };
+                let limit = _mm512_set1_epi32((WINDOW - T) as i32);
+                if _mm512_mask_cmpgt_epu32_mask(inside, d, limit) == 0 {
+                    let p = trace.as_ptr().add(base as usize);
+                    let (lo, hi) = (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16)));
+                    for (k, tap) in out.iter_mut().enumerate() {
+                        *tap = _mm512_permutex2var_ps(lo, _mm512_add_epi32(d, _mm512_set1_epi32(k as i32)), hi);
+                    }
+                    return out;
+                }
+            }
+            let i = _mm512_min_epi32(_mm512_max_epi32(i, _mm512_setzero_si512()), _mm512_set1_epi32((n - T) as i32));
+            for (k, tap) in out.iter_mut().enumerate() {
+                let ik = _mm512_add_epi32(i, _mm512_set1_epi32(k as i32));
+                *tap = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), inside, ik, trace.as_ptr());
+            }
+        }
+        out
     }
 
     #[inline(always)]

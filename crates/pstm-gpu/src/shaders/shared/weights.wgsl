@@ -21,6 +21,13 @@ struct Imaging {
     traveltime: u32,
     // A curved ray's c = |k| / 2 (1/s); 0 otherwise.
     curve_c: f32,
+    // INTERPOLATION_* and ANTIALIAS_* (shared/reading.wgsl).
+    interpolation: u32,
+    antialias: u32,
+    pad0: u32,
+    pad1: u32,
+    // The output grid's inline and crossline steps (e1.x, e1.y, e2.x, e2.y) (m).
+    aa_steps: vec4<f32>,
 }
 
 const APERTURE_FIXED: u32 = 0u;
