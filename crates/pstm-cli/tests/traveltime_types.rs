@@ -7,12 +7,7 @@ use std::path::Path;
 
 mod common;
 
-use common::{fails, no_output, pstm, stack_peak as peak, synth_survey};
-
-const GEOMETRY: &str = "geometry: {extent_x_m: 500, extent_y_m: 500, spacing_m: 25, offsets_m: [0, 600, 1200], azimuths_deg: [0, 90]}\n\
-     timing: {n_samples: 400, dt_ms: 4}\n\
-     velocity: {constant: 2000}\n\
-     diffractors: [{x: 250, y: 250, z: 600}]\n";
+use common::{DIFFRACTOR_SURVEY as GEOMETRY, fails, no_output, pstm, stack_peak as peak, synth_survey};
 
 fn job(dir: &Path, velocity: &str, algorithm: &str) {
     let text = format!(

@@ -71,3 +71,12 @@ pub fn stack_peak(dir: &Path) -> (f64, f64, f64) {
     let (x, y) = grid.column_xy(column / grid.ny, column % grid.ny);
     (x, y, grid.time.time(it))
 }
+
+/// A synthetic-survey spec: one diffractor 600 m below the middle of a 500 m square at 2000 m/s,
+/// midpoints every 25 m, offsets 0-1200 m along two azimuths, 400 samples of 4 ms. Specs may
+/// append keys (a `medium:`).
+#[allow(dead_code)]
+pub const DIFFRACTOR_SURVEY: &str = "geometry: {extent_x_m: 500, extent_y_m: 500, spacing_m: 25, offsets_m: [0, 600, 1200], azimuths_deg: [0, 90]}\n\
+     timing: {n_samples: 400, dt_ms: 4}\n\
+     velocity: {constant: 2000}\n\
+     diffractors: [{x: 250, y: 250, z: 600}]\n";
