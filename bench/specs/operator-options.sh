@@ -14,7 +14,7 @@ P=${PSTM:-pstm}
 kernels=${1:-cpu}
 size=${2:-small}
 options=${OPTIONS:-"linear cubic sinc8 triangle weight"}
-dataset=$($P synth --size "$size" 2>&1 | grep -o '/[^ ]*$' | tail -1)
+dataset=$($P synth --size "$size" 2>&1 | tail -1 | awk '{print $NF}' | xargs realpath)
 out=$(mktemp -d)
 job() {
   local extra=$1

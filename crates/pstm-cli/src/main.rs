@@ -2,6 +2,9 @@
 //! success, 1 on any error (printed as one message naming the culprit), 2 on bad arguments.
 
 mod bench_cmd;
+mod launch;
+#[cfg(feature = "mpi")]
+mod mpi_cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,6 +42,10 @@ enum Command {
         /// Kernel to use instead of the file's `execution.kernel`.
         #[arg(long)]
         kernel: Option<String>,
+        /// GPUs to migrate on instead of the file's `execution.devices`: `all`, a count (`2`),
+        /// or adapter numbers as `pstm kernels` lists them (`0,2`).
+        #[arg(long)]
+        devices: Option<String>,
         /// Output directory instead of the file's `output.directory`.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -237,6 +244,7 @@ fn run(command: Command) -> Result<()> {
         Command::Migrate {
             config,
             kernel,
+            devices,
             output,
             overwrite,
             resume,
@@ -257,6 +265,9 @@ fn run(command: Command) -> Result<()> {
             let kernel_source = if kernel.is_some() { "--kernel" } else { "execution.kernel" };
             if let Some(k) = kernel {
                 cfg.execution.kernel = k;
+            }
+            if let Some(d) = devices {
+                cfg.execution.devices = parse_devices(&d)?;
             }
             if let Some(level) = preview
                 && !(1..=4).contains(&level)
@@ -282,7 +293,11 @@ fn run(command: Command) -> Result<()> {
             if let Some(level) = preview {
                 job = job.preview(level, preview_dir);
             }
-            let (kernel, why) = choose_kernel(&job.execution.kernel, &KernelOptions::from_config(&job.execution))?;
+            // Under mpirun, ranks on one host split its GPUs (`execution.devices: all`).
+            let launch = launch::Launch::detect()?;
+            let kernel_options =
+                KernelOptions { host_share: launch.host_share(), ..KernelOptions::from_config(&job.execution) };
+            let (kernel, why) = choose_kernel(&job.execution.kernel, &kernel_options)?;
             let why = if why.starts_with("auto") { why } else { format!("{why} by {kernel_source}") };
             if dry_run {
                 let started = std::time::Instant::now();
@@ -290,6 +305,7 @@ fn run(command: Command) -> Result<()> {
                 let plan_s = started.elapsed().as_secs_f64();
                 println!("{plan}");
                 println!("chosen            {why}");
+                println!("on                {}", kernel.device());
                 let n = job.dataset.headers().len();
                 println!("traces selected   {} of {n}; left out: {}", job.selected.len(), job.left_out);
                 println!("estimate          {}", executor::estimate(&job, kernel.as_ref(), &plan, plan_s)?);
@@ -319,15 +335,20 @@ fn run(command: Command) -> Result<()> {
                         "adaptive time     migrates {factor}, and interpolates the others (the plan above is the full axis's)"
                     );
                 }
+                launch.done();
                 return Ok(());
             }
             if resume && let Some(done) = pstm_engine::output::finished_output(&job.output_dir) {
                 println!("{done}");
                 pstm_engine::progress::log_line(&done);
+                launch.done();
                 return Ok(());
             }
-            let mut summary =
-                executor::migrate(&job, kernel.as_ref(), RunOptions { progress: job.execution.progress, resume })?;
+            let options = RunOptions { progress: job.execution.progress, resume };
+            let Some(mut summary) = launch.migrate(&job, kernel.as_ref(), options)? else {
+                // Another MPI rank: rank 0 reports the run.
+                return Ok(());
+            };
             summary.kernel_choice = Some(why);
             println!("{summary}");
             pstm_engine::progress::log_line(&summary.to_string());
@@ -474,7 +495,8 @@ fn run(command: Command) -> Result<()> {
             println!("{}", pstm_engine::registry::measure_upload(&KernelOptions::default(), mib)?);
         }
         Command::Kernels { upload_mib: None } => {
-            for k in list_kernels(&KernelOptions::default()) {
+            let options = KernelOptions::default();
+            for k in list_kernels(&options) {
                 match k.available {
                     Ok(device) => println!(
                         "{:<12} available    {}\n{:<12} on           {device}",
@@ -490,9 +512,23 @@ fn run(command: Command) -> Result<()> {
                     ),
                 }
             }
+            println!(
+                "\nGPU adapters, numbered for execution.devices (PSTM_GPU_ADAPTER or execution.gpu.adapter narrows them by name):"
+            );
+            match pstm_engine::registry::gpu_adapters(&options) {
+                Ok(list) => list.iter().enumerate().for_each(|(i, a)| println!("{i:>4}  {a}")),
+                Err(e) => println!("      none: {e}"),
+            }
         }
     }
     Ok(())
+}
+
+/// `--devices`: as `execution.devices`, a list also without its brackets (`0,2`).
+fn parse_devices(text: &str) -> Result<pstm_config::job::Devices> {
+    let t = text.trim();
+    let yaml = if t.contains(',') && !t.starts_with('[') { format!("[{t}]") } else { t.to_string() };
+    serde_saphyr::from_str(&yaml).with_context(|| format!("--devices {text}"))
 }
 
 /// Load a job file and make its paths relative to its directory.

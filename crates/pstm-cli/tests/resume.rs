@@ -3,14 +3,13 @@
 //! refuses to resume; a finished output is left alone; injected faults (the test build's
 //! `PSTM_FAULT`) give their messages and exit codes, and never a complete-looking wrong output.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{SMALL_SURVEY, pstm, synth_survey};
+use common::{SMALL_SURVEY, output_files, pstm, synth_survey};
 
 const KILLS: usize = 20;
 
@@ -31,23 +30,6 @@ fn job(dir: &Path, velocity: f64) {
         ),
     )
     .unwrap();
-}
-
-/// Every file under `root` but the run record (which holds timings), by relative path.
-fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if p.file_name().unwrap() != "run.json" {
-                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
 }
 
 fn partials(dir: &Path) -> Vec<String> {
@@ -125,7 +107,7 @@ fn killed_and_resumed(kernel: &str, kills: usize, seed: u64) {
     let (code, _, err) = run(dir, kernel, &["--output", "reference"]);
     let whole = started.elapsed();
     assert_eq!(code, 0, "{err}");
-    let reference = files(&dir.join("reference"));
+    let reference = output_files(&dir.join("reference"));
     assert!(reference.keys().any(|p| p.starts_with("gathers")) && reference.len() > 40, "{:?}", reference.keys());
 
     let mut moments = Moments(seed);
@@ -156,7 +138,7 @@ fn killed_and_resumed(kernel: &str, kills: usize, seed: u64) {
             }
         );
         mid_run += usize::from(!resumed.is_empty() && !resumed.starts_with("resumed         0 of"));
-        let got = files(&dir.join("out"));
+        let got = output_files(&dir.join("out"));
         assert_eq!(got.keys().collect::<Vec<_>>(), reference.keys().collect::<Vec<_>>(), "kill {i}: the same files");
         for (path, bytes) in &reference {
             assert!(got[path] == *bytes, "kill {i} at {at:?}: {} differs from the uninterrupted run's", path.display());
@@ -212,19 +194,19 @@ fn a_changed_job_refuses_to_resume_and_a_finished_output_is_left_alone() {
     assert!(partials(dir).is_empty());
 
     // A resume of a finished output touches nothing.
-    let before = files(&dir.join("out"));
+    let before = output_files(&dir.join("out"));
     let record = std::fs::read(dir.join("out/run.json")).unwrap();
     let (code, out, err) = pstm(&["migrate", "job.yaml", "--quiet", "--kernel", "cpu", "--resume"], dir);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("already finished; nothing to resume"), "{out}");
-    assert!(files(&dir.join("out")) == before && std::fs::read(dir.join("out/run.json")).unwrap() == record);
+    assert!(output_files(&dir.join("out")) == before && std::fs::read(dir.join("out/run.json")).unwrap() == record);
 
     // A resume with nothing to resume starts from the beginning, and says so.
     let (code, out, err) =
         pstm(&["migrate", "job.yaml", "--quiet", "--kernel", "cpu", "--resume", "--output", "fresh"], dir);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("no interrupted run of it to resume; starting from the beginning"), "{err}");
-    assert!(files(&dir.join("fresh")) == before, "{out}");
+    assert!(output_files(&dir.join("fresh")) == before, "{out}");
 }
 
 #[test]
@@ -283,7 +265,7 @@ fn a_write_error_names_the_output_and_leaves_the_previous_one_untouched() {
     setup(dir);
     let (code, _, err) = pstm(&["migrate", "job.yaml", "--quiet", "--kernel", "cpu"], dir);
     assert_eq!(code, 0, "{err}");
-    let previous = files(&dir.join("out"));
+    let previous = output_files(&dir.join("out"));
     let record = std::fs::read(dir.join("out/run.json")).unwrap();
 
     let args = ["migrate", "job.yaml", "--quiet", "--kernel", "cpu", "--overwrite"];
@@ -294,7 +276,7 @@ fn a_write_error_names_the_output_and_leaves_the_previous_one_untouched() {
     let first = err.lines().find(|l| l.starts_with("error:")).unwrap();
     assert!(first.contains("out/migrated_stack.zarr") && !first.contains(".partial-"), "{first}");
     assert!(err.contains("3 of 16 tiles were finished and are kept in") && err.contains("--resume"), "{err}");
-    assert!(files(&dir.join("out")) == previous && std::fs::read(dir.join("out/run.json")).unwrap() == record);
+    assert!(output_files(&dir.join("out")) == previous && std::fs::read(dir.join("out/run.json")).unwrap() == record);
 
     // A resume that fails too (the disk still full at its first tile) keeps what was finished.
     let resume = ["migrate", "job.yaml", "--quiet", "--kernel", "cpu", "--overwrite", "--resume"];
@@ -307,7 +289,7 @@ fn a_write_error_names_the_output_and_leaves_the_previous_one_untouched() {
     let (code, out, err) = pstm(&["migrate", "job.yaml", "--quiet", "--kernel", "cpu", "--overwrite", "--resume"], dir);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("resumed         3 of 16 tiles"), "{out}");
-    assert!(files(&dir.join("out")) == previous, "the resumed output is the uninterrupted one");
+    assert!(output_files(&dir.join("out")) == previous, "the resumed output is the uninterrupted one");
     assert!(partials(dir).is_empty());
 }
 
@@ -326,7 +308,7 @@ fn out_of_device_memory_retries_with_smaller_blocks() {
     assert!(recovered.contains("retried with trace blocks of"), "{recovered}");
     assert!(err.contains("note: cpu: out of device memory"), "{err}");
     // The cpu kernel sums each sample over traces in the same order whatever the block size.
-    assert!(files(&dir.join("out")) == files(&dir.join("reference")));
+    assert!(output_files(&dir.join("out")) == output_files(&dir.join("reference")));
     let fold = |s: &str| s.lines().find(|l| l.starts_with("fold sum")).map(str::to_string);
     let (_, reference_out, _) = pstm(&["migrate", "job.yaml", "--quiet", "--kernel", "cpu", "--output", "again"], dir);
     assert_eq!(fold(&out), fold(&reference_out), "the failed attempt's finished tiles are counted");
@@ -371,4 +353,35 @@ fn a_lost_device_names_the_tile_and_falls_back_to_the_cpu_when_allowed() {
         println!("{kernel} then cpu against cpu-ref: relative L2 {rel:.2e}");
         assert!(rel < 1e-5, "{rel}");
     }
+}
+
+#[test]
+fn a_device_lost_among_two_leaves_its_tiles_to_the_other() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    setup(dir);
+    if !available(dir, "gpu-v1") {
+        return;
+    }
+    let (code, _, err) = pstm(&["migrate", "job.yaml", "--quiet", "--kernel", "gpu-v1", "--output", "one"], dir);
+    assert_eq!(code, 0, "{err}");
+    // Two devices on the first adapter: the one that finishes tile 3 is lost.
+    let job = std::fs::read_to_string(dir.join("job.yaml")).unwrap();
+    std::fs::write(dir.join("two.yaml"), job.replace("threads: 1}", "threads: 1, devices: [0, 0]}")).unwrap();
+    let args = ["migrate", "two.yaml", "--quiet", "--kernel", "gpu-v1", "--output", "two"];
+    let (code, out, err) = pstm_with_fault(dir, "device_lost@3", &args);
+    println!("{out}\n{err}");
+    assert_eq!(code, 0, "{err}");
+    let recovered = out.lines().find(|l| l.starts_with("recovered")).expect("a recovered line");
+    assert!(recovered.contains("device lost") && recovered.contains("the other device took its tiles"), "{out}");
+    let shares: Vec<&str> = out.lines().filter(|l| l.starts_with("device ")).collect();
+    assert_eq!(shares.len(), 2, "{out}");
+    assert_eq!(shares.iter().filter(|l| l.contains("failed: ")).count(), 1, "{out}");
+    // The volumes' metadata names the job's hash, which its devices change; the chunks must not.
+    let chunks = |p: &str| {
+        let mut f = output_files(&dir.join(p));
+        f.retain(|path, _| path.file_name().unwrap() != "zarr.json");
+        f
+    };
+    assert!(chunks("two") == chunks("one"), "the surviving device finished the same output");
 }

@@ -497,12 +497,83 @@ pub struct ExecutionConfig {
     /// Traces per block; omitted: sized from the memory budget.
     pub trace_block: Option<usize>,
     pub gpu: GpuConfig,
+    /// The GPUs a GPU kernel migrates on, each its own device (CPU kernels ignore it).
+    pub devices: Devices,
     /// Show a progress bar.
     pub progress: bool,
     /// What to do when the device fails (an error, a lost device, memory that halving trace
     /// blocks does not free): `none` stops with an error; `cpu` migrates the remaining tiles on
     /// the `cpu` kernel.
     pub fallback: Fallback,
+}
+
+/// `execution.devices`: `all`, a count (`2`), or adapter indices as `pstm kernels` numbers them
+/// (`[0, 2]`). Tiles are dealt to whichever device is free, so uneven GPUs share the work by
+/// their speed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Devices {
+    /// Every GPU of the best one's type: all discrete GPUs of a host, not an integrated one
+    /// beside them.
+    #[default]
+    All,
+    /// The first `n` adapters.
+    Count(usize),
+    /// These adapters; an index may repeat, opening a second device on one adapter.
+    List(Vec<usize>),
+}
+
+impl Serialize for Devices {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Devices::All => s.serialize_str("all"),
+            Devices::Count(n) => s.serialize_u64(*n as u64),
+            Devices::List(l) => l.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Devices {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        const EXPECTED: &str = "`all`, a number of GPUs (2), or a list of adapter indices ([0, 1])";
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Devices;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Devices, E> {
+                match v {
+                    "all" => Ok(Devices::All),
+                    _ => Err(E::custom(format!("`{v}` is not {EXPECTED}"))),
+                }
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Devices, E> {
+                match v {
+                    0 => Err(E::custom("0 devices: give at least 1, or `all`")),
+                    n => Ok(Devices::Count(n as usize)),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Devices, E> {
+                match u64::try_from(v) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!("{v} devices: give at least 1, or `all`"))),
+                }
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Devices, A::Error> {
+                let mut list = Vec::new();
+                while let Some(i) = seq.next_element::<usize>()? {
+                    list.push(i);
+                }
+                if list.is_empty() {
+                    return Err(serde::de::Error::custom(
+                        "an empty list of devices: give at least one index, or `all`",
+                    ));
+                }
+                Ok(Devices::List(list))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// `execution.fallback`.
@@ -523,6 +594,7 @@ impl Default for ExecutionConfig {
             tile: None,
             trace_block: None,
             gpu: GpuConfig::default(),
+            devices: Devices::All,
             progress: true,
             fallback: Fallback::None,
         }

@@ -103,8 +103,9 @@ execution:
   threads: 0                # CPU worker threads, 0 = all cores
   # tile: [32, 32]          # output columns per tile (default: from the memory budget)
   # trace_block: 4096       # traces per block (default: from the memory budget)
+  devices: all              # GPUs to migrate on: all | a count (2) | adapter indices ([0, 1], see `pstm kernels`)
   gpu:
-    # adapter: "H100"       # part of the adapter name; also env PSTM_GPU_ADAPTER
+    # adapter: "H100"       # part of the adapter name (narrows devices too); also env PSTM_GPU_ADAPTER
     runtime_checks: false
     buffer_pool: true       # gpu-v1+: reuse buffer sets across tiles
     overlap: true           # gpu-v1+: fill the next block while the GPU migrates this one

@@ -18,8 +18,7 @@ use serde::Serialize;
 use crate::adaptive_time::{self, TimeSamplingSummary, upsample};
 use crate::error::{EngineError, Result};
 use crate::job::MigrationJob;
-use crate::journal::RunIdentity;
-use crate::output::{MemoryOutput, MemoryVolumes, OutputSink, ZarrOutput};
+use crate::output::{MemoryOutput, MemoryVolumes, OutputSink};
 use crate::plan::{Plan, plan, plan_sharing};
 use crate::registry::KernelOptions;
 use crate::scheduler::{TileQueue, TileScheduler};
@@ -50,6 +49,10 @@ impl Default for RunOptions {
 pub struct RunSummary {
     pub kernel: String,
     pub device: String,
+    /// Each device's share of the tiles (`execution.devices`; a CPU fallback is one more).
+    pub devices: Vec<DeviceShare>,
+    /// Processes that shared the run (MPI ranks), each with its devices.
+    pub processes: usize,
     pub tiles: usize,
     pub tile_shape: (usize, usize),
     pub block_traces: usize,
@@ -198,6 +201,19 @@ impl std::fmt::Display for RunSummary {
                 )?;
             }
         }
+        let shared: u64 = self.devices.iter().map(|d| d.contributions).sum();
+        for (i, d) in self.devices.iter().enumerate().filter(|_| self.devices.len() > 1) {
+            writeln!(
+                f,
+                "device {i:<8} {}: {} tiles, {:.1}% of the contributions, {:.3} G/s over {:.2} s{}",
+                d.device,
+                d.tiles,
+                d.contributions as f64 / shared.max(1) as f64 * 100.0,
+                d.rate() * 1e-9,
+                d.wall_s,
+                d.failed.as_ref().map_or_else(String::new, |e| format!("; failed: {e}"))
+            )?;
+        }
         writeln!(f, "fold sum        {:.4e}", self.fold_sum as f64)?;
         if let Some(r) = &self.resumed {
             writeln!(
@@ -327,22 +343,8 @@ pub fn estimate(job: &MigrationJob, kernel: &dyn MigrationKernel, plan: &Plan, p
 
 /// Migrate a job into its output directory.
 pub fn migrate(job: &MigrationJob, kernel: &dyn MigrationKernel, options: RunOptions) -> Result<RunSummary> {
-    let run = plan_and_execute(job, kernel, options, |plan, cut| {
-        let identity = RunIdentity::of(job, kernel.name(), cut);
-        ZarrOutput::create(job, identity, plan.tiles.len(), plan.tile_shape, options.resume)
-    })?;
-    let mut summary = run.summary;
-    summary.resumed = run.sink.resumed.clone();
-    let record = serde_json::json!({
-        "summary": summary,
-        "config": job.config,
-        "config_hash": job.config_hash,
-        "grid": job.grid,
-        "pstm_version": env!("CARGO_PKG_VERSION"),
-    });
-    summary.output = Some(run.pool.install(|| run.sink.commit(&record))?);
-    summary.total_s = run.started.elapsed().as_secs_f64();
-    Ok(summary)
+    let summary = crate::distributed::migrate_shared(job, kernel, options, &crate::distributed::Alone)?;
+    Ok(summary.expect("the one process is rank 0"))
 }
 
 /// Migrate a job into memory (tests, comparisons, benchmarks). Nothing is written to disk.
@@ -358,14 +360,14 @@ pub fn migrate_to_memory(
 }
 
 /// A job planned and executed into the sink `make_sink` made for its plan.
-struct Run<S> {
-    pool: rayon::ThreadPool,
-    sink: S,
-    summary: RunSummary,
-    started: Instant,
+pub(crate) struct Run<S> {
+    pub(crate) pool: rayon::ThreadPool,
+    pub(crate) sink: S,
+    pub(crate) summary: RunSummary,
+    pub(crate) started: Instant,
 }
 
-fn plan_and_execute<S: OutputSink>(
+pub(crate) fn plan_and_execute<S: OutputSink>(
     job: &MigrationJob,
     kernel: &dyn MigrationKernel,
     options: RunOptions,
@@ -645,41 +647,71 @@ fn execute_with(
 ) -> Result<RunSummary> {
     check_outside(pool)?;
     let started = Instant::now();
-    let queue = TileQueue::with_journal(plan.tiles.len(), sink.journal());
+    let queue = TileQueue::with_journal(plan.tiles.len(), sink.journal()).share(sink.share());
     let finished_before = sink.journal().map(|j| j.done()).unwrap_or_default();
-    let bar = crate::progress::bar(options.progress, Some(plan.contributions), "{percent:>3}% {msg}", label);
     let resumed_work: u64 = finished_before.keys().map(|&i| plan.tiles[i].contributions).sum();
+    // This process's part: the whole plan, unless it shares the run with others.
+    let own_work: u64 = queue.pending_tiles().iter().map(|&i| plan.tiles[i].contributions).sum();
+    let bar = crate::progress::bar(options.progress, Some(resumed_work + own_work), "{percent:>3}% {msg}", label);
     bar.inc(resumed_work);
+    let devices: Vec<&dyn MigrationKernel> = match kernel.device_kernels() {
+        [] => vec![kernel],
+        several => several.iter().map(|k| k.as_ref()).collect(),
+    };
     #[cfg(feature = "fault-injection")]
-    let faulty = crate::fault::FaultyKernel::wrap(kernel, label == "migrate");
+    let fired = std::sync::atomic::AtomicBool::new(false);
     #[cfg(feature = "fault-injection")]
-    let kernel: &dyn MigrationKernel = &faulty;
+    let faulty: Vec<_> =
+        devices.iter().map(|&d| crate::fault::FaultyKernel::wrap(d, label == "migrate", &fired)).collect();
+    #[cfg(feature = "fault-injection")]
+    let devices: Vec<&dyn MigrationKernel> = faulty.iter().map(|f| f as &dyn MigrationKernel).collect();
+    let mut shares: Vec<DeviceShare> = devices.iter().map(|d| DeviceShare::new(pool.install(|| d.device()))).collect();
+    // The devices still migrating, by index into `devices` and `shares`.
+    let mut live: Vec<usize> = (0..devices.len()).collect();
     let mut fallback: Option<Box<dyn MigrationKernel>> = None;
     let mut attempt = Attempt {
         block_traces: plan.block_traces,
         concurrent_tiles: plan.memory.concurrent_tiles,
         finished_before: finished_before.len(),
         resumed_work,
+        tiles: finished_before.len() + queue.pending(),
     };
     let mut totals = Timings::default();
     let mut notes = Vec::new();
     let workers = loop {
-        let current = fallback.as_deref().unwrap_or(kernel);
+        let current: Vec<(usize, &dyn MigrationKernel)> = match &fallback {
+            Some(f) => vec![(shares.len() - 1, f.as_ref())],
+            None => live.iter().map(|&i| (i, devices[i])).collect(),
+        };
         let work = Work { pool, job, plan, store, sink, mask, decimation };
-        let failed = match run_attempt(&work, current, &queue, &bar, &attempt) {
-            Ok((t, workers)) => {
-                totals.add(&t);
-                break workers;
+        let outcomes = run_devices(&work, &current, &queue, &bar, &attempt);
+        let mut workers = 0;
+        let mut failures = Vec::new();
+        for (i, mut run) in outcomes {
+            totals.add(&run.timings);
+            shares[i].add(&run);
+            workers += run.workers;
+            if let Some(e) = run.failed.take() {
+                failures.push((i, e));
             }
-            Err(e) => e,
-        };
+        }
+        if failures.is_empty() {
+            break workers;
+        }
         let in_flight = queue.in_flight();
-        let device = match &failed {
-            EngineError::Kernel(k) if k.is_device_failure() => k,
-            _ => return Err(sink.failed(failed)),
-        };
         let tiles = describe_tiles(plan, &in_flight);
-        if matches!(device, KernelError::OutOfMemory { .. }) && attempt.block_traces > 1 && notes.len() < MAX_RETRIES {
+        // A failure that is not the device's ends the run; so does one the device cannot
+        // recover from, unless other devices or the CPU can take over.
+        let mut device_failures = Vec::new();
+        for (i, failed) in failures {
+            match failed {
+                EngineError::Kernel(k) if k.is_device_failure() => device_failures.push((i, k)),
+                other => return Err(sink.failed(other)),
+            }
+        }
+        let current = fallback.as_deref().unwrap_or(devices[live[0]]);
+        let out_of_memory = device_failures.iter().all(|(_, k)| matches!(k, KernelError::OutOfMemory { .. }));
+        if out_of_memory && attempt.block_traces > 1 && notes.len() < MAX_RETRIES {
             let was = (attempt.block_traces, attempt.concurrent_tiles);
             attempt.block_traces = attempt.block_traces.div_ceil(2);
             attempt.concurrent_tiles = attempt.concurrent_tiles.div_ceil(2);
@@ -692,9 +724,27 @@ fn execute_with(
                 was.0,
                 was.1
             ));
+        } else if fallback.is_none() && device_failures.len() < live.len() {
+            // Other devices are well: they take the failed ones' tiles.
+            for (i, failed) in &device_failures {
+                live.retain(|d| d != i);
+                shares[*i].failed = Some(failed.to_string());
+                notes.push(format!(
+                    "device {i} ({}) failed: {failed} while migrating {tiles}; {} took its tiles",
+                    shares[*i].device,
+                    if live.len() == 1 {
+                        "the other device".to_string()
+                    } else {
+                        format!("the other {} devices", live.len())
+                    }
+                ));
+            }
         } else if fallback.is_none() && job.execution.fallback == Fallback::Cpu && kernel.name() != FALLBACK_KERNEL {
+            let (_, failed) = &device_failures[0];
             fallback =
                 Some(crate::registry::create_kernel(FALLBACK_KERNEL, &KernelOptions::from_config(&job.execution))?);
+            let f = fallback.as_deref().expect("just made");
+            shares.push(DeviceShare::new(format!("{} (fallback)", pool.install(|| f.device()))));
             notes.push(format!(
                 "{failed} while migrating {tiles}; the remaining {} tiles migrated on {FALLBACK_KERNEL} (execution.fallback: cpu)",
                 queue.pending() + in_flight.len()
@@ -702,6 +752,7 @@ fn execute_with(
             attempt.block_traces = plan.block_traces;
             attempt.concurrent_tiles = plan.memory.concurrent_tiles;
         } else {
+            let (_, failed) = &device_failures[0];
             let hint = if job.execution.fallback == Fallback::None && kernel.name() != FALLBACK_KERNEL {
                 "; with execution.fallback: cpu the job would go on on the CPU"
             } else {
@@ -710,7 +761,6 @@ fn execute_with(
             return Err(sink.failed(EngineError::Other(format!("{failed} (while migrating {tiles}){hint}"))));
         }
         crate::progress::note(notes.last().expect("just pushed"));
-        attempt.finished_before = finished_before.len() + queue.completed_tiles();
         queue.requeue();
     };
     bar.finish();
@@ -722,6 +772,8 @@ fn execute_with(
     Ok(RunSummary {
         kernel: name,
         device: pool.install(|| kernel.device()),
+        devices: shares,
+        processes: 1,
         tiles: plan.tiles.len(),
         tile_shape: plan.tile_shape,
         block_traces: attempt.block_traces,
@@ -757,13 +809,17 @@ const MAX_RETRIES: usize = 4;
 const FALLBACK_KERNEL: &str = "cpu";
 
 /// What one attempt at a plan's remaining tiles runs with.
+#[derive(Clone, Copy)]
 struct Attempt {
     block_traces: usize,
+    /// Tiles in flight, over all devices.
     concurrent_tiles: usize,
-    /// Tiles finished before this attempt (an interrupted run's, earlier attempts'), and the
-    /// contributions of the interrupted run's.
+    /// Tiles an interrupted run finished, and their contributions.
     finished_before: usize,
     resumed_work: u64,
+    /// Those and this process's share of the others: the plan's tiles, unless processes share
+    /// the run (for the progress message).
+    tiles: usize,
 }
 
 /// `tile 12 of 40 (grid columns x 32-63, y 0-31)`, or `tiles 12 and 13 of 40 (...; ...)`.
@@ -796,15 +852,96 @@ struct Work<'a> {
     decimation: Option<&'a TimeDecimation>,
 }
 
-/// One pass of the pipeline over the tiles `queue` hands out, until none is left or a stage
-/// fails: the timings, and the workers the session lent.
+/// One device's part of a run (`execution.devices`), for the summary.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DeviceShare {
+    pub device: String,
+    /// Tiles it migrated.
+    pub tiles: usize,
+    /// Their in-aperture contributions.
+    pub contributions: u64,
+    /// How long its pipeline ran, wall clock.
+    pub wall_s: f64,
+    /// Why it stopped before the end, its tiles going to the other devices.
+    pub failed: Option<String>,
+}
+
+impl DeviceShare {
+    fn new(device: String) -> Self {
+        Self { device, tiles: 0, contributions: 0, wall_s: 0.0, failed: None }
+    }
+
+    fn add(&mut self, run: &DeviceRun) {
+        self.tiles += run.tiles;
+        self.contributions += run.contributions;
+        self.wall_s += run.wall_s;
+    }
+
+    /// Contributions per second while it ran.
+    pub fn rate(&self) -> f64 {
+        self.contributions as f64 / self.wall_s.max(1e-12)
+    }
+}
+
+/// What one device's pipeline did in one attempt, and why it stopped short if it did (the tiles
+/// it finished before count all the same).
+struct DeviceRun {
+    failed: Option<EngineError>,
+    timings: Timings,
+    /// Threads its session migrated on.
+    workers: usize,
+    tiles: usize,
+    contributions: u64,
+    wall_s: f64,
+}
+
+/// One attempt on each of `devices` at once, each its own pipeline pulling tiles from `queue`,
+/// so that a faster device takes more. A device that fails stops the others from taking new
+/// tiles (they finish those they hold), so that the caller decides what runs next. Each
+/// device's run, by its index.
+fn run_devices(
+    work: &Work<'_>,
+    devices: &[(usize, &dyn MigrationKernel)],
+    queue: &TileQueue<'_>,
+    bar: &crate::progress::Progress,
+    attempt: &Attempt,
+) -> Vec<(usize, DeviceRun)> {
+    let halt = AtomicBool::new(false);
+    let each = Attempt { concurrent_tiles: (attempt.concurrent_tiles / devices.len()).max(1), ..*attempt };
+    if let [(i, kernel)] = devices {
+        return vec![(*i, run_attempt(work, *kernel, queue, bar, &each, &halt))];
+    }
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = devices
+            .iter()
+            .map(|&(i, kernel)| {
+                let (halt, each) = (&halt, &each);
+                let run = scope.spawn(move || {
+                    let run = run_attempt(work, kernel, queue, bar, each, halt);
+                    if run.failed.is_some() {
+                        halt.store(true, Ordering::Relaxed);
+                    }
+                    run
+                });
+                (i, run)
+            })
+            .collect();
+        runs.into_iter()
+            .map(|(i, run)| (i, run.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))))
+            .collect()
+    })
+}
+
+/// One pass of the pipeline over the tiles `queue` hands out, until none is left, `halt` is
+/// set or a stage fails.
 fn run_attempt(
     work: &Work<'_>,
     kernel: &dyn MigrationKernel,
     queue: &TileQueue<'_>,
     bar: &crate::progress::Progress,
     attempt: &Attempt,
-) -> Result<(Timings, usize)> {
+    halt: &AtomicBool,
+) -> DeviceRun {
     let Work { pool, job, plan, store, sink, mask, decimation } = *work;
     let started = Instant::now();
     let setup = JobSetup {
@@ -817,14 +954,21 @@ fn run_attempt(
         concurrent_tiles: attempt.concurrent_tiles,
         pool,
     };
-    let session = pool.install(|| kernel.open_session(setup))?;
+    let session = match pool.install(|| kernel.open_session(setup)) {
+        Ok(session) => session,
+        Err(e) => {
+            let wall_s = started.elapsed().as_secs_f64();
+            let failed = Some(e.into());
+            return DeviceRun { failed, timings: Timings::default(), workers: 0, tiles: 0, contributions: 0, wall_s };
+        }
+    };
     let session = session.as_ref();
     let workers = session.worker_threads().max(1);
     let failure = Failure::default();
     let totals = Mutex::new(Timings::default());
     let permits = Permits::new(attempt.concurrent_tiles + WRITE_QUEUE_TILES);
     let submitted = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
+    let (write, fold, tiles, contributions) = std::thread::scope(|scope| {
         let _guard = StageGuard { session, failure: &failure };
         let (finished, to_write) = std::sync::mpsc::sync_channel::<FinishedTile>(WRITE_QUEUE_TILES);
         let writer = scope.spawn(|| {
@@ -837,6 +981,7 @@ fn run_attempt(
                 bar,
                 started,
                 finished_before: attempt.finished_before,
+                tiles: attempt.tiles,
                 resumed_work: attempt.resumed_work,
                 permits: &permits,
                 submitted: &submitted,
@@ -845,6 +990,7 @@ fn run_attempt(
                 decimation,
                 sums: HashMap::new(),
                 done: 0,
+                contributions: 0,
                 write_s: 0.0,
                 fold: 0,
             };
@@ -852,7 +998,7 @@ fn run_attempt(
                 failure.set(e);
                 session.close(true);
             }
-            (stage.write_s, stage.fold)
+            (stage.write_s, stage.fold, stage.done, stage.contributions)
         });
         for _ in 0..workers {
             let finished = finished.clone();
@@ -885,23 +1031,35 @@ fn run_attempt(
                 t.kernel += kernel_s;
             });
         }
-        let feeder =
-            Feeder { job, plan, mask, decimation, scheduler: queue, session, failure: &failure, permits: &permits };
+        let feeder = Feeder {
+            job,
+            plan,
+            mask,
+            decimation,
+            scheduler: queue,
+            session,
+            failure: &failure,
+            halt,
+            permits: &permits,
+        };
         feeder.feed(&submitted, finished);
         session.close(failure.is_set());
         match writer.join() {
-            Ok((write, fold)) => {
-                let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
-                t.write += write;
-                t.fold += fold;
-            }
+            Ok(written) => written,
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
-    if let Some(e) = failure.first.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        return Err(e);
+    let mut timings = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    timings.write += write;
+    timings.fold += fold;
+    DeviceRun {
+        failed: failure.first.into_inner().unwrap_or_else(|e| e.into_inner()),
+        timings,
+        workers,
+        tiles,
+        contributions,
+        wall_s: started.elapsed().as_secs_f64(),
     }
-    Ok((totals.into_inner().unwrap_or_else(|e| e.into_inner()), workers))
 }
 
 /// The first stage: tiles from the scheduler, with their traces (split by offset bin when
@@ -917,13 +1075,15 @@ struct Feeder<'a> {
     scheduler: &'a dyn TileScheduler,
     session: &'a dyn KernelSession,
     failure: &'a Failure,
+    /// Set when another device failed: take no more tiles, finish those taken.
+    halt: &'a AtomicBool,
     permits: &'a Permits,
 }
 
 impl Feeder<'_> {
     fn feed(&self, submitted: &AtomicUsize, to_writer: std::sync::mpsc::SyncSender<FinishedTile>) {
         let (job, plan) = (self.job, self.plan);
-        while !self.failure.is_set() {
+        while !self.failure.is_set() && !self.halt.load(Ordering::Relaxed) {
             let Some(index) = self.scheduler.next_tile() else { break };
             let tile_plan = &plan.tiles[index];
             let tile = tile_plan.tile;
@@ -1052,14 +1212,15 @@ struct StackSum {
 struct WriteStage<'a> {
     pool: &'a rayon::ThreadPool,
     plan: &'a Plan,
-    scheduler: &'a dyn TileScheduler,
+    scheduler: &'a TileQueue<'a>,
     sink: &'a dyn OutputSink,
     bar: &'a ProgressBar,
     started: Instant,
-    /// Tiles finished before this attempt, and an interrupted run's contributions (for the
-    /// progress message).
+    /// Tiles an interrupted run finished, and their contributions, and the tiles this process
+    /// ends with (for the progress message).
     finished_before: usize,
     resumed_work: u64,
+    tiles: usize,
     permits: &'a Permits,
     /// Tiles the feeder submitted, final once the workers are done.
     submitted: &'a AtomicUsize,
@@ -1071,8 +1232,9 @@ struct WriteStage<'a> {
     /// the fine one.
     decimation: Option<&'a TimeDecimation>,
     sums: HashMap<usize, StackSum>,
-    /// Tiles written completely.
+    /// Tiles written completely, and their contributions.
     done: usize,
+    contributions: u64,
     write_s: f64,
     fold: u64,
 }
@@ -1166,12 +1328,13 @@ impl WriteStage<'_> {
         self.fold += fold;
         self.scheduler.completed(index, fold)?;
         self.done += 1;
+        self.contributions += tile_plan.contributions;
         self.bar.inc(tile_plan.contributions);
         let rate = (self.bar.position() - self.resumed_work) as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
         self.bar.set_message(format!(
             "tile {}/{}, {:.3} G contrib/s",
-            self.finished_before + self.done,
-            self.plan.tiles.len(),
+            self.finished_before + self.scheduler.completed_tiles(),
+            self.tiles,
             rate * 1e-9
         ));
         Ok(())

@@ -3,8 +3,8 @@
 //! disk does, at a chosen tile, so that tests can check what a user then sees.
 //!
 //! - `oom@N`: the kernel reports the device out of memory the first time tile `N` finishes.
-//! - `device_lost@N`: the device is lost when tile `N` finishes: that result and everything the
-//!   kernel does afterwards fails.
+//! - `device_lost@N`: the device that finishes tile `N` is lost: that result and everything the
+//!   kernel does on it afterwards fails (on several devices, the others stay well).
 //! - `write@N`: writing the `N`-th tile's stack (counting from 0, in the order tiles are written)
 //!   fails with the operating system's "no space left on device".
 //!
@@ -50,17 +50,19 @@ pub(crate) fn write_error(path: &std::path::Path) -> Option<pstm_io::IoError> {
 }
 
 /// A kernel that fails as `PSTM_FAULT` says, and otherwise is `inner`.
+/// A run on several devices wraps each; they share `fired`, so that the fault strikes once,
+/// on the device that finishes tile `N` first, and the others stay well.
 pub(crate) struct FaultyKernel<'a> {
     inner: &'a dyn MigrationKernel,
     fault: Option<Fault>,
-    fired: AtomicBool,
+    fired: &'a AtomicBool,
     lost: AtomicBool,
 }
 
 impl<'a> FaultyKernel<'a> {
-    pub(crate) fn wrap(inner: &'a dyn MigrationKernel, armed: bool) -> Self {
+    pub(crate) fn wrap(inner: &'a dyn MigrationKernel, armed: bool, fired: &'a AtomicBool) -> Self {
         let fault = fault().filter(|f| armed && !matches!(f, Fault::Write(_)));
-        Self { inner, fault, fired: AtomicBool::new(false), lost: AtomicBool::new(false) }
+        Self { inner, fault, fired, lost: AtomicBool::new(false) }
     }
 
     fn lost_error(&self) -> KernelError {
@@ -79,7 +81,7 @@ impl<'a> FaultyKernel<'a> {
                     message: "injected by PSTM_FAULT".into(),
                 })
             }
-            Fault::DeviceLost(at) if at == index => {
+            Fault::DeviceLost(at) if at == index && !self.fired.swap(true, Ordering::SeqCst) => {
                 self.lost.store(true, Ordering::SeqCst);
                 Some(self.lost_error())
             }

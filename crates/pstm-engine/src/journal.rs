@@ -7,7 +7,9 @@
 //! cut short by a kill is dropped when the journal is reopened, and its tile migrated again.
 //!
 //! The process writing an output holds an exclusive lock on its journal until it ends, however
-//! it ends: a partial output whose journal can be locked belongs to no running process.
+//! it ends: a partial output whose journal can be locked belongs to no running process. In a run
+//! shared by MPI ranks, each rank but 0 records its tiles in a journal of its own beside it
+//! ([`rank_journal`]), locked the same way; reopening reads them all.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -23,6 +25,55 @@ use crate::job::MigrationJob;
 
 pub const JOURNAL: &str = "journal.jsonl";
 const FORMAT: u32 = 1;
+
+/// The journal of MPI rank `rank` (> 0) of a run shared by several processes: tile lines only,
+/// beside rank 0's [`JOURNAL`], which holds the header. Each rank appends to its own file, so
+/// that no two processes ever write one file (appends are not atomic on every network file
+/// system).
+pub fn rank_journal(rank: usize) -> String {
+    format!("journal.rank-{rank}.jsonl")
+}
+
+/// The ranks' journals in `dir` (see [`rank_journal`]).
+fn rank_journals(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("journal.rank-") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Remove every journal of a finished output (rank 0's and the other ranks').
+pub fn remove_journals(dir: &Path) {
+    for p in std::iter::once(dir.join(JOURNAL)).chain(rank_journals(dir)) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// The tile lines of a journal's text, up to the first line cut short or not a tile of a plan of
+/// `tiles`; and how many bytes they span.
+fn tile_lines(text: &[u8], tiles: usize) -> (BTreeMap<usize, u64>, usize) {
+    let (mut done, mut valid) = (BTreeMap::new(), 0);
+    for l in text.split_inclusive(|&b| b == b'\n') {
+        let record = l.ends_with(b"\n").then(|| serde_json::from_slice::<TileRecord>(l).ok()).flatten();
+        match record {
+            Some(r) if r.tile < tiles => {
+                done.insert(r.tile, r.fold);
+                valid += l.len();
+            }
+            _ => break,
+        }
+    }
+    (done, valid)
+}
 
 /// What decides every bit of a run's output: two runs with equal identities write equal tiles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,8 +259,8 @@ impl Journal {
         })
     }
 
-    /// Open and lock the journal in `dir`, reading its finished tiles; a last line cut short is
-    /// cut off.
+    /// Open and lock the journal in `dir`, reading its finished tiles and those of the other
+    /// ranks' journals beside it; a last line cut short is cut off.
     pub fn open(dir: &Path) -> std::result::Result<Self, OpenError> {
         let path = dir.join(JOURNAL);
         let unreadable = |m: String| OpenError::Unreadable(format!("{}: {m}", path.display()));
@@ -225,18 +276,17 @@ impl Journal {
         if header.pstm_journal != FORMAT {
             return Err(unreadable(format!("journal format {} (this pstm reads {FORMAT})", header.pstm_journal)));
         }
-        // Bytes up to the last whole line.
-        let mut valid = first.map_or(0, <[u8]>::len);
-        let mut done = BTreeMap::new();
-        for l in lines {
-            let record = l.ends_with(b"\n").then(|| serde_json::from_slice::<TileRecord>(l).ok()).flatten();
-            match record {
-                Some(r) if r.tile < header.tiles => {
-                    done.insert(r.tile, r.fold);
-                    valid += l.len();
-                }
-                _ => break,
-            }
+        let header_len = first.map_or(0, <[u8]>::len);
+        let (mut done, valid) = tile_lines(&text[header_len..], header.tiles);
+        let valid = header_len + valid;
+        // The other ranks' tiles; a rank still holding its journal is still running.
+        for path in rank_journals(dir) {
+            let unreadable = |m: String| OpenError::Unreadable(format!("{}: {m}", path.display()));
+            let mut rank = File::open(&path).map_err(|e| unreadable(e.to_string()))?;
+            lock(&rank, &path)?;
+            let mut text = Vec::new();
+            rank.read_to_end(&mut text).map_err(|e| unreadable(e.to_string()))?;
+            done.extend(tile_lines(&text, header.tiles).0);
         }
         let fs = |e: std::io::Error| unreadable(e.to_string());
         file.set_len(valid as u64).map_err(fs)?;
@@ -249,6 +299,33 @@ impl Journal {
             identity: header.identity,
             done: Mutex::new(done),
         })
+    }
+
+    /// Rank `rank`'s journal in `dir`, beside rank 0's (which names the run: `tiles`, `identity`),
+    /// created or continued, and locked; `done` are the tiles rank 0 found finished when the run
+    /// began.
+    pub fn join(
+        dir: &Path,
+        rank: usize,
+        tiles: usize,
+        identity: RunIdentity,
+        done: BTreeMap<usize, u64>,
+    ) -> Result<Self> {
+        let path = dir.join(rank_journal(rank));
+        let fs = |e: std::io::Error| EngineError::Io(pstm_io::IoError::fs(&path, e));
+        let mut file =
+            OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(fs)?;
+        lock(&file, &path).map_err(|e| match e {
+            OpenError::InUse => EngineError::Other(format!("{}: locked by another process", path.display())),
+            OpenError::Unreadable(m) => EngineError::Other(m),
+        })?;
+        // An earlier run's last line, cut short, goes.
+        let mut text = Vec::new();
+        file.read_to_end(&mut text).map_err(fs)?;
+        let valid = tile_lines(&text, tiles).1;
+        file.set_len(valid as u64).map_err(fs)?;
+        file.seek(std::io::SeekFrom::End(0)).map_err(fs)?;
+        Ok(Self { path, file: Mutex::new(file), tiles, digest: identity.digest(), identity, done: Mutex::new(done) })
     }
 
     /// Record tile `tile` finished, durably, before returning.

@@ -27,6 +27,7 @@ pub mod check;
 pub mod convert;
 pub mod cost;
 pub mod demo;
+pub mod distributed;
 pub mod error;
 pub mod executor;
 #[cfg(feature = "fault-injection")]
@@ -48,4 +49,5 @@ pub mod synth;
 pub use error::{EngineError, Result};
 pub use executor::{RunOptions, RunSummary};
 pub use job::MigrationJob;
+pub use pstm_kernel::MigrationKernel;
 pub use registry::{KernelOptions, create_kernel};

@@ -10,7 +10,7 @@ use pstm_math::{OutputGrid, Tile};
 
 use crate::error::{EngineError, Result};
 use crate::job::MigrationJob;
-use crate::journal::{JOURNAL, Journal, OpenError, RunIdentity};
+use crate::journal::{Journal, OpenError, RunIdentity};
 
 pub const STACK: &str = "migrated_stack.zarr";
 pub const FOLD: &str = "fold.zarr";
@@ -27,9 +27,28 @@ pub fn gather_name(k: usize) -> String {
     format!("offset_{k:03}.zarr")
 }
 
+/// Which tiles of a run one process migrates: those not yet finished when the run began, dealt
+/// in turn to `size` processes (MPI ranks); this one is `rank`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub rank: usize,
+    pub size: usize,
+}
+
+impl Share {
+    /// Every tile, one process.
+    pub const WHOLE: Share = Share { rank: 0, size: 1 };
+}
+
 /// Receives finished tiles. `bin` is `None` for the stack and fold, `Some(k)` for offset bin `k`.
 pub trait OutputSink: Sync {
     fn write_tile(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()>;
+
+    /// The tiles this process writes into the output: all of them, unless several processes
+    /// share it.
+    fn share(&self) -> Share {
+        Share::WHOLE
+    }
 
     /// Where finished tiles are recorded durably, if anywhere: tiles it lists are not migrated
     /// again.
@@ -62,6 +81,7 @@ pub struct ZarrOutput {
     /// Interrupted runs' partial outputs of the same directory, held (their journals locked) and
     /// removed once this output is committed: a finished output supersedes them.
     superseded: Vec<(PathBuf, Option<Journal>)>,
+    share: Share,
 }
 
 /// Where a resumed run started from.
@@ -229,7 +249,23 @@ impl ZarrOutput {
         };
         let volumes = Volumes::create(staged.path(), job, &journal.identity().kernel, tile_shape)
             .map_err(|e| in_user_terms(&staged, e))?;
-        Ok(Self { staged: Some(staged), volumes, journal, resumed, superseded })
+        Ok(Self { staged: Some(staged), volumes, journal, resumed, superseded, share: Share::WHOLE })
+    }
+
+    /// This output as rank 0's share of a run of `size` processes, whose other ranks write
+    /// into it too ([`RankOutput`]): however this process's part ends, the directory stays for
+    /// them and for `--resume`.
+    pub fn shared(mut self, size: usize) -> Self {
+        self.share = Share { rank: 0, size };
+        if let Some(staged) = self.staged.as_mut() {
+            staged.keep_if_dropped();
+        }
+        self
+    }
+
+    /// Where the output is written until it is committed.
+    pub fn partial(&self) -> &Path {
+        self.staged().path()
     }
 
     fn staged(&self) -> &Staged {
@@ -246,9 +282,9 @@ impl ZarrOutput {
         std::fs::write(&p, serde_json::to_string_pretty(record).expect("record serialises"))
             .map_err(|e| in_user_terms(&staged, pstm_io::IoError::fs(&p, e).into()))?;
         let path = staged.commit()?;
-        // The journal's work is done; its lines (in finishing order) would make two equal
+        // The journals' work is done; their lines (in finishing order) would make two equal
         // outputs differ.
-        let _ = std::fs::remove_file(path.join(JOURNAL));
+        crate::journal::remove_journals(&path);
         for (partial, _journal) in self.superseded.drain(..) {
             if let Err(e) = pstm_io::staging::remove_any(&partial) {
                 crate::progress::note(&format!("{}: could not remove this partial output: {e}", partial.display()));
@@ -311,6 +347,8 @@ impl Drop for ZarrOutput {
 
 /// The volumes of an output directory, open for writing.
 struct Volumes {
+    #[cfg(feature = "fault-injection")]
+    stack_path: PathBuf,
     stack: VolumeWriter,
     fold: VolumeWriter,
     normalized: Option<VolumeWriter>,
@@ -321,11 +359,22 @@ struct Volumes {
 impl Volumes {
     fn create(root: &std::path::Path, job: &MigrationJob, kernel: &str, tile_shape: (usize, usize)) -> Result<Self> {
         std::fs::create_dir_all(root).map_err(|e| pstm_io::IoError::fs(root, e))?;
+        Self::make(root, job, Some((kernel, tile_shape)))
+    }
+
+    /// The volumes another process created under `root` (an MPI rank joining rank 0's output).
+    fn open(root: &std::path::Path, job: &MigrationJob) -> Result<Self> {
+        Self::make(root, job, None)
+    }
+
+    /// Every volume the job writes: created by `kernel` in tiles of `tile_shape` columns, or,
+    /// without them, opened as created.
+    fn make(root: &std::path::Path, job: &MigrationJob, create: Option<(&str, (usize, usize))>) -> Result<Self> {
         let attrs = |quantity: &str, note: &str| {
             let serde_json::Value::Object(m) = serde_json::json!({
                 "quantity": quantity,
                 "note": note,
-                "kernel": kernel,
+                "kernel": create.map(|(k, _)| k),
                 "config_hash": job.config_hash,
                 "prefilter": job.operator.prefilter,
                 "traveltime": job.operator.traveltime,
@@ -339,33 +388,29 @@ impl Volumes {
             m
         };
         let grid = &job.grid;
-        let stack = VolumeWriter::create(
+        let volume = |path: &std::path::Path, element, attributes| match create {
+            Some((_, tile_shape)) => VolumeWriter::create(path, grid, tile_shape, element, attributes),
+            None => VolumeWriter::open(path),
+        };
+        let stack = volume(
             &root.join(STACK),
-            grid,
-            tile_shape,
             VolumeElement::F32,
             attrs("stack", "raw sum of weighted contributions, not divided by fold"),
         )?;
-        let fold = VolumeWriter::create(
-            &root.join(FOLD),
-            grid,
-            tile_shape,
-            VolumeElement::U32,
-            attrs("fold", "traces contributing to each output sample"),
-        )?;
+        let fold =
+            volume(&root.join(FOLD), VolumeElement::U32, attrs("fold", "traces contributing to each output sample"))?;
         let normalized = if job.normalized_stack {
-            Some(VolumeWriter::create(
+            Some(volume(
                 &root.join(NORMALIZED),
-                grid,
-                tile_shape,
                 VolumeElement::F32,
                 attrs("normalized_stack", "stack divided by fold where fold > 0, else 0"),
             )?)
         } else {
             None
         };
-        let multiscale = match job.multiscale_levels {
-            Some(levels) => Some(MultiscaleWriter::create(
+        let multiscale = match (job.multiscale_levels, create) {
+            (None, _) => None,
+            (Some(levels), Some((_, tile_shape))) => Some(MultiscaleWriter::create(
                 &root.join(MULTISCALE),
                 MULTISCALE_ARRAY,
                 grid,
@@ -373,7 +418,9 @@ impl Volumes {
                 tile_shape,
                 attrs("stack", "raw sum of weighted contributions; level k: the mean of its 2^k x 2^k x 2^k blocks"),
             )?),
-            None => None,
+            (Some(levels), None) => {
+                Some(MultiscaleWriter::open(&root.join(MULTISCALE), MULTISCALE_ARRAY, grid, levels)?)
+            }
         };
         let mut gathers = Vec::new();
         if let Some(bins) = job.gathers.as_ref().map(|g| &g.bins) {
@@ -383,13 +430,27 @@ impl Volumes {
                 a.insert("offset_min_m".into(), (*lo).into());
                 a.insert("offset_max_m".into(), (*hi).into());
                 a.insert("offset_bin".into(), k.into());
-                gathers.push(VolumeWriter::create(&dir.join(gather_name(k)), grid, tile_shape, VolumeElement::F32, a)?);
+                gathers.push(volume(&dir.join(gather_name(k)), VolumeElement::F32, a)?);
             }
         }
-        Ok(Self { stack, fold, normalized, multiscale, gathers })
+        Ok(Self {
+            #[cfg(feature = "fault-injection")]
+            stack_path: root.join(STACK),
+            stack,
+            fold,
+            normalized,
+            multiscale,
+            gathers,
+        })
     }
 
     fn write(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
+        #[cfg(feature = "fault-injection")]
+        if bin.is_none()
+            && let Some(e) = crate::fault::write_error(&self.stack_path)
+        {
+            return Err(e.into());
+        }
         match bin {
             Some(k) => self.gathers[k].write_tile_f32(tile, &image.image)?,
             None => {
@@ -409,12 +470,6 @@ impl Volumes {
 
 impl OutputSink for ZarrOutput {
     fn write_tile(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
-        #[cfg(feature = "fault-injection")]
-        if bin.is_none()
-            && let Some(e) = crate::fault::write_error(&self.staged().path().join(STACK))
-        {
-            return Err(in_user_terms(self.staged(), e.into()));
-        }
         self.volumes.write(tile, bin, image).map_err(|e| in_user_terms(self.staged(), e))
     }
 
@@ -422,8 +477,16 @@ impl OutputSink for ZarrOutput {
         Some(&self.journal)
     }
 
+    fn share(&self) -> Share {
+        self.share
+    }
+
     fn failed(&self, e: EngineError) -> EngineError {
         let done = self.journal.finished();
+        if self.share.size > 1 {
+            // Rank 0 alone does not know what the others finished; it says so once they report.
+            return EngineError::Other(named_as_target(self.staged(), &e));
+        }
         if done == 0 {
             return e;
         }
@@ -433,6 +496,58 @@ impl OutputSink for ZarrOutput {
             self.journal.tiles(),
             self.staged().path().display()
         ))
+    }
+}
+
+/// The share of MPI rank `rank` > 0 of an output rank 0 created ([`ZarrOutput::shared`]): its
+/// tiles written straight into rank 0's volumes, recorded in its own journal beside rank 0's.
+/// Rank 0 commits the output once every rank is done.
+pub struct RankOutput {
+    volumes: Volumes,
+    journal: Journal,
+    share: Share,
+}
+
+impl RankOutput {
+    /// Join the partial output rank 0 created at `partial` for the run `identity` of `tiles`
+    /// tiles, `done` of them finished before it began.
+    pub fn join(
+        job: &MigrationJob,
+        partial: &Path,
+        identity: RunIdentity,
+        tiles: usize,
+        done: std::collections::BTreeMap<usize, u64>,
+        share: Share,
+    ) -> Result<Self> {
+        if !partial.is_dir() {
+            return Err(EngineError::job(
+                "output.directory",
+                format!(
+                    "MPI rank {}: cannot see {}, which rank 0 created: every rank must write to one file system (a shared one across hosts)",
+                    share.rank,
+                    partial.display()
+                ),
+            ));
+        }
+        let journal = Journal::join(partial, share.rank, tiles, identity, done)?;
+        let volumes = Volumes::open(partial, job)?;
+        Ok(Self { volumes, journal, share })
+    }
+}
+
+impl OutputSink for RankOutput {
+    fn write_tile(&self, tile: &Tile, bin: Option<usize>, image: &TileImage) -> Result<()> {
+        self.volumes
+            .write(tile, bin, image)
+            .map_err(|e| EngineError::job("output.directory", format!("{e} (while writing)")))
+    }
+
+    fn journal(&self) -> Option<&Journal> {
+        Some(&self.journal)
+    }
+
+    fn share(&self) -> Share {
+        self.share
     }
 }
 

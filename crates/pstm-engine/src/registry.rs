@@ -1,23 +1,52 @@
 //! The kernel registry: one name per kernel version, one place to create them.
 
-use pstm_config::job::{GpuConfig, GpuUpload, GpuVelocity, GpuVelocityFilter};
+use std::sync::Arc;
+
+use pstm_config::job::{Devices, GpuConfig, GpuUpload, GpuVelocity, GpuVelocityFilter};
 use pstm_gpu::{
-    CpuTwinV0Kernel, GpuContext, GpuOptions, GpuV0Kernel, GpuV1Kernel, GpuV1Options, GpuV2Kernel, GpuV2Options,
-    GpuV3Options, UploadPath, VelocityFilter, VelocityStorage,
+    CpuTwinV0Kernel, DeviceChoice, GpuContext, GpuOptions, GpuV0Kernel, GpuV1Kernel, GpuV1Options, GpuV2Kernel,
+    GpuV2Options, GpuV3Options, UploadPath, VelocityFilter, VelocityStorage,
 };
-use pstm_kernel::{CpuKernel, CpuRefKernel, KernelError, MigrationKernel};
+use pstm_kernel::{CpuKernel, CpuRefKernel, DeviceSet, KernelError, MigrationKernel};
 
 use crate::error::{EngineError, Result};
 
-/// Settings kernels may need from the job: the job's `execution.gpu`.
+/// Settings kernels may need from the job: the job's `execution.gpu` and `execution.devices`.
 #[derive(Debug, Clone, Default)]
 pub struct KernelOptions {
     pub gpu: GpuConfig,
+    pub devices: Devices,
+    /// This process and how many share its host's GPUs (MPI ranks on one host): with
+    /// `devices: all` each takes its part of them. `(0, 0)` or `(0, 1)`: alone.
+    pub host_share: (usize, usize),
 }
 
 impl KernelOptions {
     pub fn from_config(e: &pstm_config::job::ExecutionConfig) -> Self {
-        Self { gpu: e.gpu.clone() }
+        Self { gpu: e.gpu.clone(), devices: e.devices.clone(), host_share: (0, 1) }
+    }
+
+    fn device_choice(&self) -> DeviceChoice {
+        match &self.devices {
+            Devices::All if self.host_share.1 > 1 => {
+                DeviceChoice::AllOf { part: self.host_share.0, parts: self.host_share.1 }
+            }
+            Devices::All => DeviceChoice::All,
+            Devices::Count(n) => DeviceChoice::Count(*n),
+            Devices::List(l) => DeviceChoice::List(l.clone()),
+        }
+    }
+
+    /// A GPU kernel made by `make` on each device `execution.devices` picks, as one kernel.
+    fn on_each_device(
+        &self,
+        id: KernelId,
+        make: impl Fn(Arc<GpuContext>) -> std::result::Result<Box<dyn MigrationKernel>, pstm_gpu::GpuError>,
+    ) -> std::result::Result<Box<dyn MigrationKernel>, KernelError> {
+        let gpu_error = |e: pstm_gpu::GpuError| e.into_kernel_error(id.name());
+        let contexts = GpuContext::new_each(&self.gpu(), &self.device_choice()).map_err(gpu_error)?;
+        let kernels = contexts.into_iter().map(make).collect::<std::result::Result<Vec<_>, _>>().map_err(gpu_error)?;
+        Ok(DeviceSet::join(kernels))
     }
 
     fn gpu(&self) -> GpuOptions {
@@ -93,7 +122,7 @@ impl KernelOptions {
         }
         let gpu =
             self.gpu.with_overrides(&overrides).map_err(|e| EngineError::Other(format!("kernel `{spec}`: {e}")))?;
-        Ok((name, KernelOptions { gpu }))
+        Ok((name, KernelOptions { gpu, ..self.clone() }))
     }
 }
 
@@ -178,24 +207,18 @@ impl KernelId {
     }
 
     pub fn create(self, options: &KernelOptions) -> std::result::Result<Box<dyn MigrationKernel>, KernelError> {
-        let gpu_error = |e: pstm_gpu::GpuError| e.into_kernel_error(self.name());
+        let boxed = |k: Box<dyn MigrationKernel>| Ok(k);
         match self {
             KernelId::GpuV3 => {
-                let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
-                Ok(Box::new(pstm_gpu::gpu_v3::create(ctx, options.gpu_v3()).map_err(gpu_error)?))
+                options.on_each_device(self, |ctx| boxed(Box::new(pstm_gpu::gpu_v3::create(ctx, options.gpu_v3())?)))
             }
             KernelId::GpuV2 => {
-                let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
-                Ok(Box::new(GpuV2Kernel::with_options(ctx, options.gpu_v2()).map_err(gpu_error)?))
+                options.on_each_device(self, |ctx| boxed(Box::new(GpuV2Kernel::with_options(ctx, options.gpu_v2())?)))
             }
             KernelId::GpuV1 => {
-                let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
-                Ok(Box::new(GpuV1Kernel::with_options(ctx, options.gpu_v1()).map_err(gpu_error)?))
+                options.on_each_device(self, |ctx| boxed(Box::new(GpuV1Kernel::with_options(ctx, options.gpu_v1())?)))
             }
-            KernelId::GpuV0 => {
-                let ctx = GpuContext::new(&options.gpu()).map_err(gpu_error)?;
-                Ok(Box::new(GpuV0Kernel::new(ctx).map_err(gpu_error)?))
-            }
+            KernelId::GpuV0 => options.on_each_device(self, |ctx| boxed(Box::new(GpuV0Kernel::new(ctx)?))),
             KernelId::Cpu => Ok(Box::new(CpuKernel::new())),
             KernelId::CpuRef => Ok(Box::new(CpuRefKernel)),
             KernelId::GpuV0Twin => Ok(Box::new(CpuTwinV0Kernel::default())),
@@ -214,6 +237,11 @@ pub fn measure_upload(options: &KernelOptions, mib: u64) -> Result<String> {
 {measured}",
         ctx.summary()
     ))
+}
+
+/// The GPU adapters `execution.devices` numbers, best first (`pstm kernels`).
+pub fn gpu_adapters(options: &KernelOptions) -> Result<Vec<pstm_gpu::AdapterSummary>> {
+    pstm_gpu::device_candidates(&options.gpu()).map_err(|e| EngineError::Other(e.to_string()))
 }
 
 fn valid_names() -> String {

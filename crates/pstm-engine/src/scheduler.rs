@@ -47,6 +47,14 @@ impl<'a> TileQueue<'a> {
         }
     }
 
+    /// Only `share`'s tiles: of those not finished, every `size`-th from its rank on, so that
+    /// each process of a shared run takes tiles from every part of the survey.
+    pub fn share(self, share: crate::output::Share) -> Self {
+        let mut pending = self.pending.into_inner().unwrap_or_else(|e| e.into_inner());
+        pending = pending.into_iter().skip(share.rank).step_by(share.size.max(1)).collect();
+        Self { pending: Mutex::new(pending), ..self }
+    }
+
     /// Tiles reported complete through this queue.
     pub fn completed_tiles(&self) -> usize {
         self.done.load(Ordering::Relaxed)
@@ -71,6 +79,11 @@ impl<'a> TileQueue<'a> {
             pending.push_front(i);
         }
         flying.clear();
+    }
+
+    /// The tiles not yet handed out, in the order they will be.
+    pub fn pending_tiles(&self) -> Vec<usize> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
     }
 
     /// Tiles not yet handed out.
@@ -101,6 +114,15 @@ impl TileScheduler for TileQueue<'_> {
 mod tests {
     use super::*;
 
+    fn identity() -> crate::journal::RunIdentity {
+        crate::journal::RunIdentity {
+            job: serde_json::json!({}),
+            kernel: "cpu".into(),
+            plan: serde_json::json!({}),
+            dataset: serde_json::json!({}),
+        }
+    }
+
     #[test]
     fn a_queue_hands_out_every_tile_once_in_order() {
         let q = TileQueue::new(3);
@@ -110,6 +132,20 @@ mod tests {
         q.completed(1, 0).unwrap();
         assert_eq!(q.completed_tiles(), 1);
         assert_eq!(q.in_flight(), vec![0, 2]);
+    }
+
+    #[test]
+    fn shares_deal_the_unfinished_tiles_in_turn() {
+        use crate::output::Share;
+        let dir = tempfile::tempdir().unwrap();
+        let identity = identity();
+        let journal = Journal::create(dir.path(), identity, 7).unwrap();
+        journal.record(2, 1).unwrap();
+        let take = |q: TileQueue| std::iter::from_fn(|| q.next_tile()).collect::<Vec<_>>();
+        let share = |rank| TileQueue::with_journal(7, Some(&journal)).share(Share { rank, size: 2 });
+        assert_eq!(take(share(0)), vec![0, 3, 5]);
+        assert_eq!(take(share(1)), vec![1, 4, 6]);
+        assert_eq!(take(TileQueue::new(3).share(Share::WHOLE)), vec![0, 1, 2]);
     }
 
     #[test]
@@ -126,12 +162,7 @@ mod tests {
     #[test]
     fn a_journals_finished_tiles_are_skipped_and_new_ones_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let identity = crate::journal::RunIdentity {
-            job: serde_json::json!({}),
-            kernel: "cpu".into(),
-            plan: serde_json::json!({}),
-            dataset: serde_json::json!({}),
-        };
+        let identity = identity();
         let journal = Journal::create(dir.path(), identity, 4).unwrap();
         journal.record(1, 9).unwrap();
         let q = TileQueue::with_journal(4, Some(&journal));

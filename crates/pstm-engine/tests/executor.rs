@@ -8,22 +8,13 @@ use pstm_engine::plan::plan;
 use pstm_kernel::TileTask;
 use pstm_kernel::parity::count_fold;
 
-fn survey(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut s = spec(600.0, 0.6, "{constant: 2200}");
-    s.geometry.offsets_m = vec![0.0, 150.0, 400.0];
-    s.diffractors.push(diffractor(310.0, 290.0, 300.0));
-    s.reflectors.push(reflector(450.0, 300.0, 300.0, 10.0, 30.0));
-    s.noise = 0.02;
-    write_survey(dir, "survey", &s)
-}
-
 const ALGORITHM: &str = "{aperture: {mode: dip, max_m: 400, min_m: 60, max_dip_deg: 50}, taper: {kind: linear, fraction: 0.2}, prefilter: derivative}";
 const GRID: &str = "{dx: 20, dy: 30, rotation_deg: 15, t_min_ms: 100, dt_ms: 4}";
 
 #[test]
 fn fold_equals_an_independent_count() {
     let dir = tempfile::tempdir().unwrap();
-    let ds = survey(dir.path());
+    let ds = diffractor_and_reflector_survey(dir.path());
     let job = job(&ds, "{constant: 2200}", ALGORITHM, GRID, "{tile: [4, 3]}");
     let v = run(&job, "cpu-ref");
     let g = &job.grid;
@@ -48,7 +39,7 @@ fn fold_equals_an_independent_count() {
 #[test]
 fn results_do_not_depend_on_tiles_threads_or_streaming() {
     let dir = tempfile::tempdir().unwrap();
-    let ds = survey(dir.path());
+    let ds = diffractor_and_reflector_survey(dir.path());
     let a = job(&ds, "{constant: 2200}", ALGORITHM, GRID, "{tile: [3, 2], threads: 1}");
     let b = job(&ds, "{constant: 2200}", ALGORITHM, GRID, "{tile: [7, 5], threads: 2, trace_block: 37}");
     // A budget too small for the survey's samples: traces stream from disk block by block.
@@ -68,7 +59,7 @@ fn results_do_not_depend_on_tiles_threads_or_streaming() {
 #[test]
 fn gathers_match_single_bin_migrations_and_sum_to_the_stack() {
     let dir = tempfile::tempdir().unwrap();
-    let ds = survey(dir.path());
+    let ds = diffractor_and_reflector_survey(dir.path());
     let gathers = job(&ds, "{constant: 2200}", ALGORITHM, &GRID.replace('}', ", nx: 8, ny: 6}"), "{}");
     let text_bins = "{bins: [[0, 100], [100, 300], [300, 500]]}";
     let mut config = gathers.config.clone();
@@ -152,7 +143,7 @@ impl pstm_kernel::TileMigration for FailingTile<'_> {
 #[test]
 fn an_error_inside_the_pipeline_is_reported_and_leaves_no_output() {
     let dir = tempfile::tempdir().unwrap();
-    let ds = survey(dir.path());
+    let ds = diffractor_and_reflector_survey(dir.path());
     for (threads, fail_at, panic) in [(1, 1, false), (2, 5, false), (2, 40, false), (1, 3, true), (2, 7, true)] {
         let job = job(
             &ds,
@@ -196,7 +187,7 @@ impl pstm_engine::output::OutputSink for FailingSink {
 #[test]
 fn a_write_error_stops_every_stage_and_is_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let ds = survey(dir.path());
+    let ds = diffractor_and_reflector_survey(dir.path());
     for threads in [1, 2] {
         let job = job(&ds, "{constant: 2200}", ALGORITHM, GRID, &format!("{{tile: [2, 2], threads: {threads}}}"));
         let kernel = pstm_kernel::CpuKernel::new();
@@ -220,7 +211,7 @@ fn a_write_error_stops_every_stage_and_is_reported() {
 fn a_write_error_names_output_directory_not_its_temporary_name() {
     use pstm_engine::output::{OutputSink, ZarrOutput};
     let dir = tempfile::tempdir().unwrap();
-    let ds = survey(dir.path());
+    let ds = diffractor_and_reflector_survey(dir.path());
     let job = job(&ds, "{constant: 2200}", ALGORITHM, GRID, "{}");
     let identity = pstm_engine::journal::RunIdentity::of(&job, "cpu", serde_json::json!({"tiles": 1}));
     let out = ZarrOutput::create(&job, identity, 1, (job.grid.nx, job.grid.ny), false).unwrap();

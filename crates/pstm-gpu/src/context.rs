@@ -166,25 +166,101 @@ pub fn probe(options: &GpuOptions) -> Result<AdapterSummary, GpuError> {
 }
 
 fn choose_adapter(instance: &wgpu::Instance, options: &GpuOptions) -> Result<wgpu::Adapter, GpuError> {
+    Ok(candidates(instance, options)?.swap_remove(0))
+}
+
+/// Which adapters a run opens devices on (`execution.devices`), among those [`device_candidates`]
+/// lists.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// The first adapter only: what one kernel has always run on.
+    #[default]
+    First,
+    /// Every adapter of the first one's type (two discrete GPUs, never a discrete GPU and an
+    /// integrated one, whose speeds differ several times over).
+    All,
+    /// [`DeviceChoice::All`] shared by `parts` processes on one host (MPI ranks), this one being
+    /// `part`: every `parts`-th of them from the `part`-th on; with fewer adapters than
+    /// processes, adapter `part` modulo their number, shared.
+    AllOf { part: usize, parts: usize },
+    /// The first `n`.
+    Count(usize),
+    /// These, by index; an index may repeat, opening a second device on that adapter.
+    List(Vec<usize>),
+}
+
+impl DeviceChoice {
+    /// The indices into `kinds` (the candidates' device types, best first) this choice picks, or
+    /// what was asked for and why it cannot be had.
+    pub fn pick(&self, kinds: &[wgpu::DeviceType]) -> Result<Vec<usize>, (String, String)> {
+        let n = kinds.len();
+        let alike = || (0..n).filter(|&i| kinds[i] == kinds[0]).collect::<Vec<_>>();
+        match self {
+            DeviceChoice::First => Ok(vec![0]),
+            DeviceChoice::All => Ok(alike()),
+            DeviceChoice::AllOf { part, parts } => {
+                let all = alike();
+                if all.len() < *parts {
+                    return Ok(vec![all[part % all.len()]]);
+                }
+                Ok(all.into_iter().skip(*part).step_by((*parts).max(1)).collect())
+            }
+            DeviceChoice::Count(c) if *c > n || *c == 0 => {
+                Err((format!("{c} devices"), format!("{n} adapter{} here", if n == 1 { " is" } else { "s are" })))
+            }
+            DeviceChoice::Count(c) => Ok((0..*c).collect()),
+            DeviceChoice::List(list) => match list.iter().find(|&&i| i >= n) {
+                Some(bad) => Err((
+                    format!("adapter {bad}"),
+                    format!("the adapters here are numbered 0 to {}", n.saturating_sub(1)),
+                )),
+                None => Ok(list.clone()),
+            },
+        }
+    }
+}
+
+/// The adapters `execution.devices` indexes, best first: those of the options' backends whose
+/// name contains the requested substring (all without one), on the best one's backend only, so
+/// that a GPU that two backends both offer (Vulkan and DX12) is listed once.
+pub fn device_candidates(options: &GpuOptions) -> Result<Vec<AdapterSummary>, GpuError> {
+    let instance = new_instance(options);
+    candidates(&instance, options).map(|a| a.iter().map(AdapterSummary::of).collect())
+}
+
+fn candidates(instance: &wgpu::Instance, options: &GpuOptions) -> Result<Vec<wgpu::Adapter>, GpuError> {
     let mut adapters = pollster::block_on(instance.enumerate_adapters(options.backends));
     if adapters.is_empty() {
         return Err(GpuError::NoAdapter { backends: format!("{:?}", options.backends) });
     }
     // A stable sort keeps the driver's order within one device type.
     adapters.sort_by_key(|a| preference_rank(a.get_info().device_type));
-    match &options.adapter {
-        None => Ok(adapters.swap_remove(0)),
-        Some(wanted) => {
-            let needle = wanted.to_lowercase();
-            match adapters.iter().position(|a| a.get_info().name.to_lowercase().contains(&needle)) {
-                Some(i) => Ok(adapters.swap_remove(i)),
-                None => Err(GpuError::NoMatchingAdapter {
-                    wanted: wanted.clone(),
-                    available: adapters.iter().map(|a| AdapterSummary::of(a).to_string()).collect(),
-                }),
-            }
+    if let Some(wanted) = &options.adapter {
+        let needle = wanted.to_lowercase();
+        let available: Vec<String> = adapters.iter().map(|a| AdapterSummary::of(a).to_string()).collect();
+        adapters.retain(|a| a.get_info().name.to_lowercase().contains(&needle));
+        if adapters.is_empty() {
+            return Err(GpuError::NoMatchingAdapter { wanted: wanted.clone(), available });
         }
     }
+    let backend = adapters[0].get_info().backend;
+    adapters.retain(|a| a.get_info().backend == backend);
+    Ok(adapters)
+}
+
+fn choose_adapters(
+    instance: &wgpu::Instance,
+    options: &GpuOptions,
+    choice: &DeviceChoice,
+) -> Result<Vec<wgpu::Adapter>, GpuError> {
+    let adapters = candidates(instance, options)?;
+    let kinds: Vec<wgpu::DeviceType> = adapters.iter().map(|a| a.get_info().device_type).collect();
+    let picked = choice.pick(&kinds).map_err(|(wanted, why)| GpuError::Devices {
+        wanted,
+        why,
+        available: adapters.iter().enumerate().map(|(i, a)| format!("{i}: {}", AdapterSummary::of(a))).collect(),
+    })?;
+    Ok(picked.into_iter().map(|i| adapters[i].clone()).collect())
 }
 
 /// An open device and what kernels need to know about it.
@@ -218,7 +294,16 @@ impl GpuContext {
     /// features it offers.
     pub fn new(options: &GpuOptions) -> Result<Arc<Self>, GpuError> {
         let instance = new_instance(options);
-        let adapter = choose_adapter(&instance, options)?;
+        Self::open(choose_adapter(&instance, options)?, options)
+    }
+
+    /// A device on each adapter `choice` picks (`execution.devices`), in its order.
+    pub fn new_each(options: &GpuOptions, choice: &DeviceChoice) -> Result<Vec<Arc<Self>>, GpuError> {
+        let instance = new_instance(options);
+        choose_adapters(&instance, options, choice)?.into_iter().map(|a| Self::open(a, options)).collect()
+    }
+
+    fn open(adapter: wgpu::Adapter, options: &GpuOptions) -> Result<Arc<Self>, GpuError> {
         let features = adapter.features() & OPTIONAL_FEATURES;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("pstm.device"),
@@ -441,6 +526,23 @@ impl GpuContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn choices_pick_adapters_by_kind_count_and_number() {
+        use wgpu::DeviceType::{Cpu, DiscreteGpu, IntegratedGpu};
+        let host = [DiscreteGpu, DiscreteGpu, DiscreteGpu, DiscreteGpu, IntegratedGpu];
+        assert_eq!(DeviceChoice::First.pick(&host), Ok(vec![0]));
+        assert_eq!(DeviceChoice::All.pick(&host), Ok(vec![0, 1, 2, 3]), "not the integrated GPU");
+        assert_eq!(DeviceChoice::Count(5).pick(&host), Ok(vec![0, 1, 2, 3, 4]));
+        assert_eq!(DeviceChoice::List(vec![4, 0, 0]).pick(&host), Ok(vec![4, 0, 0]));
+        assert!(DeviceChoice::Count(6).pick(&host).unwrap_err().1.contains("5 adapters are here"));
+        assert!(DeviceChoice::List(vec![1, 5]).pick(&host).unwrap_err().1.contains("numbered 0 to 4"));
+        // Ranks sharing a host split its GPUs, and share them when there are more ranks.
+        assert_eq!(DeviceChoice::AllOf { part: 1, parts: 2 }.pick(&host), Ok(vec![1, 3]));
+        assert_eq!(DeviceChoice::AllOf { part: 3, parts: 4 }.pick(&host), Ok(vec![3]));
+        assert_eq!(DeviceChoice::AllOf { part: 5, parts: 8 }.pick(&host), Ok(vec![1]));
+        assert_eq!(DeviceChoice::AllOf { part: 1, parts: 2 }.pick(&[Cpu]), Ok(vec![0]));
+    }
 
     #[test]
     fn discrete_gpus_come_first_and_software_last() {

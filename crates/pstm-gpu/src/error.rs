@@ -18,6 +18,10 @@ pub enum GpuError {
     #[error("no GPU adapter's name contains {wanted:?}; adapters here: {}", available.join("; "))]
     NoMatchingAdapter { wanted: String, available: Vec<String> },
 
+    /// `execution.devices` asks for adapters that are not here.
+    #[error("execution.devices: {wanted} asked for, but {why}; adapters here: {}", available.join("; "))]
+    Devices { wanted: String, why: String, available: Vec<String> },
+
     /// The adapter refused to open a device.
     #[error("adapter {adapter} could not open a device: {message}")]
     RequestDevice { adapter: String, message: String },
@@ -48,7 +52,10 @@ impl GpuError {
     /// This error as a kernel error of kernel `kernel`.
     pub fn into_kernel_error(self, kernel: &str) -> KernelError {
         match self {
-            GpuError::NoAdapter { .. } | GpuError::NoMatchingAdapter { .. } | GpuError::RequestDevice { .. } => {
+            GpuError::NoAdapter { .. }
+            | GpuError::NoMatchingAdapter { .. }
+            | GpuError::Devices { .. }
+            | GpuError::RequestDevice { .. } => {
                 KernelError::Unavailable { kernel: kernel.to_string(), reason: self.to_string() }
             }
             GpuError::Shader { .. } | GpuError::Device { .. } => {

@@ -50,7 +50,7 @@ pub mod host;
 pub mod layout;
 pub mod shaders;
 
-pub use context::{AdapterSummary, GpuContext, GpuOptions, list_adapters, probe};
+pub use context::{AdapterSummary, DeviceChoice, GpuContext, GpuOptions, device_candidates, list_adapters, probe};
 pub use cpu::migrate_v0::CpuTwinV0Kernel;
 pub use error::GpuError;
 pub use gpu_v0::{GpuTimings, GpuV0Kernel, GpuV0Options};

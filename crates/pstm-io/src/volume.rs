@@ -64,6 +64,13 @@ impl VolumeWriter {
         Ok(Self { path: path.to_path_buf(), array })
     }
 
+    /// A volume another process created, to write its tiles into (an MPI rank's share of one
+    /// output). Each tile is its own chunk, so processes writing different tiles never touch the
+    /// same file.
+    pub fn open(path: &Path) -> Result<Self> {
+        Ok(Self { path: path.to_path_buf(), array: zarr::open(path)? })
+    }
+
     fn subset(tile: &Tile, nt: u64) -> ArraySubset {
         ArraySubset::new_with_ranges(&[
             tile.ix0 as u64..(tile.ix0 + tile.nx) as u64,
@@ -161,6 +168,13 @@ impl MultiscaleWriter {
             )?);
         }
         Ok(Self { grid: *grid, levels: writers })
+    }
+
+    /// The group [`MultiscaleWriter::create`] made at `path` over `grid`, to write tiles into
+    /// (see [`VolumeWriter::open`]).
+    pub fn open(path: &Path, name: &str, grid: &OutputGrid, levels: usize) -> Result<Self> {
+        let levels = (0..levels).map(|k| VolumeWriter::open(&path.join(k.to_string()).join(name)));
+        Ok(Self { grid: *grid, levels: levels.collect::<Result<_>>()? })
     }
 
     /// Write a tile of level 0 (`data[c * nt + it]`) and its block averages at every level. The

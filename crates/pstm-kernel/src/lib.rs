@@ -42,11 +42,13 @@ use pstm_math::{ImagingOperator, TileVelocity, TimeAxis, TraceGeometry};
 
 pub mod cpu;
 pub mod cpu_ref;
+pub mod device_set;
 pub mod parity;
 pub mod session;
 
 pub use cpu::CpuKernel;
 pub use cpu_ref::CpuRefKernel;
+pub use device_set::DeviceSet;
 pub use session::{CostModel, FinishedTile, JobSetup, KernelSession, TileSession, TileWork, TraceLayout, TraceStore};
 
 /// Traces handed to a kernel: samples already pre-filtered and prepared for the operator's
@@ -205,6 +207,12 @@ pub trait MigrationKernel: Send + Sync {
     /// buffer traffic), for benchmarks. Kernels that measure nothing return the default.
     fn take_timings(&self) -> KernelTimings {
         KernelTimings::default()
+    }
+
+    /// One kernel per device when this one runs on several ([`DeviceSet`]); empty for a kernel
+    /// on one device, which is its own.
+    fn device_kernels(&self) -> &[Box<dyn MigrationKernel>] {
+        &[]
     }
 }
 

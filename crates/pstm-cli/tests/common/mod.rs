@@ -80,3 +80,22 @@ pub const DIFFRACTOR_SURVEY: &str = "geometry: {extent_x_m: 500, extent_y_m: 500
      timing: {n_samples: 400, dt_ms: 4}\n\
      velocity: {constant: 2000}\n\
      diffractors: [{x: 250, y: 250, z: 600}]\n";
+
+/// Every file under `root` but the run record (which holds timings), by relative path: two
+/// outputs compared bit for bit.
+#[allow(dead_code)]
+pub fn output_files(root: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if p.file_name().unwrap() != "run.json" {
+                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}

@@ -143,3 +143,14 @@ pub fn gpu_available(test: &str) -> bool {
         }
     }
 }
+
+/// A 600 m square at 2200 m/s with a diffractor, a dipping reflector, three offsets and a little
+/// noise, written to `dir/survey`: the executor's and the device tests' survey.
+pub fn diffractor_and_reflector_survey(dir: &Path) -> PathBuf {
+    let mut s = spec(600.0, 0.6, "{constant: 2200}");
+    s.geometry.offsets_m = vec![0.0, 150.0, 400.0];
+    s.diffractors.push(diffractor(310.0, 290.0, 300.0));
+    s.reflectors.push(reflector(450.0, 300.0, 300.0, 10.0, 30.0));
+    s.noise = 0.02;
+    write_survey(dir, "survey", &s)
+}
