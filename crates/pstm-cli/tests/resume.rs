@@ -216,19 +216,7 @@ fn a_changed_eta_cube_refuses_to_resume() {
     setup(dir);
     let eta_cube = |eta: f32| {
         let _ = std::fs::remove_dir_all(dir.join("eta.zarr"));
-        let cube = pstm_math::velocity::VelocityCube {
-            x0: -100.0,
-            dx: 350.0,
-            nx: 3,
-            y0: -100.0,
-            dy: 350.0,
-            ny: 3,
-            t0: 0.0,
-            dt: 0.6,
-            nt: 3,
-            data: vec![eta; 27],
-        };
-        pstm_io::velocity_cube::write(&dir.join("eta.zarr"), &cube).unwrap();
+        pstm_io::velocity_cube::write(&dir.join("eta.zarr"), &common::constant_cube(eta, 0.6)).unwrap();
     };
     eta_cube(0.1);
     let text = std::fs::read_to_string(dir.join("job.yaml")).unwrap();

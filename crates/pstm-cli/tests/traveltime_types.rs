@@ -63,18 +63,7 @@ fn a_vti_survey_migrates_with_eta_given_or_in_a_cube() {
     assert_on_truth(dir, "VTI medium, eta constant");
     let constant = pstm_io::VolumeReader::open(&dir.join("out/migrated_stack.zarr")).unwrap().read_all_f32().unwrap();
     // The same eta as a cube over the survey: the same image.
-    let cube = pstm_math::velocity::VelocityCube {
-        x0: -100.0,
-        dx: 350.0,
-        nx: 3,
-        y0: -100.0,
-        dy: 350.0,
-        ny: 3,
-        t0: 0.0,
-        dt: 0.8,
-        nt: 3,
-        data: vec![eta as f32; 27],
-    };
+    let cube = common::constant_cube(eta as f32, 0.8);
     pstm_io::velocity_cube::write(&dir.join("eta.zarr"), &cube).unwrap();
     job(dir, &format!("{{constant: {vnmo}, eta: {{cube: eta.zarr}}}}"), "{traveltime: vti, aperture: {max_m: 2000}}");
     assert_on_truth(dir, "VTI medium, eta cube");

@@ -76,7 +76,7 @@ enum Opened {
 }
 
 /// What each rank tells rank 0 when its share is done.
-#[derive(Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 struct RankReport {
     host: String,
     failed: Option<String>,
@@ -93,7 +93,7 @@ struct RankReport {
 }
 
 impl RankReport {
-    fn of(run: &Result<RunSummary>, before: u64, host: String) -> Self {
+    fn of(run: std::result::Result<&RunSummary, &EngineError>, before: u64, host: String) -> Self {
         match run {
             Ok(s) => Self {
                 host,
@@ -108,19 +108,7 @@ impl RankReport {
                 workers: s.workers,
                 notes: s.notes.clone(),
             },
-            Err(e) => Self {
-                host,
-                failed: Some(e.to_string()),
-                device: String::new(),
-                devices: Vec::new(),
-                fold: 0,
-                read_s: 0.0,
-                kernel_s: 0.0,
-                write_s: 0.0,
-                pipeline_s: 0.0,
-                workers: 0,
-                notes: Vec::new(),
-            },
+            Err(e) => Self { host, failed: Some(e.to_string()), ..Self::default() },
         }
     }
 }
@@ -191,22 +179,17 @@ pub fn migrate_shared(
         };
         cluster.broadcast(&mut word);
     }
-    let (run, summary) = match run {
-        Ok(run) => {
-            let summary = Ok(run.summary.clone());
-            (Some(run), summary)
-        }
-        Err(e) => (None, Err(e)),
-    };
-    let report = RankReport::of(&summary, before.get(), cluster.host());
+    let report = RankReport::of(run.as_ref().map(|r| &r.summary), before.get(), cluster.host());
     // Another rank's part ends here: its share is written, its journal closed.
-    let run = run.filter(|_| share.rank == 0);
+    let run = run.map(|run| (share.rank == 0).then_some(run));
     let Some(reports) = cluster.gather(serde_json::to_vec(&report).expect("serialises")) else {
-        return summary.map(|_| None);
+        return run.map(|_| None);
     };
-    if share.size == 1 {
-        summary?;
-    }
+    // Alone, a failure is reported as it came; in a shared run, with every rank's below.
+    let run = match run {
+        Err(e) if share.size == 1 => return Err(e),
+        run => run.ok().flatten(),
+    };
     let reports: Vec<RankReport> = reports
         .iter()
         .enumerate()

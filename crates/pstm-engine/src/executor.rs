@@ -201,18 +201,21 @@ impl std::fmt::Display for RunSummary {
                 )?;
             }
         }
-        let shared: u64 = self.devices.iter().map(|d| d.contributions).sum();
-        for (i, d) in self.devices.iter().enumerate().filter(|_| self.devices.len() > 1) {
-            writeln!(
-                f,
-                "device {i:<8} {}: {} tiles, {:.1}% of the contributions, {:.3} G/s over {:.2} s{}",
-                d.device,
-                d.tiles,
-                d.contributions as f64 / shared.max(1) as f64 * 100.0,
-                d.rate() * 1e-9,
-                d.wall_s,
-                d.failed.as_ref().map_or_else(String::new, |e| format!("; failed: {e}"))
-            )?;
+        // One device's figures are the run's own.
+        if self.devices.len() > 1 {
+            let shared: u64 = self.devices.iter().map(|d| d.contributions).sum();
+            for (i, d) in self.devices.iter().enumerate() {
+                writeln!(
+                    f,
+                    "device {i:<8} {}: {} tiles, {:.1}% of the contributions, {:.3} G/s over {:.2} s{}",
+                    d.device,
+                    d.tiles,
+                    d.contributions as f64 / shared.max(1) as f64 * 100.0,
+                    d.rate() * 1e-9,
+                    d.wall_s,
+                    d.failed.as_ref().map_or_else(String::new, |e| format!("; failed: {e}"))
+                )?;
+            }
         }
         writeln!(f, "fold sum        {:.4e}", self.fold_sum as f64)?;
         if let Some(r) = &self.resumed {

@@ -234,10 +234,7 @@ impl Journal {
         let path = dir.join(JOURNAL);
         let fs = |e: std::io::Error| EngineError::Io(pstm_io::IoError::fs(&path, e));
         let mut file = OpenOptions::new().create_new(true).read(true).write(true).open(&path).map_err(fs)?;
-        lock(&file, &path).map_err(|e| match e {
-            OpenError::InUse => EngineError::Other(format!("{}: locked by another process", path.display())),
-            OpenError::Unreadable(m) => EngineError::Other(m),
-        })?;
+        lock_new(&file, &path)?;
         let header = Header {
             pstm_journal: FORMAT,
             pstm_version: env!("CARGO_PKG_VERSION").into(),
@@ -268,8 +265,7 @@ impl Journal {
         lock(&file, &path)?;
         let mut text = Vec::new();
         file.read_to_end(&mut text).map_err(|e| unreadable(e.to_string()))?;
-        let mut lines = text.split_inclusive(|&b| b == b'\n');
-        let first = lines.next().filter(|l| l.ends_with(b"\n"));
+        let first = text.split_inclusive(|&b| b == b'\n').next().filter(|l| l.ends_with(b"\n"));
         let header: Header = first
             .and_then(|l| serde_json::from_slice(l).ok())
             .ok_or_else(|| unreadable("no journal header (the run was stopped as it began)".into()))?;
@@ -315,10 +311,7 @@ impl Journal {
         let fs = |e: std::io::Error| EngineError::Io(pstm_io::IoError::fs(&path, e));
         let mut file =
             OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(fs)?;
-        lock(&file, &path).map_err(|e| match e {
-            OpenError::InUse => EngineError::Other(format!("{}: locked by another process", path.display())),
-            OpenError::Unreadable(m) => EngineError::Other(m),
-        })?;
+        lock_new(&file, &path)?;
         // An earlier run's last line, cut short, goes.
         let mut text = Vec::new();
         file.read_to_end(&mut text).map_err(fs)?;
@@ -362,6 +355,14 @@ impl Journal {
     pub fn digest(&self) -> &str {
         &self.digest
     }
+}
+
+/// [`lock`] on a journal this process is starting: another holder is an error.
+fn lock_new(file: &File, path: &Path) -> Result<()> {
+    lock(file, path).map_err(|e| match e {
+        OpenError::InUse => EngineError::Other(format!("{}: locked by another process", path.display())),
+        OpenError::Unreadable(m) => EngineError::Other(m),
+    })
 }
 
 fn lock(file: &File, path: &Path) -> std::result::Result<(), OpenError> {

@@ -171,11 +171,8 @@ fn choose_adapter(instance: &wgpu::Instance, options: &GpuOptions) -> Result<wgp
 
 /// Which adapters a run opens devices on (`execution.devices`), among those [`device_candidates`]
 /// lists.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceChoice {
-    /// The first adapter only: what one kernel has always run on.
-    #[default]
-    First,
     /// Every adapter of the first one's type (two discrete GPUs, never a discrete GPU and an
     /// integrated one, whose speeds differ several times over).
     All,
@@ -196,7 +193,6 @@ impl DeviceChoice {
         let n = kinds.len();
         let alike = || (0..n).filter(|&i| kinds[i] == kinds[0]).collect::<Vec<_>>();
         match self {
-            DeviceChoice::First => Ok(vec![0]),
             DeviceChoice::All => Ok(alike()),
             DeviceChoice::AllOf { part, parts } => {
                 let all = alike();
@@ -237,11 +233,13 @@ fn candidates(instance: &wgpu::Instance, options: &GpuOptions) -> Result<Vec<wgp
     adapters.sort_by_key(|a| preference_rank(a.get_info().device_type));
     if let Some(wanted) = &options.adapter {
         let needle = wanted.to_lowercase();
-        let available: Vec<String> = adapters.iter().map(|a| AdapterSummary::of(a).to_string()).collect();
-        adapters.retain(|a| a.get_info().name.to_lowercase().contains(&needle));
-        if adapters.is_empty() {
+        let matching: Vec<wgpu::Adapter> =
+            adapters.iter().filter(|a| a.get_info().name.to_lowercase().contains(&needle)).cloned().collect();
+        if matching.is_empty() {
+            let available = adapters.iter().map(|a| AdapterSummary::of(a).to_string()).collect();
             return Err(GpuError::NoMatchingAdapter { wanted: wanted.clone(), available });
         }
+        adapters = matching;
     }
     let backend = adapters[0].get_info().backend;
     adapters.retain(|a| a.get_info().backend == backend);
@@ -531,7 +529,7 @@ mod tests {
     fn choices_pick_adapters_by_kind_count_and_number() {
         use wgpu::DeviceType::{Cpu, DiscreteGpu, IntegratedGpu};
         let host = [DiscreteGpu, DiscreteGpu, DiscreteGpu, DiscreteGpu, IntegratedGpu];
-        assert_eq!(DeviceChoice::First.pick(&host), Ok(vec![0]));
+        assert_eq!(DeviceChoice::Count(1).pick(&host), Ok(vec![0]));
         assert_eq!(DeviceChoice::All.pick(&host), Ok(vec![0, 1, 2, 3]), "not the integrated GPU");
         assert_eq!(DeviceChoice::Count(5).pick(&host), Ok(vec![0, 1, 2, 3, 4]));
         assert_eq!(DeviceChoice::List(vec![4, 0, 0]).pick(&host), Ok(vec![4, 0, 0]));

@@ -99,3 +99,21 @@ pub fn output_files(root: &Path) -> std::collections::BTreeMap<std::path::PathBu
     walk(root, root, &mut out);
     out
 }
+
+/// A 3 x 3 x 3 cube of `value` over the test surveys (from -100 m, 350 m apart; times `dt_s`
+/// apart from 0), for a velocity or eta cube.
+#[allow(dead_code)]
+pub fn constant_cube(value: f32, dt_s: f64) -> pstm_math::velocity::VelocityCube {
+    pstm_math::velocity::VelocityCube {
+        x0: -100.0,
+        dx: 350.0,
+        nx: 3,
+        y0: -100.0,
+        dy: 350.0,
+        ny: 3,
+        t0: 0.0,
+        dt: dt_s,
+        nt: 3,
+        data: vec![value; 27],
+    }
+}
